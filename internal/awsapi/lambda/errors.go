@@ -1,0 +1,67 @@
+package lambda
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/updraft/updraft/internal/fault"
+)
+
+// wireError is one row of the error table: the AWS name and status of a
+// fault kind.
+type wireError struct {
+	name   string
+	status int
+}
+
+// errorTable maps every fault kind to Lambda's error name and status.
+var errorTable = map[fault.Kind]wireError{
+	fault.Validation:         {"ValidationException", http.StatusBadRequest},
+	fault.InvalidParameter:   {"InvalidParameterValueException", http.StatusBadRequest},
+	fault.InvalidRequest:     {"InvalidRequestContentException", http.StatusBadRequest},
+	fault.NotFound:           {"ResourceNotFoundException", http.StatusNotFound},
+	fault.Conflict:           {"ResourceConflictException", http.StatusConflict},
+	fault.PreconditionFailed: {"PreconditionFailedException", http.StatusPreconditionFailed},
+	fault.TooLarge:           {"RequestTooLargeException", http.StatusRequestEntityTooLarge},
+	fault.Throttled:          {"TooManyRequestsException", http.StatusTooManyRequests},
+	fault.Unsupported:        {"UnsupportedMediaTypeException", http.StatusUnsupportedMediaType},
+	fault.Internal:           {"ServiceException", http.StatusInternalServerError},
+}
+
+// writeError writes err in Lambda's error shape: the x-amzn-ErrorType
+// header and a {"Type","message"} body. Errors that are not faults are
+// logged and reported as ServiceException without their cause.
+func writeError(ctx context.Context, log *slog.Logger, w http.ResponseWriter, err error) {
+	f := fault.As(err)
+	if f == nil {
+		if errors.Is(err, context.Canceled) {
+			return
+		}
+		log.ErrorContext(ctx, "lambda api request failed", "err", err)
+		f = &fault.Error{Kind: fault.Internal, Message: "An internal error occurred. See the Updraft log for details."}
+	}
+	row := errorTable[f.Kind]
+	name := row.name
+	if f.Type != "" {
+		name = f.Type
+	}
+	typ := "User"
+	if row.status >= 500 {
+		typ = "Service"
+	}
+	body := map[string]string{"Type": typ, "message": f.Message}
+	h := w.Header()
+	h.Set("x-amzn-ErrorType", name)
+	h.Set("Content-Type", "application/json")
+	if f.Kind == fault.Throttled {
+		body["Reason"] = f.Reason
+		body["retryAfterSeconds"] = "1"
+		h.Set("Retry-After", strconv.Itoa(1))
+	}
+	w.WriteHeader(row.status)
+	_ = json.NewEncoder(w).Encode(body)
+}

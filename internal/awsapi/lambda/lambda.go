@@ -1,0 +1,638 @@
+// Package lambda is the wire adapter for the AWS Lambda API (REST-JSON,
+// 2015-03-31 and its later dated paths). It decodes requests, calls the
+// function store and the invoke service, and encodes results and errors
+// exactly as Lambda does, so the aws CLI and AWS SDKs work unchanged. It
+// holds no behaviour of its own.
+package lambda
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/updraft/updraft/internal/fault"
+	"github.com/updraft/updraft/internal/function"
+	"github.com/updraft/updraft/internal/invoke"
+)
+
+// API serves the Lambda operations.
+type API struct {
+	store   *function.Store
+	invoker *invoke.Service
+	account int    // account concurrency limit
+	codeURL string // base URL of code downloads
+	log     *slog.Logger
+}
+
+// New returns the Lambda API. codeURL is the base of GetFunction's
+// Code.Location (a function name is appended).
+func New(store *function.Store, invoker *invoke.Service, accountConcurrency int, codeURL string, log *slog.Logger) *API {
+	return &API{store: store, invoker: invoker, account: accountConcurrency, codeURL: codeURL, log: log}
+}
+
+// Register adds the Lambda routes to mux.
+func (a *API) Register(mux *http.ServeMux) {
+	mux.HandleFunc("POST /2015-03-31/functions", a.createFunction)
+	mux.HandleFunc("POST /2015-03-31/functions/", a.createFunction)
+	mux.HandleFunc("GET /2015-03-31/functions/", a.listFunctions)
+	mux.HandleFunc("GET /2015-03-31/functions", a.listFunctions)
+	mux.HandleFunc("GET /2015-03-31/functions/{name}", a.getFunction)
+	mux.HandleFunc("GET /2015-03-31/functions/{name}/configuration", a.getFunctionConfiguration)
+	mux.HandleFunc("PUT /2015-03-31/functions/{name}/configuration", a.updateFunctionConfiguration)
+	mux.HandleFunc("PUT /2015-03-31/functions/{name}/code", a.updateFunctionCode)
+	mux.HandleFunc("DELETE /2015-03-31/functions/{name}", a.deleteFunction)
+	mux.HandleFunc("POST /2015-03-31/functions/{name}/invocations", a.invoke)
+	mux.HandleFunc("POST /2014-11-13/functions/{name}/invoke-async/", a.invokeAsyncLegacy)
+	mux.HandleFunc("PUT /2017-10-31/functions/{name}/concurrency", a.putFunctionConcurrency)
+	mux.HandleFunc("GET /2019-09-30/functions/{name}/concurrency", a.getFunctionConcurrency)
+	mux.HandleFunc("DELETE /2017-10-31/functions/{name}/concurrency", a.deleteFunctionConcurrency)
+	mux.HandleFunc("PUT /2019-09-25/functions/{name}/event-invoke-config", a.putEventInvokeConfig)
+	mux.HandleFunc("POST /2019-09-25/functions/{name}/event-invoke-config", a.updateEventInvokeConfig)
+	mux.HandleFunc("GET /2019-09-25/functions/{name}/event-invoke-config", a.getEventInvokeConfig)
+	mux.HandleFunc("DELETE /2019-09-25/functions/{name}/event-invoke-config", a.deleteEventInvokeConfig)
+	mux.HandleFunc("GET /2019-09-25/functions/{name}/event-invoke-config/list", a.listEventInvokeConfigs)
+	mux.HandleFunc("GET /2016-08-19/account-settings/", a.getAccountSettings)
+	mux.HandleFunc("GET /2016-08-19/account-settings", a.getAccountSettings)
+	mux.HandleFunc("GET /2017-03-31/tags/{arn}", a.listTags)
+}
+
+// requestBodyMax bounds control-plane request bodies: a 50 MB zip
+// base64-encoded in JSON, plus the rest.
+const requestBodyMax = 70 << 20
+
+func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
+	writeError(r.Context(), a.log, w, err)
+}
+
+// decode reads a JSON request body into v. An empty body is an empty object.
+func decode(r *http.Request, v any) error {
+	body, err := io.ReadAll(io.LimitReader(r.Body, requestBodyMax+1))
+	if err != nil {
+		return fault.New(fault.InvalidRequest, "Could not read request body: %v", err)
+	}
+	if len(body) > requestBodyMax {
+		return fault.Typed(fault.TooLarge, "RequestTooLargeException", "Request must be smaller than %d bytes.", requestBodyMax)
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		var ute *json.UnmarshalTypeError
+		if errors.As(err, &ute) {
+			return fault.New(fault.InvalidRequest, "Could not parse request body into json: field %s: cannot take a %s", ute.Field, ute.Value)
+		}
+		return fault.New(fault.InvalidRequest, "Could not parse request body into json: %v", err)
+	}
+	return nil
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	if v != nil {
+		_ = json.NewEncoder(w).Encode(v)
+	}
+}
+
+// pathName parses the {name} path parameter and the Qualifier query.
+func pathName(r *http.Request) (name, qualifier string, err error) {
+	name, qualifier, err = function.ParseName(r.PathValue("name"))
+	if err != nil {
+		return "", "", err
+	}
+	if q := r.URL.Query().Get("Qualifier"); q != "" {
+		if qualifier != "" && q != qualifier {
+			return "", "", fault.New(fault.InvalidParameter, "The derived qualifier from the function name does not match the specified qualifier.")
+		}
+		qualifier = q
+	}
+	return name, qualifier, nil
+}
+
+type createRequest struct {
+	FunctionName     string                     `json:"FunctionName"`
+	Runtime          string                     `json:"Runtime"`
+	Role             string                     `json:"Role"`
+	Handler          string                     `json:"Handler"`
+	Description      string                     `json:"Description"`
+	Timeout          int                        `json:"Timeout"`
+	MemorySize       int                        `json:"MemorySize"`
+	Publish          bool                       `json:"Publish"`
+	PackageType      string                     `json:"PackageType"`
+	Code             codeInput                  `json:"Code"`
+	Environment      *function.Environment      `json:"Environment"`
+	TracingConfig    *function.TracingConfig    `json:"TracingConfig"`
+	Tags             map[string]string          `json:"Tags"`
+	Architectures    []string                   `json:"Architectures"`
+	EphemeralStorage *function.EphemeralStorage `json:"EphemeralStorage"`
+	LoggingConfig    *function.LoggingConfig    `json:"LoggingConfig"`
+	Layers           []string                   `json:"Layers"`
+}
+
+type codeInput struct {
+	ZipFile         []byte `json:"ZipFile"`
+	S3Bucket        string `json:"S3Bucket"`
+	S3Key           string `json:"S3Key"`
+	S3ObjectVersion string `json:"S3ObjectVersion"`
+	ImageUri        string `json:"ImageUri"`
+}
+
+func (c codeInput) zip() ([]byte, error) {
+	switch {
+	case c.S3Bucket != "" || c.S3Key != "":
+		return nil, fault.New(fault.InvalidParameter, "Code from S3 is not supported by Updraft; send the zip file itself (ZipFile).")
+	case c.ImageUri != "":
+		return nil, fault.New(fault.InvalidParameter, "Container images are not supported by Updraft; use a zip package.")
+	}
+	return c.ZipFile, nil
+}
+
+func (a *API) createFunction(w http.ResponseWriter, r *http.Request) {
+	var req createRequest
+	if err := decode(r, &req); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if req.Publish {
+		a.fail(w, r, fault.New(fault.InvalidParameter, "Publishing versions is not supported yet; create the function without Publish."))
+		return
+	}
+	if len(req.Layers) > 0 {
+		a.fail(w, r, fault.New(fault.InvalidParameter, "Layers are not supported yet."))
+		return
+	}
+	zipFile, err := req.Code.zip()
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if req.FunctionName == "" {
+		a.fail(w, r, fault.New(fault.Validation, "1 validation error detected: Value null at 'functionName' failed to satisfy constraint: Member must not be null"))
+		return
+	}
+	c := function.Config{
+		FunctionName: req.FunctionName,
+		Runtime:      req.Runtime,
+		Role:         req.Role,
+		Handler:      req.Handler,
+		Description:  req.Description,
+		Timeout:      req.Timeout,
+		MemorySize:   req.MemorySize,
+		PackageType:  req.PackageType,
+		Environment:  req.Environment,
+	}
+	if req.TracingConfig != nil {
+		c.TracingConfig = *req.TracingConfig
+	}
+	if req.EphemeralStorage != nil {
+		c.EphemeralStorage = *req.EphemeralStorage
+	}
+	if req.LoggingConfig != nil {
+		c.LoggingConfig = *req.LoggingConfig
+	}
+	c.Architectures = req.Architectures
+	if c.Environment != nil && len(c.Environment.Variables) == 0 {
+		c.Environment = nil
+	}
+	rec, err := a.store.Create(r.Context(), function.CreateInput{Config: c, ZipFile: zipFile, Tags: req.Tags})
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, rec.Config)
+}
+
+func (a *API) listFunctions(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	maxItems := 50
+	if s := q.Get("MaxItems"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 10000 {
+			a.fail(w, r, fault.New(fault.Validation, "1 validation error detected: Value '%s' at 'maxItems' failed to satisfy constraint: Member must have value between 1 and 10000", s))
+			return
+		}
+		maxItems = n
+	}
+	marker := q.Get("Marker")
+	all := a.store.List()
+	start := 0
+	if marker != "" {
+		start = len(all)
+		for i, rec := range all {
+			if rec.Config.FunctionName > marker {
+				start = i
+				break
+			}
+		}
+	}
+	out := struct {
+		Functions  []function.Config `json:"Functions"`
+		NextMarker string            `json:"NextMarker,omitempty"`
+	}{Functions: []function.Config{}}
+	for i := start; i < len(all) && len(out.Functions) < maxItems; i++ {
+		out.Functions = append(out.Functions, all[i].Config)
+	}
+	if end := start + len(out.Functions); end < len(all) && len(out.Functions) > 0 {
+		out.NextMarker = out.Functions[len(out.Functions)-1].FunctionName
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (a *API) record(w http.ResponseWriter, r *http.Request) (*function.Record, bool) {
+	name, qualifier, err := pathName(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return nil, false
+	}
+	rec, err := a.store.Get(name, qualifier)
+	if err != nil {
+		a.fail(w, r, err)
+		return nil, false
+	}
+	return rec, true
+}
+
+func (a *API) getFunction(w http.ResponseWriter, r *http.Request) {
+	rec, ok := a.record(w, r)
+	if !ok {
+		return
+	}
+	out := map[string]any{
+		"Configuration": rec.Config,
+		"Code": map[string]string{
+			"RepositoryType": "S3",
+			"Location":       a.codeURL + rec.Config.FunctionName + "?sha256=" + urlSafe(rec.Config.CodeSha256),
+		},
+	}
+	if len(rec.Tags) > 0 {
+		out["Tags"] = rec.Tags
+	}
+	if rec.ReservedConcurrency != nil {
+		out["Concurrency"] = map[string]int{"ReservedConcurrentExecutions": *rec.ReservedConcurrency}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func urlSafe(s string) string {
+	return strings.NewReplacer("+", "-", "/", "_", "=", "").Replace(s)
+}
+
+func (a *API) getFunctionConfiguration(w http.ResponseWriter, r *http.Request) {
+	rec, ok := a.record(w, r)
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, rec.Config)
+}
+
+type configRequest struct {
+	Role             *string                    `json:"Role"`
+	Handler          *string                    `json:"Handler"`
+	Description      *string                    `json:"Description"`
+	Timeout          *int                       `json:"Timeout"`
+	MemorySize       *int                       `json:"MemorySize"`
+	Runtime          *string                    `json:"Runtime"`
+	Environment      *function.Environment      `json:"Environment"`
+	EphemeralStorage *function.EphemeralStorage `json:"EphemeralStorage"`
+	TracingConfig    *function.TracingConfig    `json:"TracingConfig"`
+	LoggingConfig    *function.LoggingConfig    `json:"LoggingConfig"`
+	RevisionId       string                     `json:"RevisionId"`
+	Layers           []string                   `json:"Layers"`
+}
+
+func (a *API) updateFunctionConfiguration(w http.ResponseWriter, r *http.Request) {
+	name, qualifier, err := pathName(r)
+	if err == nil && qualifier != "" {
+		err = fault.New(fault.InvalidParameter, "Qualifier is not allowed for UpdateFunctionConfiguration.")
+	}
+	var req configRequest
+	if err == nil {
+		err = decode(r, &req)
+	}
+	if err == nil && len(req.Layers) > 0 {
+		err = fault.New(fault.InvalidParameter, "Layers are not supported yet.")
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if req.Environment != nil && req.Environment.Variables == nil {
+		req.Environment.Variables = map[string]string{}
+	}
+	rec, err := a.store.UpdateConfig(r.Context(), name, req.RevisionId, function.ConfigUpdate{
+		Role: req.Role, Handler: req.Handler, Description: req.Description, Timeout: req.Timeout,
+		MemorySize: req.MemorySize, Runtime: req.Runtime, Environment: req.Environment,
+		EphemeralStorage: req.EphemeralStorage, TracingConfig: req.TracingConfig, LoggingConfig: req.LoggingConfig,
+	})
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rec.Config)
+}
+
+type codeRequest struct {
+	ZipFile    []byte `json:"ZipFile"`
+	S3Bucket   string `json:"S3Bucket"`
+	S3Key      string `json:"S3Key"`
+	ImageUri   string `json:"ImageUri"`
+	Publish    bool   `json:"Publish"`
+	DryRun     bool   `json:"DryRun"`
+	RevisionId string `json:"RevisionId"`
+}
+
+func (a *API) updateFunctionCode(w http.ResponseWriter, r *http.Request) {
+	name, _, err := pathName(r)
+	var req codeRequest
+	if err == nil {
+		err = decode(r, &req)
+	}
+	if err == nil && req.Publish {
+		err = fault.New(fault.InvalidParameter, "Publishing versions is not supported yet; update without Publish.")
+	}
+	var zipFile []byte
+	if err == nil {
+		zipFile, err = codeInput{ZipFile: req.ZipFile, S3Bucket: req.S3Bucket, S3Key: req.S3Key, ImageUri: req.ImageUri}.zip()
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if req.DryRun {
+		rec, err := a.store.Get(name, "")
+		if err == nil {
+			_, err = function.ParsePackage(zipFile, rec.Config.Runtime)
+		}
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, rec.Config)
+		return
+	}
+	rec, err := a.store.UpdateCode(r.Context(), name, req.RevisionId, zipFile)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rec.Config)
+}
+
+func (a *API) deleteFunction(w http.ResponseWriter, r *http.Request) {
+	name, qualifier, err := pathName(r)
+	if err == nil {
+		_, err = a.store.Delete(r.Context(), name, qualifier)
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *API) invoke(w http.ResponseWriter, r *http.Request) {
+	if r.ContentLength > invoke.SyncPayloadMax {
+		a.fail(w, r, fault.Typed(fault.TooLarge, "RequestTooLargeException", "Request must be smaller than %d bytes for the Invoke operation", invoke.SyncPayloadMax))
+		return
+	}
+	payload, err := io.ReadAll(io.LimitReader(r.Body, invoke.SyncPayloadMax+1))
+	if err != nil {
+		a.fail(w, r, fault.New(fault.InvalidRequest, "Could not read request body: %v", err))
+		return
+	}
+	req := invoke.Request{
+		Function:      r.PathValue("name"),
+		Qualifier:     r.URL.Query().Get("Qualifier"),
+		Payload:       payload,
+		ClientContext: r.Header.Get("X-Amz-Client-Context"),
+		TraceID:       r.Header.Get("X-Amzn-Trace-Id"),
+		TenantID:      r.Header.Get("X-Amz-Tenant-Id"),
+	}
+	switch lt := r.Header.Get("X-Amz-Log-Type"); lt {
+	case "", "None":
+	case "Tail":
+		req.LogTail = true
+	default:
+		a.fail(w, r, fault.New(fault.Validation, "1 validation error detected: Value '%s' at 'logType' failed to satisfy constraint: Member must satisfy enum value set: [Tail, None]", lt))
+		return
+	}
+	switch it := r.Header.Get("X-Amz-Invocation-Type"); it {
+	case "", "RequestResponse":
+		a.invokeSync(w, r, req)
+	case "Event":
+		a.invokeEvent(w, r, req)
+	case "DryRun":
+		if err := a.invoker.DryRun(req); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		a.fail(w, r, fault.New(fault.Validation, "1 validation error detected: Value '%s' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]", it))
+	}
+}
+
+func (a *API) invokeSync(w http.ResponseWriter, r *http.Request, req invoke.Request) {
+	// The invocation runs to its end even when the caller goes away, as on
+	// Lambda; the platform never retries it.
+	resp, err := a.invoker.Invoke(context.WithoutCancel(r.Context()), req)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	h := w.Header()
+	h["X-Amzn-Requestid"] = []string{resp.RequestID}
+	h["X-Amz-Executed-Version"] = []string{resp.ExecutedVersion}
+	if resp.FunctionError != "" {
+		h["X-Amz-Function-Error"] = []string{resp.FunctionError}
+	}
+	if resp.LogResult != "" {
+		h["X-Amz-Log-Result"] = []string{resp.LogResult}
+	}
+	ct := resp.ContentType
+	if ct == "" {
+		ct = "application/json"
+	}
+	h["Content-Type"] = []string{ct}
+	h["Content-Length"] = []string{strconv.Itoa(len(resp.Payload))}
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(resp.Payload)
+}
+
+func (a *API) invokeEvent(w http.ResponseWriter, r *http.Request, req invoke.Request) {
+	if req.LogTail {
+		a.fail(w, r, fault.New(fault.InvalidParameter, "LogType Tail is only supported for synchronous invocation."))
+		return
+	}
+	id, err := a.invoker.InvokeAsync(r.Context(), req)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.Header().Set("X-Amzn-Requestid", id)
+	w.WriteHeader(http.StatusAccepted)
+}
+
+func (a *API) invokeAsyncLegacy(w http.ResponseWriter, r *http.Request) {
+	payload, err := io.ReadAll(io.LimitReader(r.Body, invoke.AsyncPayloadMax+1))
+	if err != nil {
+		a.fail(w, r, fault.New(fault.InvalidRequest, "Could not read request body: %v", err))
+		return
+	}
+	id, err := a.invoker.InvokeAsync(r.Context(), invoke.Request{Function: r.PathValue("name"), Payload: payload})
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.Header().Set("X-Amzn-Requestid", id)
+	writeJSON(w, http.StatusAccepted, map[string]int{"Status": 202})
+}
+
+func (a *API) putFunctionConcurrency(w http.ResponseWriter, r *http.Request) {
+	name, _, err := pathName(r)
+	var req struct {
+		ReservedConcurrentExecutions *int `json:"ReservedConcurrentExecutions"`
+	}
+	if err == nil {
+		err = decode(r, &req)
+	}
+	if err == nil && req.ReservedConcurrentExecutions == nil {
+		err = fault.New(fault.Validation, "1 validation error detected: Value null at 'reservedConcurrentExecutions' failed to satisfy constraint: Member must not be null")
+	}
+	if err == nil {
+		_, err = a.store.PutReservedConcurrency(r.Context(), name, *req.ReservedConcurrentExecutions, a.account)
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]int{"ReservedConcurrentExecutions": *req.ReservedConcurrentExecutions})
+}
+
+func (a *API) getFunctionConcurrency(w http.ResponseWriter, r *http.Request) {
+	rec, ok := a.record(w, r)
+	if !ok {
+		return
+	}
+	out := map[string]int{}
+	if rec.ReservedConcurrency != nil {
+		out["ReservedConcurrentExecutions"] = *rec.ReservedConcurrency
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (a *API) deleteFunctionConcurrency(w http.ResponseWriter, r *http.Request) {
+	name, _, err := pathName(r)
+	if err == nil {
+		err = a.store.DeleteReservedConcurrency(r.Context(), name)
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *API) putEventInvokeConfig(w http.ResponseWriter, r *http.Request) {
+	a.eventInvokeConfig(w, r, true)
+}
+
+func (a *API) updateEventInvokeConfig(w http.ResponseWriter, r *http.Request) {
+	a.eventInvokeConfig(w, r, false)
+}
+
+func (a *API) eventInvokeConfig(w http.ResponseWriter, r *http.Request, replace bool) {
+	name, qualifier, err := pathName(r)
+	var req function.EventInvokeConfig
+	if err == nil {
+		err = decode(r, &req)
+	}
+	var out *function.EventInvokeConfig
+	if err == nil {
+		out, err = a.store.PutEventInvokeConfig(r.Context(), name, qualifier, req, replace)
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (a *API) getEventInvokeConfig(w http.ResponseWriter, r *http.Request) {
+	name, qualifier, err := pathName(r)
+	var out *function.EventInvokeConfig
+	if err == nil {
+		out, err = a.store.GetEventInvokeConfig(name, qualifier)
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (a *API) deleteEventInvokeConfig(w http.ResponseWriter, r *http.Request) {
+	name, qualifier, err := pathName(r)
+	if err == nil {
+		err = a.store.DeleteEventInvokeConfig(r.Context(), name, qualifier)
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *API) listEventInvokeConfigs(w http.ResponseWriter, r *http.Request) {
+	rec, ok := a.record(w, r)
+	if !ok {
+		return
+	}
+	out := struct {
+		FunctionEventInvokeConfigs []*function.EventInvokeConfig `json:"FunctionEventInvokeConfigs"`
+	}{FunctionEventInvokeConfigs: []*function.EventInvokeConfig{}}
+	if rec.EventInvoke != nil {
+		out.FunctionEventInvokeConfigs = append(out.FunctionEventInvokeConfigs, rec.EventInvoke)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (a *API) getAccountSettings(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{
+		"AccountLimit": map[string]int64{
+			"TotalCodeSize":                  80530636800,
+			"CodeSizeUnzipped":               function.UnzippedMax,
+			"CodeSizeZipped":                 function.ZipMax,
+			"ConcurrentExecutions":           int64(a.account),
+			"UnreservedConcurrentExecutions": int64(a.store.UnreservedConcurrency(a.account)),
+		},
+		"AccountUsage": map[string]int64{
+			"TotalCodeSize": a.store.TotalCodeSize(),
+			"FunctionCount": int64(len(a.store.List())),
+		},
+	})
+}
+
+func (a *API) listTags(w http.ResponseWriter, r *http.Request) {
+	name, _, err := function.ParseName(r.PathValue("arn"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	rec, err := a.store.Get(name, "")
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	tags := rec.Tags
+	if tags == nil {
+		tags = map[string]string{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"Tags": tags})
+}

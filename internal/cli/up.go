@@ -1,0 +1,114 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/updraft/updraft/internal/server"
+)
+
+// DefaultDataDir is where a node keeps its data unless told otherwise:
+// $UPDRAFT_DATA_DIR, else $XDG_DATA_HOME/updraft, else
+// ~/.local/share/updraft.
+func DefaultDataDir() string {
+	if v := os.Getenv("UPDRAFT_DATA_DIR"); v != "" {
+		return v
+	}
+	if v := os.Getenv("XDG_DATA_HOME"); v != "" {
+		return filepath.Join(v, "updraft")
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return ".updraft"
+	}
+	return filepath.Join(home, ".local", "share", "updraft")
+}
+
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+func (e *env) up(ctx context.Context, args []string) error {
+	fs := e.newFlags("updraft up")
+	var cfg server.Config
+	var deploy, keys multiFlag
+	var verbose bool
+	fs.StringVar(&cfg.Addr, "addr", server.AddrDefault, "API listen address (loopback unless --access-key is given)")
+	fs.StringVar(&cfg.DataDir, "data-dir", DefaultDataDir(), "data directory (backbone store, code cache)")
+	fs.StringVar(&cfg.NATSURL, "nats", "", "connect to this NATS server instead of embedding one")
+	fs.StringVar(&cfg.Sync, "sync", "default", "backbone durability: default (survives kill -9) or always (fsync every write)")
+	fs.StringVar(&cfg.Region, "region", "us-east-1", "region named in ARNs")
+	fs.Var(&keys, "access-key", "ID:SECRET accepted for AWS SigV4 signatures (repeatable); enables signature checks")
+	fs.IntVar(&cfg.AccountConcurrency, "account-concurrency", 1000, "most invocations running at once")
+	fs.IntVar(&cfg.Burst, "burst", 1000, "new environments a function may start per --burst-window")
+	fs.DurationVar(&cfg.BurstWindow, "burst-window", 10*time.Second, "refill period of --burst")
+	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", 10*time.Minute, "how long an idle environment stays warm")
+	fs.DurationVar(&cfg.AsyncRetryBase, "async-retry-base", time.Minute, "delay before the first retry of a failed async event (doubles each retry)")
+	fs.DurationVar(&cfg.LogRetention, "log-retention", 7*24*time.Hour, "how long function logs are kept")
+	fs.Var(&deploy, "deploy", "deploy this function directory once up (repeatable)")
+	fs.BoolVar(&verbose, "v", false, "debug logging")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg.AccessKeys = keys
+	level := slog.LevelInfo
+	if verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
+	srv, err := server.New(cfg, log)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	if err := srv.Start(ctx); err != nil {
+		return err
+	}
+	log.Info("updraft is up", "addr", srv.Addr(), "data_dir", cfg.DataDir, "sandbox", "process",
+		"backbone", backboneName(cfg), "startup", time.Since(start).Round(time.Millisecond))
+	endpoint := "http://" + srv.Addr()
+	var deployed []string
+	for _, dir := range deploy {
+		name, err := deployDir(ctx, e, endpoint, dir, deployOptions{}, keys)
+		if err != nil {
+			log.Error("deploy example", "dir", dir, "err", err)
+			continue
+		}
+		deployed = append(deployed, name)
+	}
+	if len(deployed) > 0 {
+		e.printTour(endpoint, deployed)
+	}
+	<-ctx.Done()
+	log.Info("shutting down")
+	stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Stop(stopCtx); err != nil {
+		return fmt.Errorf("stop: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func backboneName(cfg server.Config) string {
+	if cfg.NATSURL != "" {
+		return cfg.NATSURL
+	}
+	return "embedded"
+}
+
+func (e *env) printTour(endpoint string, names []string) {
+	fmt.Fprintf(e.stderr, "\nDeployed: %s\n\nTry:\n", strings.Join(names, ", "))
+	first := names[0]
+	fmt.Fprintf(e.stderr, "  updraft function invoke %s --payload '{\"name\":\"you\"}'\n", first)
+	fmt.Fprintf(e.stderr, "  AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test aws lambda invoke --endpoint-url %s --region us-east-1 \\\n", endpoint)
+	fmt.Fprintf(e.stderr, "      --function-name %s --cli-binary-format raw-in-base64-out --payload '{\"name\":\"you\"}' out.json && cat out.json\n", first)
+	fmt.Fprintf(e.stderr, "  updraft function logs %s --follow\n", first)
+	fmt.Fprintf(e.stderr, "  updraft function ls\n\nPress Ctrl-C to stop.\n")
+}

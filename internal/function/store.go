@@ -1,0 +1,564 @@
+// Package function keeps the functions users create: their configuration
+// in a backbone KV bucket (revision-checked updates), their code in the
+// backbone object store, and an in-memory index fed by a KV watch so any
+// node answers lookups without a round trip.
+//
+// Store is the only writer of the functions bucket. It is safe for
+// concurrent use; Get returns immutable snapshots.
+package function
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/updraft/updraft/internal/backbone"
+	"github.com/updraft/updraft/internal/fault"
+)
+
+// Bucket names in the backbone.
+const (
+	BucketFunctions = "updraft_functions"
+	BucketCode      = "updraft_code"
+)
+
+// Latest is the qualifier of the mutable version.
+const Latest = "$LATEST"
+
+// StoreConfig configures a Store.
+type StoreConfig struct {
+	// Region and Account make up ARNs. Defaults: us-east-1, 000000000000.
+	Region  string
+	Account string
+	// CacheDir is where this node unpacks code. Required.
+	CacheDir string
+}
+
+// Store creates, changes and finds functions.
+type Store struct {
+	cfg  StoreConfig
+	kv   jetstream.KeyValue
+	code *codeStore
+	log  *slog.Logger
+
+	mu       sync.RWMutex
+	index    map[string]*Record
+	tombs    map[string]uint64 // revision at which a function was deleted
+	watchers []func(old, new *Record)
+
+	watch  jetstream.KeyWatcher
+	done   chan struct{}
+	synced chan struct{}
+}
+
+// NewStore opens the buckets. Call Start to load the index.
+func NewStore(ctx context.Context, bb *backbone.Backbone, cfg StoreConfig, log *slog.Logger) (*Store, error) {
+	if cfg.CacheDir == "" {
+		return nil, errors.New("function store config: CacheDir is required")
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	if cfg.Account == "" {
+		cfg.Account = "000000000000"
+	}
+	if err := os.MkdirAll(cfg.CacheDir, 0o755); err != nil {
+		return nil, fmt.Errorf("create code cache: %w", err)
+	}
+	kv, err := bb.KeyValue(ctx, jetstream.KeyValueConfig{Bucket: BucketFunctions, History: 1})
+	if err != nil {
+		return nil, err
+	}
+	obj, err := bb.ObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: BucketCode})
+	if err != nil {
+		return nil, err
+	}
+	return &Store{
+		cfg:    cfg,
+		kv:     kv,
+		code:   &codeStore{obj: obj, dir: cfg.CacheDir, ready: map[string]*sync.Once{}, errs: map[string]error{}},
+		log:    log,
+		index:  map[string]*Record{},
+		tombs:  map[string]uint64{},
+		done:   make(chan struct{}),
+		synced: make(chan struct{}),
+	}, nil
+}
+
+// OnChange registers fn to be called, in the watch goroutine, whenever a
+// function is created (old nil), changed, or deleted (new nil). Register
+// before Start.
+func (s *Store) OnChange(fn func(old, new *Record)) { s.watchers = append(s.watchers, fn) }
+
+// Start loads the index and keeps it current until Stop.
+func (s *Store) Start(ctx context.Context) error {
+	w, err := s.kv.WatchAll(context.Background())
+	if err != nil {
+		return fmt.Errorf("watch functions: %w", err)
+	}
+	s.watch = w
+	go s.run(w)
+	select {
+	case <-s.synced:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Stop ends the watch.
+func (s *Store) Stop(ctx context.Context) error {
+	if s.watch == nil {
+		return nil
+	}
+	err := s.watch.Stop()
+	select {
+	case <-s.done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	s.watch = nil
+	return err
+}
+
+func (s *Store) run(w jetstream.KeyWatcher) {
+	defer close(s.done)
+	syncedOnce := sync.OnceFunc(func() { close(s.synced) })
+	defer syncedOnce()
+	for e := range w.Updates() {
+		if e == nil {
+			syncedOnce()
+			continue
+		}
+		name := e.Key()
+		if e.Operation() != jetstream.KeyValuePut {
+			s.apply(name, nil, e.Revision())
+			continue
+		}
+		var r Record
+		if err := json.Unmarshal(e.Value(), &r); err != nil {
+			s.log.Error("decode function record", "function", name, "err", err)
+			continue
+		}
+		r.revision = e.Revision()
+		s.apply(name, &r, e.Revision())
+	}
+}
+
+// apply installs a record (nil: deleted) seen at revision rev, unless the
+// index already holds a newer one.
+func (s *Store) apply(name string, r *Record, rev uint64) {
+	s.mu.Lock()
+	old := s.index[name]
+	if tomb, ok := s.tombs[name]; ok && rev <= tomb {
+		s.mu.Unlock()
+		return
+	}
+	if old != nil && old.revision > rev {
+		s.mu.Unlock()
+		return
+	}
+	if old != nil && r != nil && old.revision == rev {
+		s.mu.Unlock()
+		return
+	}
+	if r == nil {
+		if old == nil {
+			s.mu.Unlock()
+			return
+		}
+		delete(s.index, name)
+		s.tombs[name] = rev
+	} else {
+		delete(s.tombs, name)
+		s.index[name] = r
+	}
+	watchers := s.watchers
+	s.mu.Unlock()
+	for _, fn := range watchers {
+		fn(old, r)
+	}
+}
+
+// ARN is the function's unqualified ARN.
+func (s *Store) ARN(name string) string {
+	return fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", s.cfg.Region, s.cfg.Account, name)
+}
+
+// Region is the region ARNs name.
+func (s *Store) Region() string { return s.cfg.Region }
+
+// Account is the account ARNs name.
+func (s *Store) Account() string { return s.cfg.Account }
+
+func (s *Store) notFound(name, qualifier string) error {
+	arn := s.ARN(name)
+	if qualifier != "" {
+		arn += ":" + qualifier
+	}
+	return fault.New(fault.NotFound, "Function not found: %s", arn)
+}
+
+// Get returns the current record of a function. Qualifier may be "" or
+// $LATEST.
+func (s *Store) Get(name, qualifier string) (*Record, error) {
+	s.mu.RLock()
+	r := s.index[name]
+	s.mu.RUnlock()
+	if r == nil || (qualifier != "" && qualifier != Latest) {
+		return nil, s.notFound(name, qualifier)
+	}
+	return r, nil
+}
+
+// List returns the functions in name order.
+func (s *Store) List() []*Record {
+	s.mu.RLock()
+	out := make([]*Record, 0, len(s.index))
+	for _, r := range s.index {
+		out = append(out, r)
+	}
+	s.mu.RUnlock()
+	slices.SortFunc(out, func(a, b *Record) int { return strings.Compare(a.Config.FunctionName, b.Config.FunctionName) })
+	return out
+}
+
+// CodeDir returns the local directory holding the function's unpacked code.
+func (s *Store) CodeDir(ctx context.Context, r *Record) (string, error) {
+	return s.code.dirFor(ctx, r.Config.CodeSha256)
+}
+
+// Code returns the function's zip package.
+func (s *Store) Code(ctx context.Context, r *Record) ([]byte, error) {
+	return s.code.get(ctx, r.Config.CodeSha256)
+}
+
+// TotalCodeSize sums the code size of every function.
+func (s *Store) TotalCodeSize() int64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var n int64
+	for _, r := range s.index {
+		n += r.Config.CodeSize
+	}
+	return n
+}
+
+// CreateInput is what CreateFunction accepts.
+type CreateInput struct {
+	Config  Config
+	ZipFile []byte
+	Tags    map[string]string
+}
+
+// Create validates and stores a new function. Nothing is stored when
+// validation fails.
+func (s *Store) Create(ctx context.Context, in CreateInput) (*Record, error) {
+	c := in.Config
+	if err := ValidateName(c.FunctionName); err != nil {
+		return nil, err
+	}
+	name, _, _ := ParseName(c.FunctionName)
+	c.FunctionName = name
+	defaults(&c)
+	if err := checkConfig(&c); err != nil {
+		return nil, err
+	}
+	if len(in.ZipFile) == 0 {
+		return nil, fault.New(fault.InvalidParameter, "Please provide a source for function code.")
+	}
+	pkg, err := ParsePackage(in.ZipFile, c.Runtime)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.code.put(ctx, pkg); err != nil {
+		return nil, err
+	}
+	now := time.Now().UTC()
+	c.FunctionArn = s.ARN(name)
+	c.CodeSha256 = pkg.Sha256
+	c.CodeSize = int64(len(pkg.Zip))
+	c.Version = Latest
+	c.LastModified = formatTime(now)
+	c.RevisionId = newRevisionID()
+	r := &Record{Config: c, Tags: in.Tags, Created: now}
+	data, err := json.Marshal(r)
+	if err != nil {
+		return nil, fmt.Errorf("encode function %s: %w", name, err)
+	}
+	rev, err := s.kv.Create(ctx, name, data)
+	if err != nil {
+		if errors.Is(err, jetstream.ErrKeyExists) {
+			return nil, fault.New(fault.Conflict, "Function already exist: %s", name)
+		}
+		return nil, fmt.Errorf("store function %s: %w", name, err)
+	}
+	r.revision = rev
+	s.apply(name, r, rev)
+	return r, nil
+}
+
+// Update applies change to the current record of function name and stores
+// it with a revision check, retrying when another writer won the race.
+// expectRevisionID, when set, must equal the current RevisionId.
+func (s *Store) Update(ctx context.Context, name, expectRevisionID string, change func(*Record) error) (*Record, error) {
+	for attempt := 0; ; attempt++ {
+		cur, err := s.read(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		if expectRevisionID != "" && cur.Config.RevisionId != expectRevisionID {
+			return nil, fault.New(fault.PreconditionFailed, "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id")
+		}
+		next := cur.clone()
+		if err := change(next); err != nil {
+			return nil, err
+		}
+		next.Config.RevisionId = newRevisionID()
+		next.Config.LastModified = formatTime(time.Now().UTC())
+		data, err := json.Marshal(next)
+		if err != nil {
+			return nil, fmt.Errorf("encode function %s: %w", name, err)
+		}
+		rev, err := s.kv.Update(ctx, name, data, cur.revision)
+		if err != nil {
+			if isWrongRevision(err) && attempt < 10 {
+				continue
+			}
+			return nil, fmt.Errorf("store function %s: %w", name, err)
+		}
+		next.revision = rev
+		s.apply(name, next, rev)
+		return next, nil
+	}
+}
+
+// read fetches the record from the bucket (not the index) so updates
+// start from the latest revision.
+func (s *Store) read(ctx context.Context, name string) (*Record, error) {
+	e, err := s.kv.Get(ctx, name)
+	if err != nil {
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			return nil, s.notFound(name, "")
+		}
+		return nil, fmt.Errorf("load function %s: %w", name, err)
+	}
+	var r Record
+	if err := json.Unmarshal(e.Value(), &r); err != nil {
+		return nil, fmt.Errorf("decode function %s: %w", name, err)
+	}
+	r.revision = e.Revision()
+	return &r, nil
+}
+
+func isWrongRevision(err error) bool {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence {
+		return true
+	}
+	return errors.Is(err, jetstream.ErrKeyExists)
+}
+
+// UpdateCode replaces the function's code.
+func (s *Store) UpdateCode(ctx context.Context, name, revisionID string, zipFile []byte) (*Record, error) {
+	if len(zipFile) == 0 {
+		return nil, fault.New(fault.InvalidParameter, "Please provide a source for function code.")
+	}
+	cur, err := s.Get(name, "")
+	if err != nil {
+		return nil, err
+	}
+	pkg, err := ParsePackage(zipFile, cur.Config.Runtime)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.code.put(ctx, pkg); err != nil {
+		return nil, err
+	}
+	return s.Update(ctx, name, revisionID, func(r *Record) error {
+		if RuntimeFamily(r.Config.Runtime) == "provided" {
+			if _, err := ParsePackage(zipFile, r.Config.Runtime); err != nil {
+				return err
+			}
+		}
+		r.Config.CodeSha256 = pkg.Sha256
+		r.Config.CodeSize = int64(len(pkg.Zip))
+		return nil
+	})
+}
+
+// ConfigUpdate lists the fields UpdateFunctionConfiguration may change;
+// nil fields stay as they are.
+type ConfigUpdate struct {
+	Role             *string
+	Handler          *string
+	Description      *string
+	Timeout          *int
+	MemorySize       *int
+	Runtime          *string
+	Environment      *Environment
+	EphemeralStorage *EphemeralStorage
+	TracingConfig    *TracingConfig
+	LoggingConfig    *LoggingConfig
+}
+
+// UpdateConfig changes the function's configuration.
+func (s *Store) UpdateConfig(ctx context.Context, name, revisionID string, u ConfigUpdate) (*Record, error) {
+	return s.Update(ctx, name, revisionID, func(r *Record) error {
+		c := &r.Config
+		if u.Role != nil {
+			c.Role = *u.Role
+		}
+		if u.Handler != nil {
+			c.Handler = *u.Handler
+		}
+		if u.Description != nil {
+			c.Description = *u.Description
+		}
+		if u.Timeout != nil {
+			c.Timeout = *u.Timeout
+		}
+		if u.MemorySize != nil {
+			c.MemorySize = *u.MemorySize
+		}
+		if u.Runtime != nil {
+			c.Runtime = *u.Runtime
+		}
+		if u.Environment != nil {
+			c.Environment = u.Environment
+			if len(u.Environment.Variables) == 0 {
+				c.Environment = nil
+			}
+		}
+		if u.EphemeralStorage != nil {
+			c.EphemeralStorage = *u.EphemeralStorage
+		}
+		if u.TracingConfig != nil && u.TracingConfig.Mode != "" {
+			c.TracingConfig = *u.TracingConfig
+		}
+		if u.LoggingConfig != nil {
+			if u.LoggingConfig.LogFormat != "" {
+				c.LoggingConfig.LogFormat = u.LoggingConfig.LogFormat
+			}
+			if u.LoggingConfig.LogGroup != "" {
+				c.LoggingConfig.LogGroup = u.LoggingConfig.LogGroup
+			}
+		}
+		return checkConfig(c)
+	})
+}
+
+// Delete removes a function.
+func (s *Store) Delete(ctx context.Context, name, qualifier string) (*Record, error) {
+	r, err := s.read(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if qualifier != "" && qualifier != Latest {
+		return nil, s.notFound(name, qualifier)
+	}
+	if qualifier == Latest {
+		return nil, fault.New(fault.InvalidParameter, "$LATEST version cannot be deleted without deleting the function.")
+	}
+	if err := s.kv.Delete(ctx, name, jetstream.LastRevision(r.revision)); err != nil {
+		if isWrongRevision(err) {
+			return nil, fault.New(fault.Conflict, "The function %s is being modified; try again.", name)
+		}
+		return nil, fmt.Errorf("delete function %s: %w", name, err)
+	}
+	s.apply(name, nil, r.revision+1)
+	return r, nil
+}
+
+func defaults(c *Config) {
+	if c.MemorySize == 0 {
+		c.MemorySize = MemoryDefault
+	}
+	if c.Timeout == 0 {
+		c.Timeout = TimeoutDefault
+	}
+	if c.EphemeralStorage.Size == 0 {
+		c.EphemeralStorage.Size = EphemeralDefault
+	}
+	if len(c.Architectures) == 0 {
+		c.Architectures = []string{"x86_64"}
+	}
+	if c.TracingConfig.Mode == "" {
+		c.TracingConfig.Mode = "PassThrough"
+	}
+	if c.LoggingConfig.LogFormat == "" {
+		c.LoggingConfig.LogFormat = "Text"
+	}
+	if c.LoggingConfig.LogGroup == "" {
+		c.LoggingConfig.LogGroup = "/aws/lambda/" + c.FunctionName
+	}
+	if c.PackageType == "" {
+		c.PackageType = "Zip"
+	}
+	c.State = "Active"
+	c.LastUpdateStatus = "Successful"
+}
+
+func checkConfig(c *Config) error {
+	if c.PackageType != "Zip" {
+		return fault.New(fault.InvalidParameter, "PackageType %s is not supported; use Zip.", c.PackageType)
+	}
+	if err := checkRole(c.Role); err != nil {
+		return err
+	}
+	if err := checkRuntime(c.Runtime, c.Handler); err != nil {
+		return err
+	}
+	if err := checkSizes(c.MemorySize, c.Timeout, c.EphemeralStorage.Size); err != nil {
+		return err
+	}
+	if len(c.Description) > 256 {
+		return fault.New(fault.Validation, "1 validation error detected: Value at 'description' failed to satisfy constraint: Member must have length less than or equal to 256")
+	}
+	if c.TracingConfig.Mode != "PassThrough" && c.TracingConfig.Mode != "Active" {
+		return fault.New(fault.Validation, "1 validation error detected: Value '%s' at 'tracingConfig.mode' failed to satisfy constraint: Member must satisfy enum value set: [Active, PassThrough]", c.TracingConfig.Mode)
+	}
+	if c.LoggingConfig.LogFormat != "Text" && c.LoggingConfig.LogFormat != "JSON" {
+		return fault.New(fault.Validation, "1 validation error detected: Value '%s' at 'loggingConfig.logFormat' failed to satisfy constraint: Member must satisfy enum value set: [JSON, Text]", c.LoggingConfig.LogFormat)
+	}
+	if err := checkArchitectures(c.Architectures); err != nil {
+		return err
+	}
+	return checkEnvironment(c.Environment)
+}
+
+// formatTime renders a time as Lambda's LastModified.
+func formatTime(t time.Time) string { return t.Format("2006-01-02T15:04:05.000-0700") }
+
+func newRevisionID() string { return NewUUID() }
+
+// NewUUID returns a random (version 4) UUID string.
+func NewUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	var out [36]byte
+	hex.Encode(out[0:8], b[0:4])
+	out[8] = '-'
+	hex.Encode(out[9:13], b[4:6])
+	out[13] = '-'
+	hex.Encode(out[14:18], b[6:8])
+	out[18] = '-'
+	hex.Encode(out[19:23], b[8:10])
+	out[23] = '-'
+	hex.Encode(out[24:], b[10:])
+	return string(out[:])
+}
+

@@ -1,0 +1,157 @@
+package function
+
+import "time"
+
+// Config is a function's configuration as Lambda's FunctionConfiguration
+// shape names it. It is stored as JSON and served as is.
+type Config struct {
+	FunctionName     string            `json:"FunctionName"`
+	FunctionArn      string            `json:"FunctionArn"`
+	Runtime          string            `json:"Runtime,omitempty"`
+	Role             string            `json:"Role"`
+	Handler          string            `json:"Handler,omitempty"`
+	CodeSize         int64             `json:"CodeSize"`
+	Description      string            `json:"Description"`
+	Timeout          int               `json:"Timeout"`
+	MemorySize       int               `json:"MemorySize"`
+	LastModified     string            `json:"LastModified"`
+	CodeSha256       string            `json:"CodeSha256"`
+	Version          string            `json:"Version"`
+	Environment      *Environment      `json:"Environment,omitempty"`
+	TracingConfig    TracingConfig     `json:"TracingConfig"`
+	RevisionId       string            `json:"RevisionId"`
+	State            string            `json:"State"`
+	LastUpdateStatus string            `json:"LastUpdateStatus"`
+	PackageType      string            `json:"PackageType"`
+	Architectures    []string          `json:"Architectures"`
+	EphemeralStorage EphemeralStorage  `json:"EphemeralStorage"`
+	LoggingConfig    LoggingConfig     `json:"LoggingConfig"`
+	SnapStart        map[string]string `json:"SnapStart,omitempty"`
+}
+
+// Environment holds a function's environment variables.
+type Environment struct {
+	Variables map[string]string `json:"Variables"`
+}
+
+// TracingConfig is the function's X-Ray mode (PassThrough or Active).
+type TracingConfig struct {
+	Mode string `json:"Mode"`
+}
+
+// EphemeralStorage is the size of /tmp in MB.
+type EphemeralStorage struct {
+	Size int `json:"Size"`
+}
+
+// LoggingConfig says where and how the function's logs go.
+type LoggingConfig struct {
+	LogFormat string `json:"LogFormat"`
+	LogGroup  string `json:"LogGroup"`
+}
+
+// EventInvokeConfig is a function's asynchronous invocation configuration
+// (Lambda's FunctionEventInvokeConfig).
+type EventInvokeConfig struct {
+	FunctionArn              string             `json:"FunctionArn"`
+	LastModified             float64            `json:"LastModified"`
+	MaximumRetryAttempts     *int               `json:"MaximumRetryAttempts,omitempty"`
+	MaximumEventAgeInSeconds *int               `json:"MaximumEventAgeInSeconds,omitempty"`
+	DestinationConfig        *DestinationConfig `json:"DestinationConfig,omitempty"`
+}
+
+// DestinationConfig names where async results go.
+type DestinationConfig struct {
+	OnSuccess *Destination `json:"OnSuccess,omitempty"`
+	OnFailure *Destination `json:"OnFailure,omitempty"`
+}
+
+// Destination is one destination ARN.
+type Destination struct {
+	Destination string `json:"Destination,omitempty"`
+}
+
+// Async retry defaults and limits, as Lambda's.
+const (
+	MaximumRetryAttemptsDefault     = 2
+	MaximumEventAgeInSecondsDefault = 21600
+)
+
+// RetryAttempts is the configured retry count or the default.
+func (c *EventInvokeConfig) RetryAttempts() int {
+	if c == nil || c.MaximumRetryAttempts == nil {
+		return MaximumRetryAttemptsDefault
+	}
+	return *c.MaximumRetryAttempts
+}
+
+// MaxEventAge is the configured maximum event age or the default.
+func (c *EventInvokeConfig) MaxEventAge() time.Duration {
+	if c == nil || c.MaximumEventAgeInSeconds == nil {
+		return MaximumEventAgeInSecondsDefault * time.Second
+	}
+	return time.Duration(*c.MaximumEventAgeInSeconds) * time.Second
+}
+
+// Record is everything stored about one function, under its name, in the
+// functions bucket.
+type Record struct {
+	Config Config            `json:"config"`
+	Tags   map[string]string `json:"tags,omitempty"`
+	// ReservedConcurrency is the function's reserved concurrency, nil when
+	// it has none.
+	ReservedConcurrency *int `json:"reservedConcurrency,omitempty"`
+	// EventInvoke is the async invocation config, nil when none was put.
+	EventInvoke *EventInvokeConfig `json:"eventInvoke,omitempty"`
+	// Created is when the function was created.
+	Created time.Time `json:"created"`
+	// revision is the bucket revision this record was read at.
+	revision uint64
+}
+
+// Revision is the backbone revision of the record.
+func (r *Record) Revision() uint64 { return r.revision }
+
+// clone returns a deep enough copy for mutation.
+func (r *Record) clone() *Record {
+	c := *r
+	if r.Config.Environment != nil {
+		vars := make(map[string]string, len(r.Config.Environment.Variables))
+		for k, v := range r.Config.Environment.Variables {
+			vars[k] = v
+		}
+		c.Config.Environment = &Environment{Variables: vars}
+	}
+	c.Config.Architectures = append([]string(nil), r.Config.Architectures...)
+	if r.Tags != nil {
+		c.Tags = make(map[string]string, len(r.Tags))
+		for k, v := range r.Tags {
+			c.Tags[k] = v
+		}
+	}
+	if r.ReservedConcurrency != nil {
+		n := *r.ReservedConcurrency
+		c.ReservedConcurrency = &n
+	}
+	if r.EventInvoke != nil {
+		e := *r.EventInvoke
+		c.EventInvoke = &e
+	}
+	return &c
+}
+
+// SuccessTarget is the on-success destination ARN, or "".
+func (c *EventInvokeConfig) SuccessTarget() string {
+	if c == nil || c.DestinationConfig == nil || c.DestinationConfig.OnSuccess == nil {
+		return ""
+	}
+	return c.DestinationConfig.OnSuccess.Destination
+}
+
+// FailureTarget is the on-failure destination ARN, or "".
+func (c *EventInvokeConfig) FailureTarget() string {
+	if c == nil || c.DestinationConfig == nil || c.DestinationConfig.OnFailure == nil {
+		return ""
+	}
+	return c.DestinationConfig.OnFailure.Destination
+}

@@ -1,0 +1,283 @@
+// Package invoke runs function invocations with Lambda's semantics.
+// Synchronous invocations run at most once on an environment the
+// scheduler leases. Asynchronous invocations are persisted in a backbone
+// stream before they are acknowledged, then run at least once by a
+// durable consumer per function, with retries, a maximum event age and
+// destinations.
+//
+// Service is safe for concurrent use; Start begins async delivery and Stop
+// ends it, waiting for running deliveries.
+package invoke
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/updraft/updraft/internal/fault"
+	"github.com/updraft/updraft/internal/function"
+	"github.com/updraft/updraft/internal/runtimeapi"
+	"github.com/updraft/updraft/internal/scheduler"
+)
+
+// Payload limits, as Lambda's.
+const (
+	SyncPayloadMax  = 6 * 1024 * 1024
+	AsyncPayloadMax = 1024 * 1024
+	logTailMax      = 4096
+)
+
+// Request is one invocation.
+type Request struct {
+	Function  string // name or ARN as given
+	Qualifier string
+	Payload   []byte
+	// ClientContext is the base64 X-Amz-Client-Context header.
+	ClientContext string
+	TraceID       string
+	TenantID      string
+	LogTail       bool
+	// RequestID is set for redelivered async events; empty means new.
+	RequestID string
+}
+
+// Response is the outcome of a synchronous invocation.
+type Response struct {
+	RequestID       string
+	Payload         []byte
+	ContentType     string
+	FunctionError   string // "Unhandled" when the function or runtime failed
+	ErrorType       string
+	LogResult       string // base64 of the last 4 KB of the log, when asked
+	ExecutedVersion string
+}
+
+// Config configures the Service.
+type Config struct {
+	// RetryBase is the delay before the first async retry; each later one
+	// doubles it. Default one minute (Lambda: 1 min, then 2 min).
+	RetryBase time.Duration
+	// ThrottleRetryMax caps the delay between redeliveries of a throttled
+	// async event. Default 5 minutes.
+	ThrottleRetryMax time.Duration
+	// AsyncWorkers bounds concurrent async deliveries per function.
+	// Default 100.
+	AsyncWorkers int
+}
+
+// Service invokes functions.
+type Service struct {
+	cfg   Config
+	store *function.Store
+	sched *scheduler.Scheduler
+	async *asyncQueue
+	log   *slog.Logger
+}
+
+// New returns a Service. Call Start to deliver async events.
+func New(cfg Config, store *function.Store, sched *scheduler.Scheduler, log *slog.Logger) *Service {
+	if cfg.RetryBase == 0 {
+		cfg.RetryBase = time.Minute
+	}
+	if cfg.ThrottleRetryMax == 0 {
+		cfg.ThrottleRetryMax = 5 * time.Minute
+	}
+	if cfg.AsyncWorkers == 0 {
+		cfg.AsyncWorkers = 100
+	}
+	return &Service{cfg: cfg, store: store, sched: sched, log: log}
+}
+
+// resolve finds the function a request names.
+func (s *Service) resolve(name, qualifier string) (*function.Record, string, error) {
+	fn, q, err := function.ParseName(name)
+	if err != nil {
+		return nil, "", err
+	}
+	if q != "" && qualifier != "" && q != qualifier {
+		return nil, "", fault.New(fault.InvalidParameter, "The derived qualifier from the function name does not match the specified qualifier.")
+	}
+	if qualifier == "" {
+		qualifier = q
+	}
+	rec, err := s.store.Get(fn, qualifier)
+	if err != nil {
+		return nil, "", err
+	}
+	return rec, qualifier, nil
+}
+
+// checkPayload rejects a payload Lambda would not accept.
+func checkPayload(p []byte, max int, op string) ([]byte, error) {
+	if len(p) > max {
+		return nil, fault.Typed(fault.TooLarge, "RequestTooLargeException", "Request must be smaller than %d bytes for the %s operation", max, op)
+	}
+	if len(bytes.TrimSpace(p)) == 0 {
+		return []byte("{}"), nil
+	}
+	if !json.Valid(p) {
+		return nil, fault.Typed(fault.InvalidRequest, "InvalidRequestContentException", "Could not parse request body into json: Could not parse payload into json: Unexpected character: was expecting a JSON value")
+	}
+	return p, nil
+}
+
+// DryRun checks that the request could be invoked.
+func (s *Service) DryRun(req Request) error {
+	_, _, err := s.resolve(req.Function, req.Qualifier)
+	return err
+}
+
+// Invoke runs a synchronous invocation.
+func (s *Service) Invoke(ctx context.Context, req Request) (*Response, error) {
+	rec, _, err := s.resolve(req.Function, req.Qualifier)
+	if err != nil {
+		return nil, err
+	}
+	payload, err := checkPayload(req.Payload, SyncPayloadMax, "Invoke")
+	if err != nil {
+		return nil, err
+	}
+	req.Payload = payload
+	clientContext, err := decodeClientContext(req.ClientContext)
+	if err != nil {
+		return nil, err
+	}
+	return s.run(ctx, rec, req, clientContext)
+}
+
+func decodeClientContext(b64 string) (string, error) {
+	if b64 == "" {
+		return "", nil
+	}
+	raw, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil || !json.Valid(raw) {
+		return "", fault.New(fault.InvalidRequest, "Client context must be a valid Base64-encoded JSON object.")
+	}
+	if len(b64) > 3583 {
+		return "", fault.New(fault.InvalidParameter, "Client context must be less than 3583 bytes.")
+	}
+	return string(raw), nil
+}
+
+// run leases an environment and runs one invocation on it.
+func (s *Service) run(ctx context.Context, rec *function.Record, req Request, clientContext string) (*Response, error) {
+	c := &rec.Config
+	requestID := req.RequestID
+	if requestID == "" {
+		requestID = function.NewUUID()
+	}
+	resp := &Response{RequestID: requestID, ExecutedVersion: function.Latest}
+	var tail bytes.Buffer
+	start := time.Now()
+	lease, err := s.sched.Acquire(ctx, rec, requestID)
+	if err != nil {
+		var ie *scheduler.InitError
+		if !errors.As(err, &ie) {
+			return nil, err
+		}
+		for _, l := range ie.Log {
+			tail.WriteString(l)
+			tail.WriteByte('\n')
+		}
+		for _, l := range []string{
+			fmt.Sprintf("START RequestId: %s Version: %s", requestID, function.Latest),
+			fmt.Sprintf("END RequestId: %s", requestID),
+			report(requestID, time.Since(start), c.MemorySize, 0, 0, "error", ie.Result.ErrorType),
+		} {
+			tail.WriteString(l)
+			tail.WriteByte('\n')
+			s.logPlatform(c.FunctionName, l)
+		}
+		s.finish(resp, ie.Result, &tail, req.LogTail)
+		return resp, nil
+	}
+	env := lease.Env
+	env.Begin(&tail)
+	env.Log(fmt.Sprintf("START RequestId: %s Version: %s", requestID, function.Latest))
+	timeout := time.Duration(c.Timeout) * time.Second
+	invStart := time.Now()
+	inv := runtimeapi.NewInvocation(requestID, req.Payload, invStart.Add(timeout))
+	inv.FunctionARN = c.FunctionArn
+	if req.Qualifier != "" {
+		inv.FunctionARN += ":" + req.Qualifier
+	}
+	inv.TraceID = traceID(req.TraceID)
+	inv.ClientContext = clientContext
+	inv.TenantID = req.TenantID
+	out := env.Invoke(inv, timeout)
+	dur := time.Since(invStart)
+	var initDur time.Duration
+	if lease.Cold {
+		initDur = env.InitTime
+	}
+	status := ""
+	if out.Fatal && out.Result.ErrorType == "Sandbox.Timedout" {
+		status = "timeout"
+	} else if out.Fatal {
+		status = "error"
+	}
+	env.Log(fmt.Sprintf("END RequestId: %s", requestID))
+	env.Log(report(requestID, dur, c.MemorySize, env.MaxMemoryBytes(), initDur, status, out.Result.ErrorType))
+	env.End()
+	s.sched.Release(lease, !out.Fatal)
+	s.finish(resp, out.Result, &tail, req.LogTail)
+	return resp, nil
+}
+
+func (s *Service) logPlatform(fn, line string) {
+	if sink, ok := s.sched.LogSink(); ok {
+		sink.Log(fn, "platform", time.Now(), line)
+	}
+}
+
+func (s *Service) finish(resp *Response, res runtimeapi.Result, tail *bytes.Buffer, logTail bool) {
+	resp.Payload = res.Payload
+	resp.ContentType = res.ContentType
+	if res.Error {
+		resp.FunctionError = "Unhandled"
+		resp.ErrorType = res.ErrorType
+		resp.ContentType = "application/json"
+	}
+	if logTail {
+		b := tail.Bytes()
+		if len(b) > logTailMax {
+			b = b[len(b)-logTailMax:]
+		}
+		resp.LogResult = base64.StdEncoding.EncodeToString(b)
+	}
+}
+
+// report formats Lambda's REPORT line.
+func report(requestID string, dur time.Duration, memMB int, maxMem int64, initDur time.Duration, status, errType string) string {
+	ms := float64(dur.Microseconds()) / 1000
+	var b strings.Builder
+	fmt.Fprintf(&b, "REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB\tMax Memory Used: %d MB\t",
+		requestID, ms, int64(math.Ceil(ms)), memMB, (maxMem+(1<<20)-1)>>20)
+	if initDur > 0 {
+		fmt.Fprintf(&b, "Init Duration: %.2f ms\t", float64(initDur.Microseconds())/1000)
+	}
+	if status != "" {
+		fmt.Fprintf(&b, "Status: %s\t", status)
+		if errType != "" && status == "error" {
+			fmt.Fprintf(&b, "Error Type: %s\t", errType)
+		}
+	}
+	return b.String()
+}
+
+// traceID returns the caller's X-Ray trace header, or a new root.
+func traceID(h string) string {
+	if h != "" {
+		return h
+	}
+	id := strings.ReplaceAll(function.NewUUID(), "-", "")
+	return fmt.Sprintf("Root=1-%08x-%s;Parent=%s;Sampled=0", time.Now().Unix(), id[:24], id[16:32])
+}
+

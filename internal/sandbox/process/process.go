@@ -1,0 +1,125 @@
+// Package process is the sandbox driver that runs each execution
+// environment as a plain child process in its own process group, with the
+// function code as its working directory. It isolates nothing beyond what
+// the operating system gives any process; it is for development, for
+// hosts where the linux driver cannot run, and as the reference for the
+// conformance suite.
+package process
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+
+	"github.com/updraft/updraft/internal/sandbox"
+)
+
+// Driver starts plain child processes.
+type Driver struct{}
+
+// New returns the process driver.
+func New() *Driver { return &Driver{} }
+
+// Name is "process".
+func (*Driver) Name() string { return "process" }
+
+// Start launches spec.Args in spec.CodeDir.
+func (*Driver) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Env, error) {
+	if len(spec.Args) == 0 {
+		return nil, errors.New("start env: no command")
+	}
+	prog := spec.Args[0]
+	if !filepath.IsAbs(prog) && (filepath.Base(prog) != prog || bytes.ContainsRune([]byte(prog), '/')) {
+		prog = filepath.Join(spec.CodeDir, prog)
+	} else if !filepath.IsAbs(prog) {
+		p, err := exec.LookPath(prog)
+		if err != nil {
+			return nil, fmt.Errorf("start env %s: %w", spec.ID, err)
+		}
+		prog = p
+	}
+	cmd := &exec.Cmd{
+		Path:   prog,
+		Args:   spec.Args,
+		Dir:    spec.CodeDir,
+		Env:    spec.Env,
+		Stdout: spec.Stdout,
+		Stderr: spec.Stderr,
+		SysProcAttr: &syscall.SysProcAttr{
+			Setpgid:   true,
+			Pdeathsig: syscall.SIGKILL,
+		},
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start env %s: %w", spec.ID, err)
+	}
+	e := &env{cmd: cmd, done: make(chan struct{})}
+	go e.wait()
+	return e, nil
+}
+
+type env struct {
+	cmd      *exec.Cmd
+	done     chan struct{}
+	err      error
+	killOnce sync.Once
+	mu       sync.Mutex
+	peak     int64
+}
+
+func (e *env) wait() {
+	err := e.cmd.Wait()
+	// Whatever the main process left behind in its group goes with it.
+	_ = syscall.Kill(-e.cmd.Process.Pid, syscall.SIGKILL)
+	e.err = err
+	close(e.done)
+}
+
+func (e *env) PID() int              { return e.cmd.Process.Pid }
+func (e *env) Done() <-chan struct{} { return e.done }
+func (e *env) Err() error            { <-e.done; return e.err }
+func (e *env) MemoryBytes() int64    { return statusKB(e.cmd.Process.Pid, "VmRSS:") * 1024 }
+func (e *env) MaxMemoryBytes() int64 {
+	hwm := statusKB(e.cmd.Process.Pid, "VmHWM:") * 1024
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if hwm > e.peak {
+		e.peak = hwm
+	}
+	return e.peak
+}
+
+func (e *env) Kill() error {
+	e.killOnce.Do(func() {
+		_ = syscall.Kill(-e.cmd.Process.Pid, syscall.SIGKILL)
+	})
+	<-e.done
+	return nil
+}
+
+// statusKB reads a "Name:   123 kB" line from /proc/PID/status; 0 when it
+// cannot.
+func statusKB(pid int, field string) int64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0
+	}
+	i := bytes.Index(b, []byte(field))
+	if i < 0 {
+		return 0
+	}
+	rest := b[i+len(field):]
+	if j := bytes.IndexByte(rest, '\n'); j >= 0 {
+		rest = rest[:j]
+	}
+	rest = bytes.TrimSpace(bytes.TrimSuffix(bytes.TrimSpace(rest), []byte("kB")))
+	n, _ := strconv.ParseInt(string(rest), 10, 64)
+	return n
+}

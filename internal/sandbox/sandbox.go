@@ -1,0 +1,63 @@
+// Package sandbox defines how Updraft starts execution environments: a
+// Driver turns a Spec (code directory, command, environment) into a
+// running, isolated process tree, an Env. Drivers live in subpackages
+// (process, and later linux) and all pass the conformance suite in
+// sandboxtest.
+//
+// Drivers and Envs are safe for concurrent use.
+package sandbox
+
+import (
+	"context"
+	"io"
+)
+
+// Spec describes one execution environment to start.
+type Spec struct {
+	// ID names the environment in logs and process titles.
+	ID string
+	// CodeDir is the function code, seen by the function as its task root
+	// (/var/task in isolating drivers). Read-only to the function.
+	CodeDir string
+	// Args is the program and its arguments; Args[0] is resolved in
+	// CodeDir when relative (for example "./bootstrap").
+	Args []string
+	// Env is the environment, "KEY=value" entries.
+	Env []string
+	// Stdout and Stderr receive the function's output. Either may be nil.
+	Stdout, Stderr io.Writer
+	// MemoryMB is the function's memory size; drivers that can enforce it do.
+	MemoryMB int
+	// TmpMB is the size of the writable /tmp; drivers that can enforce it do.
+	TmpMB int
+}
+
+// Driver starts environments.
+type Driver interface {
+	// Name is the driver's name ("process", "linux").
+	Name() string
+	// Start launches the environment. The returned Env is running; ctx
+	// bounds only the start itself.
+	Start(ctx context.Context, spec Spec) (Env, error)
+}
+
+// Env is a running execution environment.
+type Env interface {
+	// PID is the process id of the environment's main process (as seen by
+	// the host).
+	PID() int
+	// Done is closed once the environment has exited and its output has
+	// been fully delivered.
+	Done() <-chan struct{}
+	// Err is why the environment exited (nil for exit status 0); valid
+	// after Done is closed.
+	Err() error
+	// Kill ends the environment and every process it started. It returns
+	// once they are gone. Safe to call more than once.
+	Kill() error
+	// MaxMemoryBytes is the peak resident memory of the environment so
+	// far, or 0 when unknown.
+	MaxMemoryBytes() int64
+	// MemoryBytes is the current resident memory, or 0 when unknown.
+	MemoryBytes() int64
+}

@@ -1,0 +1,537 @@
+// Package scheduler places invocations on execution environments. It keeps
+// a pool of environments per function configuration on this node, reuses
+// warm ones, starts new ones (subject to the scaling rate), retires them
+// after an idle time or when the function changes, and enforces account,
+// reserved and burst concurrency with Lambda's throttling reasons.
+//
+// Acquire and Release may be called from any goroutine. Start runs the idle
+// reaper; Stop kills every environment and waits for the reaper.
+package scheduler
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/updraft/updraft/internal/fault"
+	"github.com/updraft/updraft/internal/function"
+	"github.com/updraft/updraft/internal/sandbox"
+)
+
+// Defaults of Config.
+const (
+	AccountConcurrencyDefault = 1000
+	BurstDefault              = 1000
+	BurstWindowDefault        = 10 * time.Second
+	IdleTimeoutDefault        = 10 * time.Minute
+	InitTimeoutDefault        = 10 * time.Second
+)
+
+// CodeSource unpacks function code on this node.
+type CodeSource interface {
+	CodeDir(ctx context.Context, r *function.Record) (string, error)
+}
+
+// Config configures a Scheduler.
+type Config struct {
+	// Driver starts environments. Required.
+	Driver sandbox.Driver
+	// Code gives each function's unpacked code directory. Required.
+	Code CodeSource
+	// Logs receives every line environments print. Optional.
+	Logs LogSink
+	// AccountConcurrency is the most invocations running at once across
+	// all functions. Default AccountConcurrencyDefault.
+	AccountConcurrency int
+	// Burst is how many new environments one function may start in a
+	// BurstWindow; the allowance refills continuously. Default BurstDefault
+	// (Lambda: 1,000 per 10 s).
+	Burst int
+	// BurstWindow is the refill period of Burst. Default BurstWindowDefault.
+	BurstWindow time.Duration
+	// IdleTimeout is how long an unused environment is kept warm. Default
+	// IdleTimeoutDefault.
+	IdleTimeout time.Duration
+	// InitTimeout bounds an environment's INIT phase. Default
+	// InitTimeoutDefault (Lambda: 10 s).
+	InitTimeout time.Duration
+	// Runtimes locates interpreters and runtime clients. Required for
+	// Python and Node functions.
+	Runtimes Runtimes
+	// Region is AWS_REGION inside environments.
+	Region string
+	// Endpoint is AWS_ENDPOINT_URL inside environments: Updraft itself.
+	Endpoint string
+	// AccessKeyID and SecretAccessKey are the credentials environments get.
+	AccessKeyID, SecretAccessKey string
+}
+
+// Runtimes says how to start the interpreted runtimes.
+type Runtimes struct {
+	Python       string // python3 interpreter
+	PythonClient string // runtime client script
+	Node         string // node binary
+	NodeClient   string // runtime client module
+}
+
+func (c *Config) setDefaults() {
+	if c.AccountConcurrency == 0 {
+		c.AccountConcurrency = AccountConcurrencyDefault
+	}
+	if c.Burst == 0 {
+		c.Burst = BurstDefault
+	}
+	if c.BurstWindow == 0 {
+		c.BurstWindow = BurstWindowDefault
+	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = IdleTimeoutDefault
+	}
+	if c.InitTimeout == 0 {
+		c.InitTimeout = InitTimeoutDefault
+	}
+}
+
+// Validate reports the first invalid field.
+func (c *Config) Validate() error {
+	switch {
+	case c.Driver == nil:
+		return errors.New("scheduler config: Driver is required")
+	case c.Code == nil:
+		return errors.New("scheduler config: Code is required")
+	case c.AccountConcurrency < 0:
+		return errors.New("scheduler config: AccountConcurrency is negative")
+	case c.Burst < 0:
+		return errors.New("scheduler config: Burst is negative")
+	case c.IdleTimeout < 0:
+		return errors.New("scheduler config: IdleTimeout is negative")
+	}
+	return nil
+}
+
+// Scheduler owns this node's environments.
+type Scheduler struct {
+	cfg Config
+	log *slog.Logger
+
+	mu            sync.Mutex
+	pools         map[string]*pool
+	inflight      int // invocations running on unreserved functions
+	reservedTotal int
+	stopped       bool
+
+	stop chan struct{}
+	done chan struct{}
+	wg   sync.WaitGroup // environments being killed
+}
+
+type pool struct {
+	name     string
+	revision string // configuration the pool's environments run
+	reserved int    // -1 when the function has no reservation
+	idle     []*Env // most recently used last
+	busy     map[*Env]struct{}
+	starting int
+	inflight int
+	tokens   float64
+	refilled time.Time
+}
+
+// New returns a Scheduler.
+func New(cfg Config, log *slog.Logger) (*Scheduler, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Scheduler{
+		cfg:   cfg,
+		log:   log,
+		pools: map[string]*pool{},
+		stop:  make(chan struct{}),
+		done:  make(chan struct{}),
+	}, nil
+}
+
+// Start runs the idle reaper.
+func (s *Scheduler) Start(ctx context.Context) error {
+	go s.reap()
+	return nil
+}
+
+// Stop kills every environment and waits until they are gone.
+func (s *Scheduler) Stop(ctx context.Context) error {
+	s.mu.Lock()
+	if s.stopped {
+		s.mu.Unlock()
+		return nil
+	}
+	s.stopped = true
+	var all []*Env
+	for _, p := range s.pools {
+		all = append(all, p.idle...)
+		for e := range p.busy {
+			all = append(all, e)
+		}
+		p.idle = nil
+	}
+	s.mu.Unlock()
+	close(s.stop)
+	<-s.done
+	for _, e := range all {
+		s.retire(e)
+	}
+	wait := make(chan struct{})
+	go func() { s.wg.Wait(); close(wait) }()
+	select {
+	case <-wait:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *Scheduler) retire(e *Env) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		e.kill()
+	}()
+}
+
+// Lease is one acquired environment; Release it when the invocation ends.
+type Lease struct {
+	Env  *Env
+	Cold bool // the environment was started for this invocation
+	pool *pool
+}
+
+// Acquire reserves concurrency for one invocation of rec and returns a warm
+// environment, or starts one. It fails with a fault.Throttled error when a
+// limit is reached, and with *InitError when a new environment fails to
+// initialise.
+func (s *Scheduler) Acquire(ctx context.Context, rec *function.Record, requestID string) (*Lease, error) {
+	s.mu.Lock()
+	if s.stopped {
+		s.mu.Unlock()
+		return nil, errStopped
+	}
+	p, stale := s.poolFor(rec)
+	if err := s.admit(p); err != nil {
+		s.mu.Unlock()
+		s.retireAll(stale)
+		return nil, err
+	}
+	if n := len(p.idle); n > 0 {
+		e := p.idle[n-1]
+		p.idle = p.idle[:n-1]
+		p.busy[e] = struct{}{}
+		s.mu.Unlock()
+		s.retireAll(stale)
+		return &Lease{Env: e, pool: p}, nil
+	}
+	if !s.takeToken(p) {
+		s.unadmit(p)
+		s.mu.Unlock()
+		s.retireAll(stale)
+		return nil, &fault.Error{Kind: fault.Throttled, Reason: "FunctionInvocationRateLimitExceeded", Message: "Rate Exceeded."}
+	}
+	p.starting++
+	s.mu.Unlock()
+	s.retireAll(stale)
+
+	e, err := s.startEnv(ctx, rec, requestID)
+
+	s.mu.Lock()
+	p.starting--
+	if err != nil {
+		s.unadmit(p)
+		s.mu.Unlock()
+		return nil, err
+	}
+	if s.stopped {
+		s.unadmit(p)
+		s.mu.Unlock()
+		s.retire(e)
+		return nil, errStopped
+	}
+	if p.revision != e.Revision {
+		e.retired = true // serves this invocation, then goes
+	}
+	p.busy[e] = struct{}{}
+	s.mu.Unlock()
+	return &Lease{Env: e, Cold: true, pool: p}, nil
+}
+
+// Release ends the lease. A healthy environment goes back to the warm pool;
+// one that is broken, or runs an outdated configuration, is killed.
+func (s *Scheduler) Release(l *Lease, healthy bool) {
+	s.mu.Lock()
+	p := l.pool
+	delete(p.busy, l.Env)
+	s.unadmit(p)
+	keep := healthy && !s.stopped && p.revision == l.Env.Revision && !l.Env.retired
+	if keep {
+		l.Env.lastUsed = time.Now()
+		p.idle = append(p.idle, l.Env)
+	}
+	s.mu.Unlock()
+	if !keep {
+		s.retire(l.Env)
+	}
+}
+
+// poolFor returns the function's pool, switched to rec's configuration;
+// environments of an older configuration are returned for retiring.
+func (s *Scheduler) poolFor(rec *function.Record) (*pool, []*Env) {
+	name := rec.Config.FunctionName
+	p := s.pools[name]
+	if p == nil {
+		p = &pool{name: name, reserved: -1, busy: map[*Env]struct{}{}, tokens: float64(s.cfg.Burst), refilled: time.Now()}
+		s.pools[name] = p
+	}
+	s.setReserved(p, rec.ReservedConcurrency)
+	if p.revision == rec.Config.RevisionId {
+		return p, nil
+	}
+	p.revision = rec.Config.RevisionId
+	stale := p.idle
+	p.idle = nil
+	for e := range p.busy {
+		e.retired = true
+	}
+	return p, stale
+}
+
+func (s *Scheduler) setReserved(p *pool, reserved *int) {
+	n := -1
+	if reserved != nil {
+		n = *reserved
+	}
+	if n == p.reserved {
+		return
+	}
+	// Move the pool's running invocations between the shared and the
+	// reserved accounts.
+	if p.reserved < 0 {
+		s.inflight -= p.inflight
+		s.reservedTotal += n
+	} else if n < 0 {
+		s.inflight += p.inflight
+		s.reservedTotal -= p.reserved
+	} else {
+		s.reservedTotal += n - p.reserved
+	}
+	p.reserved = n
+}
+
+// admit counts one more running invocation of p, or says which limit
+// forbids it.
+func (s *Scheduler) admit(p *pool) error {
+	if p.reserved >= 0 {
+		if p.inflight >= p.reserved {
+			return &fault.Error{Kind: fault.Throttled, Reason: "ReservedFunctionConcurrentInvocationLimitExceeded", Message: "Rate Exceeded."}
+		}
+		p.inflight++
+		return nil
+	}
+	if s.inflight >= s.cfg.AccountConcurrency-s.reservedTotal {
+		return &fault.Error{Kind: fault.Throttled, Reason: "ConcurrentInvocationLimitExceeded", Message: "Rate Exceeded."}
+	}
+	s.inflight++
+	p.inflight++
+	return nil
+}
+
+func (s *Scheduler) unadmit(p *pool) {
+	p.inflight--
+	if p.reserved < 0 {
+		s.inflight--
+	}
+}
+
+// takeToken spends one unit of the pool's scaling allowance.
+func (s *Scheduler) takeToken(p *pool) bool {
+	now := time.Now()
+	rate := float64(s.cfg.Burst) / s.cfg.BurstWindow.Seconds()
+	p.tokens += now.Sub(p.refilled).Seconds() * rate
+	if max := float64(s.cfg.Burst); p.tokens > max {
+		p.tokens = max
+	}
+	p.refilled = now
+	if p.tokens < 1 {
+		return false
+	}
+	p.tokens--
+	return true
+}
+
+func (s *Scheduler) retireAll(envs []*Env) {
+	for _, e := range envs {
+		s.retire(e)
+	}
+}
+
+// Forget retires every environment of a function (deleted or changed).
+func (s *Scheduler) Forget(name string) {
+	s.mu.Lock()
+	p := s.pools[name]
+	var stale []*Env
+	if p != nil {
+		stale = p.idle
+		p.idle = nil
+		p.revision = ""
+		for e := range p.busy {
+			e.retired = true
+		}
+	}
+	s.mu.Unlock()
+	s.retireAll(stale)
+}
+
+// LogSink is where environments' logs go, when there is one.
+func (s *Scheduler) LogSink() (LogSink, bool) { return s.cfg.Logs, s.cfg.Logs != nil }
+
+// AccountConcurrency is the configured account limit.
+func (s *Scheduler) AccountConcurrency() int { return s.cfg.AccountConcurrency }
+
+// Stats describes the environments of this node.
+type Stats struct {
+	Envs, Idle, Busy, Starting, Inflight int
+	MemoryBytes                          int64
+}
+
+// Stats counts environments, and with memory set sums their memory.
+func (s *Scheduler) Stats(memory bool) Stats {
+	s.mu.Lock()
+	var st Stats
+	var envs []*Env
+	for _, p := range s.pools {
+		st.Idle += len(p.idle)
+		st.Busy += len(p.busy)
+		st.Starting += p.starting
+		st.Inflight += p.inflight
+		if memory {
+			envs = append(envs, p.idle...)
+			for e := range p.busy {
+				envs = append(envs, e)
+			}
+		}
+	}
+	s.mu.Unlock()
+	st.Envs = st.Idle + st.Busy + st.Starting
+	for _, e := range envs {
+		st.MemoryBytes += e.MemoryBytes()
+	}
+	return st
+}
+
+// reap retires environments idle longer than IdleTimeout.
+func (s *Scheduler) reap() {
+	defer close(s.done)
+	every := s.cfg.IdleTimeout / 4
+	if every < 10*time.Millisecond {
+		every = 10 * time.Millisecond
+	}
+	if every > 10*time.Second {
+		every = 10 * time.Second
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case now := <-t.C:
+			s.retireAll(s.expired(now))
+		}
+	}
+}
+
+func (s *Scheduler) expired(now time.Time) []*Env {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*Env
+	for _, p := range s.pools {
+		keep := p.idle[:0]
+		for _, e := range p.idle {
+			if now.Sub(e.lastUsed) >= s.cfg.IdleTimeout {
+				out = append(out, e)
+			} else {
+				keep = append(keep, e)
+			}
+		}
+		for i := len(keep); i < len(p.idle); i++ {
+			p.idle[i] = nil
+		}
+		p.idle = keep
+	}
+	return out
+}
+
+// command is how an environment of config c starts.
+func (s *Scheduler) command(c *function.Config) ([]string, error) {
+	switch function.RuntimeFamily(c.Runtime) {
+	case "provided":
+		return []string{"./bootstrap"}, nil
+	case "python":
+		if s.cfg.Runtimes.Python == "" {
+			return nil, fault.New(fault.InvalidParameter, "Runtime %s is not available on this node: no python3 interpreter was found.", c.Runtime)
+		}
+		return []string{s.cfg.Runtimes.Python, "-u", s.cfg.Runtimes.PythonClient}, nil
+	case "node":
+		if s.cfg.Runtimes.Node == "" {
+			return nil, fault.New(fault.InvalidParameter, "Runtime %s is not available on this node: no node binary was found.", c.Runtime)
+		}
+		return []string{s.cfg.Runtimes.Node, s.cfg.Runtimes.NodeClient}, nil
+	}
+	return nil, fmt.Errorf("runtime %s has no launcher", c.Runtime)
+}
+
+// environ is the environment of an execution environment, as Lambda sets it.
+func (s *Scheduler) environ(c *function.Config, codeDir, runtimeAPI, stream string) []string {
+	env := []string{
+		"PATH=/usr/local/bin:/usr/bin:/bin:/opt/bin",
+		"LANG=en_US.UTF-8",
+		"TZ=:UTC",
+		"LD_LIBRARY_PATH=/lib64:/usr/lib64:" + filepath.Join(codeDir, "lib") + ":/opt/lib",
+		"_HANDLER=" + c.Handler,
+		"AWS_EXECUTION_ENV=AWS_Lambda_" + c.Runtime,
+		"AWS_LAMBDA_FUNCTION_NAME=" + c.FunctionName,
+		"AWS_LAMBDA_FUNCTION_VERSION=" + function.Latest,
+		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=" + strconv.Itoa(c.MemorySize),
+		"AWS_LAMBDA_FUNCTION_TIMEOUT=" + strconv.Itoa(c.Timeout),
+		"AWS_LAMBDA_LOG_GROUP_NAME=" + c.LoggingConfig.LogGroup,
+		"AWS_LAMBDA_LOG_STREAM_NAME=" + stream,
+		"AWS_LAMBDA_INITIALIZATION_TYPE=on-demand",
+		"AWS_LAMBDA_RUNTIME_API=" + runtimeAPI,
+		"LAMBDA_TASK_ROOT=" + codeDir,
+		"LAMBDA_RUNTIME_DIR=" + filepath.Dir(s.cfg.Runtimes.PythonClient),
+		"AWS_REGION=" + s.cfg.Region,
+		"AWS_DEFAULT_REGION=" + s.cfg.Region,
+		"AWS_ENDPOINT_URL=" + s.cfg.Endpoint,
+		"AWS_ACCESS_KEY_ID=" + s.cfg.AccessKeyID,
+		"AWS_SECRET_ACCESS_KEY=" + s.cfg.SecretAccessKey,
+	}
+	if c.LoggingConfig.LogFormat == "JSON" {
+		env = append(env, "AWS_LAMBDA_LOG_FORMAT=JSON")
+	}
+	if c.Environment != nil {
+		for k, v := range c.Environment.Variables {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
+}
+
+func newEnvID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

@@ -1,0 +1,331 @@
+// Package server wires Updraft's components into one node: the backbone,
+// the function store, the scheduler and its sandbox driver, the invoke
+// service, function logs, and the HTTP endpoint that serves the AWS wire
+// APIs and Updraft's control API. Only cmd/updraft imports it.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/updraft/updraft/internal/awsapi/lambda"
+	"github.com/updraft/updraft/internal/backbone"
+	"github.com/updraft/updraft/internal/control"
+	"github.com/updraft/updraft/internal/function"
+	"github.com/updraft/updraft/internal/invoke"
+	"github.com/updraft/updraft/internal/sandbox/process"
+	"github.com/updraft/updraft/internal/scheduler"
+	"github.com/updraft/updraft/internal/telemetry"
+	"github.com/updraft/updraft/runtimes"
+)
+
+// Version is the Updraft version, set at build time.
+var Version = "dev"
+
+// AddrDefault is the default API address: loopback, LocalStack's port.
+const AddrDefault = "127.0.0.1:4566"
+
+// Config configures a node.
+type Config struct {
+	// Addr is the API's listen address. Default AddrDefault. A port of 0
+	// picks a free one (see Server.Addr).
+	Addr string
+	// DataDir holds the embedded backbone's store and this node's code
+	// cache. Required.
+	DataDir string
+	// NATSURL connects to an external NATS server instead of embedding one.
+	NATSURL string
+	// Sync is the backbone durability mode (backbone.SyncDefault or
+	// backbone.SyncAlways).
+	Sync string
+	// Region and Account make up ARNs. Defaults: us-east-1, 000000000000.
+	Region, Account string
+	// AccessKeys, "ID:SECRET" pairs, enables AWS SigV4 verification of
+	// every request. Required to listen beyond loopback.
+	AccessKeys []string
+	// Scheduler knobs; zero values take the scheduler's defaults.
+	AccountConcurrency int
+	Burst              int
+	BurstWindow        time.Duration
+	IdleTimeout        time.Duration
+	InitTimeout        time.Duration
+	// AsyncRetryBase is the delay before the first async retry. Default 1m.
+	AsyncRetryBase time.Duration
+	// LogRetention is how long function logs are kept. Default 7 days.
+	LogRetention time.Duration
+}
+
+// Validate reports the first invalid field.
+func (c *Config) Validate() error {
+	if c.DataDir == "" {
+		return errors.New("config: DataDir is required")
+	}
+	host, _, err := net.SplitHostPort(c.Addr)
+	if err != nil {
+		return fmt.Errorf("config: Addr %q: %w", c.Addr, err)
+	}
+	if !isLoopback(host) && len(c.AccessKeys) == 0 {
+		return fmt.Errorf("config: Addr %q is not a loopback address: configure access keys (--access-key ID:SECRET) so every request is signed", c.Addr)
+	}
+	for _, k := range c.AccessKeys {
+		if id, secret, ok := strings.Cut(k, ":"); !ok || id == "" || secret == "" {
+			return fmt.Errorf("config: access key %q: want ID:SECRET", redact(k))
+		}
+	}
+	return nil
+}
+
+func redact(k string) string {
+	id, _, _ := strings.Cut(k, ":")
+	return id + ":…"
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Server is one running node.
+type Server struct {
+	cfg   Config
+	log   *slog.Logger
+	bb    *backbone.Backbone
+	store *function.Store
+	logs  *telemetry.Logs
+	sched *scheduler.Scheduler
+	inv   *invoke.Service
+	http  *http.Server
+	ln    net.Listener
+
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// New checks cfg; Start brings the node up.
+func New(cfg Config, log *slog.Logger) (*Server, error) {
+	if cfg.Addr == "" {
+		cfg.Addr = AddrDefault
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Server{cfg: cfg, log: log}, nil
+}
+
+// Start opens the backbone, starts every component and begins serving.
+// On error everything started so far is stopped.
+func (s *Server) Start(ctx context.Context) (err error) {
+	defer func() {
+		if err != nil {
+			_ = s.Stop(context.Background())
+		}
+	}()
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", s.cfg.Addr, err)
+	}
+	s.ln = ln
+	s.bb, err = backbone.Open(ctx, backbone.Config{DataDir: s.cfg.DataDir, URL: s.cfg.NATSURL, Sync: s.cfg.Sync}, s.log)
+	if err != nil {
+		return err
+	}
+	s.store, err = function.NewStore(ctx, s.bb, function.StoreConfig{
+		Region: s.cfg.Region, Account: s.cfg.Account, CacheDir: filepath.Join(s.cfg.DataDir, "code"),
+	}, s.log)
+	if err != nil {
+		return err
+	}
+	s.logs, err = telemetry.NewLogs(ctx, s.bb, telemetry.LogsConfig{Retention: s.cfg.LogRetention}, s.log)
+	if err != nil {
+		return err
+	}
+	rt, err := installRuntimes(filepath.Join(s.cfg.DataDir, "runtimes"))
+	if err != nil {
+		return err
+	}
+	keyID, secret := "test", "test"
+	if len(s.cfg.AccessKeys) > 0 {
+		keyID, secret, _ = strings.Cut(s.cfg.AccessKeys[0], ":")
+	}
+	s.sched, err = scheduler.New(scheduler.Config{
+		Driver:             process.New(),
+		Code:               s.store,
+		Logs:               s.logs,
+		AccountConcurrency: s.cfg.AccountConcurrency,
+		Burst:              s.cfg.Burst,
+		BurstWindow:        s.cfg.BurstWindow,
+		IdleTimeout:        s.cfg.IdleTimeout,
+		InitTimeout:        s.cfg.InitTimeout,
+		Runtimes:           rt,
+		Region:             s.store.Region(),
+		Endpoint:           "http://" + dialable(ln.Addr().String()),
+		AccessKeyID:        keyID,
+		SecretAccessKey:    secret,
+	}, s.log)
+	if err != nil {
+		return err
+	}
+	s.inv = invoke.New(invoke.Config{RetryBase: s.cfg.AsyncRetryBase}, s.store, s.sched, s.log)
+	if err := s.inv.OpenAsync(ctx, s.bb); err != nil {
+		return err
+	}
+	s.store.OnChange(func(old, new *function.Record) {
+		if old != nil && (new == nil || new.Config.RevisionId != old.Config.RevisionId) {
+			s.sched.Forget(old.Config.FunctionName)
+		}
+		s.inv.FunctionChanged(old, new)
+	})
+	for _, c := range []interface{ Start(context.Context) error }{s.store, s.logs, s.sched, s.inv} {
+		if err := c.Start(ctx); err != nil {
+			return err
+		}
+	}
+	s.http = &http.Server{Handler: s.handler(), ReadHeaderTimeout: 30 * time.Second}
+	go func() {
+		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("serve api", "err", err)
+		}
+	}()
+	return nil
+}
+
+func (s *Server) handler() http.Handler {
+	mux := http.NewServeMux()
+	lambda.New(s.store, s.inv, s.sched.AccountConcurrency(), "http://"+dialable(s.Addr())+control.Prefix+"code/", s.log).Register(mux)
+	(&control.API{Store: s.store, Scheduler: s.sched, Logs: s.logs, Info: s.info, Log: s.log}).Register(mux)
+	return withRequestID(mux)
+}
+
+// withRequestID gives every response an x-amzn-RequestId unless the
+// handler set one.
+func withRequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		if h.Get("X-Amzn-Requestid") == "" {
+			h["X-Amzn-Requestid"] = []string{function.NewUUID()}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) info() control.Status {
+	bb := "embedded"
+	if !s.bb.Embedded() {
+		bb = "external"
+	}
+	return control.Status{Version: Version, Sandbox: "process", Backbone: bb, NodeMemoryBytes: selfRSS()}
+}
+
+// Addr is the address the API listens on.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Stop stops serving, kills every environment, and closes the backbone,
+// in the reverse order of Start.
+func (s *Server) Stop(ctx context.Context) error {
+	s.stopOnce.Do(func() {
+		var errs []error
+		if s.http != nil {
+			sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			if err := s.http.Shutdown(sctx); err != nil {
+				_ = s.http.Close()
+			}
+			cancel()
+		} else if s.ln != nil {
+			_ = s.ln.Close()
+		}
+		if s.inv != nil {
+			errs = append(errs, s.inv.Stop(ctx))
+		}
+		if s.sched != nil {
+			errs = append(errs, s.sched.Stop(ctx))
+		}
+		if s.logs != nil {
+			errs = append(errs, s.logs.Stop(ctx))
+		}
+		if s.store != nil {
+			errs = append(errs, s.store.Stop(ctx))
+		}
+		if s.bb != nil {
+			s.bb.Close()
+		}
+		s.stopErr = errors.Join(errs...)
+	})
+	return s.stopErr
+}
+
+// dialable turns a listen address into one a client can dial.
+func dialable(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// installRuntimes writes the embedded runtime clients under dir and finds
+// the interpreters that run them.
+func installRuntimes(dir string) (scheduler.Runtimes, error) {
+	var rt scheduler.Runtimes
+	files := map[string][]byte{"python/bootstrap.py": runtimes.Python, "node/bootstrap.mjs": runtimes.Node}
+	for name, data := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return rt, fmt.Errorf("install runtimes: %w", err)
+		}
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			return rt, fmt.Errorf("install runtimes: %w", err)
+		}
+	}
+	rt.PythonClient = filepath.Join(dir, "python/bootstrap.py")
+	rt.NodeClient = filepath.Join(dir, "node/bootstrap.mjs")
+	rt.Python = findPython()
+	if p, err := exec.LookPath("node"); err == nil {
+		rt.Node = p
+	}
+	return rt, nil
+}
+
+// findPython returns the real python3 executable (resolving shims such as
+// pyenv's), or "" when there is none.
+func findPython() string {
+	p, err := exec.LookPath("python3")
+	if err != nil {
+		return ""
+	}
+	out, err := exec.Command(p, "-c", "import sys; print(sys.executable)").Output()
+	if err != nil {
+		return p
+	}
+	if real := strings.TrimSpace(string(out)); real != "" {
+		return real
+	}
+	return p
+}
+
+func selfRSS() int64 {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	var size, rss int64
+	if _, err := fmt.Sscan(string(b), &size, &rss); err != nil {
+		return 0
+	}
+	return rss * int64(os.Getpagesize())
+}
