@@ -50,6 +50,7 @@ func (e *env) up(ctx context.Context, args []string) error {
 	fs.DurationVar(&cfg.BurstWindow, "burst-window", 10*time.Second, "refill period of --burst")
 	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", 10*time.Minute, "how long an idle environment stays warm")
 	fs.DurationVar(&cfg.AsyncRetryBase, "async-retry-base", time.Minute, "delay before the first retry of a failed async event (doubles each retry)")
+	fs.DurationVar(&cfg.AsyncAckWait, "async-ack-wait", 30*time.Second, "how soon an async event interrupted by a crash is delivered again")
 	fs.DurationVar(&cfg.LogRetention, "log-retention", 7*24*time.Hour, "how long function logs are kept")
 	fs.Var(&deploy, "deploy", "deploy this function directory once up (repeatable)")
 	fs.BoolVar(&verbose, "v", false, "debug logging")

@@ -17,16 +17,16 @@ type Kind int
 
 // Kinds of rejection. Their AWS names are chosen by the wire adapters.
 const (
-	Internal         Kind = iota // the service failed; not the caller's fault
-	Validation                   // a field breaks its constraint (AWS ValidationException)
-	InvalidParameter             // a value is well-formed but not acceptable
-	InvalidRequest               // the request as a whole is malformed (bad JSON)
-	NotFound                     // the named resource does not exist
-	Conflict                     // the resource exists or is being changed
-	PreconditionFailed           // a revision check failed
-	TooLarge                     // a payload exceeds its limit
-	Throttled                    // a concurrency or rate limit was reached
-	Unsupported                  // the media type or operation is not supported
+	Internal           Kind = iota // the service failed; not the caller's fault
+	Validation                     // a field breaks its constraint (AWS ValidationException)
+	InvalidParameter               // a value is well-formed but not acceptable
+	InvalidRequest                 // the request as a whole is malformed (bad JSON)
+	NotFound                       // the named resource does not exist
+	Conflict                       // the resource exists or is being changed
+	PreconditionFailed             // a revision check failed
+	TooLarge                       // a payload exceeds its limit
+	Throttled                      // a concurrency or rate limit was reached
+	Unsupported                    // the media type or operation is not supported
 )
 
 // Error is a request rejection with a client-safe message.

@@ -561,4 +561,3 @@ func NewUUID() string {
 	hex.Encode(out[24:], b[10:])
 	return string(out[:])
 }
-

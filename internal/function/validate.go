@@ -3,8 +3,8 @@ package function
 import (
 	"fmt"
 	"maps"
-	"slices"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/updraft/updraft/internal/fault"

@@ -131,7 +131,7 @@ func (s *Service) consume(ctx context.Context, fn string) error {
 		Durable:       consumerName(fn),
 		FilterSubject: "async.q." + fn,
 		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       TimeoutMaxAck,
+		AckWait:       s.cfg.AckWait,
 		MaxAckPending: s.cfg.AsyncWorkers,
 		MaxDeliver:    -1,
 	})
@@ -145,6 +145,8 @@ func (s *Service) consume(ctx context.Context, fn string) error {
 		go func() {
 			defer q.wg.Done()
 			defer func() { <-sem }()
+			stop := s.keepAlive(m)
+			defer stop()
 			s.deliver(q.ctx, fn, m)
 		}()
 	}, jetstream.PullMaxMessages(s.cfg.AsyncWorkers))
@@ -154,10 +156,6 @@ func (s *Service) consume(ctx context.Context, fn string) error {
 	q.consumers[fn] = cc
 	return nil
 }
-
-// TimeoutMaxAck is how long a delivery may run before the backbone hands
-// the event out again: Lambda's longest timeout plus a margin.
-const TimeoutMaxAck = (function.TimeoutMax + 60) * time.Second
 
 func (s *Service) unconsume(fn string) {
 	q := s.async
@@ -268,6 +266,28 @@ func (s *Service) deliver(ctx context.Context, fn string, m jetstream.Msg) {
 		return
 	}
 	s.settleFailure(ctx, rec, m, requestID, attempt, "RetriesExhausted", resp)
+}
+
+// keepAlive tells the backbone the delivery is still running, so the
+// event is not handed out again while it runs.
+func (s *Service) keepAlive(m jetstream.Msg) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(s.cfg.AckWait / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				_ = m.InProgress()
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
 }
 
 func isFault(err error) bool { return fault.As(err) != nil }

@@ -70,6 +70,11 @@ type Config struct {
 	// AsyncWorkers bounds concurrent async deliveries per function.
 	// Default 100.
 	AsyncWorkers int
+	// AckWait is how long the backbone waits for a delivery's progress
+	// before handing the event out again; a running delivery reports
+	// progress every third of it, so this bounds how soon an event whose
+	// node crashed is retried. Default 30s.
+	AckWait time.Duration
 }
 
 // Service invokes functions.
@@ -91,6 +96,9 @@ func New(cfg Config, store *function.Store, sched *scheduler.Scheduler, log *slo
 	}
 	if cfg.AsyncWorkers == 0 {
 		cfg.AsyncWorkers = 100
+	}
+	if cfg.AckWait == 0 {
+		cfg.AckWait = 30 * time.Second
 	}
 	return &Service{cfg: cfg, store: store, sched: sched, log: log}
 }
@@ -280,4 +288,3 @@ func traceID(h string) string {
 	id := strings.ReplaceAll(function.NewUUID(), "-", "")
 	return fmt.Sprintf("Root=1-%08x-%s;Parent=%s;Sampled=0", time.Now().Unix(), id[:24], id[16:32])
 }
-

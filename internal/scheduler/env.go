@@ -203,7 +203,9 @@ func (e *Env) Invoke(inv *runtimeapi.Invocation, timeout time.Duration) Outcome 
 	select {
 	case res := <-inv.Result():
 		e.syncLogs(time.Second)
-		return Outcome{Result: res}
+		// A runtime whose response was refused may not recover; Lambda
+		// starts afresh too.
+		return Outcome{Result: res, Fatal: res.ErrorType == "Function.ResponseSizeTooLarge"}
 	case <-timer.C:
 		e.api.Forget(inv.RequestID)
 		_ = e.sb.Kill()
@@ -256,6 +258,16 @@ func exitResult(requestID string, sb sandbox.Env) runtimeapi.Result {
 func errorResult(typ, msg string) runtimeapi.Result {
 	b := []byte(`{"errorType":` + strconv.Quote(typ) + `,"errorMessage":` + strconv.Quote(msg) + `}`)
 	return runtimeapi.Result{Payload: b, ErrorType: typ, Error: true}
+}
+
+// exited reports whether the environment's process has ended.
+func (e *Env) exited() bool {
+	select {
+	case <-e.sb.Done():
+		return true
+	default:
+		return false
+	}
 }
 
 // MaxMemoryBytes is the environment's peak memory so far.

@@ -126,6 +126,7 @@ type Scheduler struct {
 	inflight      int // invocations running on unreserved functions
 	reservedTotal int
 	stopped       bool
+	retiring      int // environments being killed
 
 	stop chan struct{}
 	done chan struct{}
@@ -199,9 +200,15 @@ func (s *Scheduler) Stop(ctx context.Context) error {
 
 func (s *Scheduler) retire(e *Env) {
 	s.wg.Add(1)
+	s.mu.Lock()
+	s.retiring++
+	s.mu.Unlock()
 	go func() {
 		defer s.wg.Done()
 		e.kill()
+		s.mu.Lock()
+		s.retiring--
+		s.mu.Unlock()
 	}()
 }
 
@@ -228,9 +235,14 @@ func (s *Scheduler) Acquire(ctx context.Context, rec *function.Record, requestID
 		s.retireAll(stale)
 		return nil, err
 	}
-	if n := len(p.idle); n > 0 {
+	for n := len(p.idle); n > 0; n = len(p.idle) {
 		e := p.idle[n-1]
+		p.idle[n-1] = nil
 		p.idle = p.idle[:n-1]
+		if e.exited() {
+			stale = append(stale, e) // died while idle
+			continue
+		}
 		p.busy[e] = struct{}{}
 		s.mu.Unlock()
 		s.retireAll(stale)
@@ -403,8 +415,10 @@ func (s *Scheduler) AccountConcurrency() int { return s.cfg.AccountConcurrency }
 
 // Stats describes the environments of this node.
 type Stats struct {
-	Envs, Idle, Busy, Starting, Inflight int
-	MemoryBytes                          int64
+	// Envs counts every live environment: idle, busy, starting, and
+	// being shut down.
+	Envs, Idle, Busy, Starting, Retiring, Inflight int
+	MemoryBytes                                    int64
 }
 
 // Stats counts environments, and with memory set sums their memory.
@@ -424,8 +438,9 @@ func (s *Scheduler) Stats(memory bool) Stats {
 			}
 		}
 	}
+	st.Retiring = s.retiring
 	s.mu.Unlock()
-	st.Envs = st.Idle + st.Busy + st.Starting
+	st.Envs = st.Idle + st.Busy + st.Starting + st.Retiring
 	for _, e := range envs {
 		st.MemoryBytes += e.MemoryBytes()
 	}

@@ -6,6 +6,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -25,6 +26,7 @@ import (
 	"github.com/updraft/updraft/internal/invoke"
 	"github.com/updraft/updraft/internal/sandbox/process"
 	"github.com/updraft/updraft/internal/scheduler"
+	"github.com/updraft/updraft/internal/sigv4"
 	"github.com/updraft/updraft/internal/telemetry"
 	"github.com/updraft/updraft/runtimes"
 )
@@ -61,6 +63,9 @@ type Config struct {
 	InitTimeout        time.Duration
 	// AsyncRetryBase is the delay before the first async retry. Default 1m.
 	AsyncRetryBase time.Duration
+	// AsyncAckWait bounds how soon an async event whose delivery was cut
+	// short by a crash is delivered again. Default 30s.
+	AsyncAckWait time.Duration
 	// LogRetention is how long function logs are kept. Default 7 days.
 	LogRetention time.Duration
 }
@@ -178,7 +183,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	s.inv = invoke.New(invoke.Config{RetryBase: s.cfg.AsyncRetryBase}, s.store, s.sched, s.log)
+	s.inv = invoke.New(invoke.Config{RetryBase: s.cfg.AsyncRetryBase, AckWait: s.cfg.AsyncAckWait}, s.store, s.sched, s.log)
 	if err := s.inv.OpenAsync(ctx, s.bb); err != nil {
 		return err
 	}
@@ -206,7 +211,39 @@ func (s *Server) handler() http.Handler {
 	mux := http.NewServeMux()
 	lambda.New(s.store, s.inv, s.sched.AccountConcurrency(), "http://"+dialable(s.Addr())+control.Prefix+"code/", s.log).Register(mux)
 	(&control.API{Store: s.store, Scheduler: s.sched, Logs: s.logs, Info: s.info, Log: s.log}).Register(mux)
-	return withRequestID(mux)
+	var h http.Handler = mux
+	if len(s.cfg.AccessKeys) > 0 {
+		h = s.withSignatures(mux)
+	}
+	return withRequestID(h)
+}
+
+// withSignatures refuses every request that is not signed with AWS SigV4
+// by one of the configured access keys.
+func (s *Server) withSignatures(next http.Handler) http.Handler {
+	creds := make([]sigv4.Credentials, 0, len(s.cfg.AccessKeys))
+	for _, k := range s.cfg.AccessKeys {
+		id, secret, _ := strings.Cut(k, ":")
+		creds = append(creds, sigv4.Credentials{AccessKeyID: id, SecretAccessKey: secret})
+	}
+	v, err := sigv4.NewVerifier(sigv4.Config{Credentials: creds, MaxBodySize: 70 << 20})
+	if err != nil {
+		panic(err) // Validate checked the keys
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := v.Verify(r); err != nil {
+			var se *sigv4.Error
+			if !errors.As(err, &se) {
+				se = &sigv4.Error{Code: "IncompleteSignatureException", Message: "could not read the request", Status: http.StatusBadRequest}
+			}
+			w.Header().Set("x-amzn-ErrorType", se.Code)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(se.Status)
+			_ = json.NewEncoder(w).Encode(map[string]string{"__type": se.Code, "Type": "User", "message": se.Message})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // withRequestID gives every response an x-amzn-RequestId unless the

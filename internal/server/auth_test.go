@@ -1,0 +1,55 @@
+package server_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+
+	"github.com/updraft/updraft/internal/server"
+)
+
+func TestServer_RefusesOpenListenerWithoutKeys(t *testing.T) {
+	_, err := server.New(server.Config{Addr: "0.0.0.0:0", DataDir: t.TempDir()}, nil)
+	if err == nil || !strings.Contains(err.Error(), "access keys") {
+		t.Fatalf("got %v, want a refusal naming access keys", err)
+	}
+	if _, err := server.New(server.Config{Addr: "0.0.0.0:0", DataDir: t.TempDir(), AccessKeys: []string{"AKID:secret"}}, nil); err != nil {
+		t.Fatalf("with keys: %v", err)
+	}
+}
+
+func TestServer_VerifiesSignatures(t *testing.T) {
+	n := startNode(t, func(c *server.Config) { c.AccessKeys = []string{"AKIDUPDRAFT:s3cret"} })
+	ctx := context.Background()
+
+	good := lambdaClient(n.url, "AKIDUPDRAFT", "s3cret")
+	n.lambda = good
+	n.create("signed", nil)
+	if out := n.invoke("signed", map[string]string{"action": "echo"}); out.FunctionError != nil {
+		t.Fatalf("signed invoke: %s", out.Payload)
+	}
+	// The function's own credentials are the node's key, so code inside it
+	// can call Updraft with an AWS SDK.
+	env := decodeResult(t, n.invoke("signed", map[string]string{"action": "env"}).Payload)["env"].(map[string]any)
+	if env["AWS_ACCESS_KEY_ID"] != "AKIDUPDRAFT" {
+		t.Errorf("function credentials: got %v", env["AWS_ACCESS_KEY_ID"])
+	}
+
+	_, err := lambdaClient(n.url, "AKIDUPDRAFT", "wrong").ListFunctions(ctx, &lambda.ListFunctionsInput{})
+	apiErr(t, err, "InvalidSignatureException", "signature")
+	_, err = lambdaClient(n.url, "AKIDOTHER", "s3cret").Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("signed")})
+	apiErr(t, err, "UnrecognizedClientException", "security token")
+
+	resp, err := http.Get(n.url + "/2015-03-31/functions/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden || resp.Header.Get("x-amzn-ErrorType") != "MissingAuthenticationTokenException" {
+		t.Errorf("unsigned request: got %d %s, want 403 MissingAuthenticationTokenException", resp.StatusCode, resp.Header.Get("x-amzn-ErrorType"))
+	}
+}

@@ -1,0 +1,162 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/aws/smithy-go"
+)
+
+// apiErr asserts err is the AWS error code with a message containing want.
+func apiErr(t *testing.T, err error, code, want string) {
+	t.Helper()
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		t.Fatalf("got error %v, want %s", err, code)
+	}
+	if ae.ErrorCode() != code || !strings.Contains(ae.ErrorMessage(), want) {
+		t.Errorf("got %s: %q, want %s containing %q", ae.ErrorCode(), ae.ErrorMessage(), code, want)
+	}
+}
+
+func TestLambdaErrors_CreateFunction(t *testing.T) {
+	n := startNode(t, nil)
+	ctx := context.Background()
+	n.create("exists", nil)
+	corrupt := []byte("PK\x03\x04 this is not a zip")
+	noBootstrap, _ := zipFiles(map[string][]byte{"main": []byte("x")}, 0o755)
+
+	tests := []struct {
+		name   string
+		adjust func(*lambda.CreateFunctionInput)
+		code   string
+		want   string
+	}{
+		{"exists", func(in *lambda.CreateFunctionInput) { in.FunctionName = aws.String("exists") }, "ResourceConflictException", "Function already exist: exists"},
+		{"bad name", func(in *lambda.CreateFunctionInput) { in.FunctionName = aws.String("bad name!") }, "ValidationException", "functionName"},
+		{"long name", func(in *lambda.CreateFunctionInput) { in.FunctionName = aws.String(strings.Repeat("a", 65)) }, "ValidationException", "functionName"},
+		{"unknown runtime", func(in *lambda.CreateFunctionInput) { in.Runtime = "cobol85" }, "ValidationException", "runtime"},
+		{"deprecated runtime", func(in *lambda.CreateFunctionInput) { in.Runtime = "go1.x" }, "InvalidParameterValueException", "go1.x is no longer supported"},
+		{"corrupt zip", func(in *lambda.CreateFunctionInput) { in.Code.ZipFile = corrupt }, "InvalidParameterValueException", "Could not unzip uploaded file"},
+		{"missing bootstrap", func(in *lambda.CreateFunctionInput) { in.Code.ZipFile = noBootstrap }, "InvalidParameterValueException", "bootstrap"},
+		{"no code", func(in *lambda.CreateFunctionInput) { in.Code.ZipFile = nil }, "InvalidParameterValueException", "source for function code"},
+		{"memory low", func(in *lambda.CreateFunctionInput) { in.MemorySize = aws.Int32(64) }, "ValidationException", "memorySize"},
+		{"memory high", func(in *lambda.CreateFunctionInput) { in.MemorySize = aws.Int32(20000) }, "ValidationException", "memorySize"},
+		{"timeout high", func(in *lambda.CreateFunctionInput) { in.Timeout = aws.Int32(901) }, "ValidationException", "timeout"},
+		{"bad role", func(in *lambda.CreateFunctionInput) { in.Role = aws.String("admin") }, "ValidationException", "role"},
+		{"reserved env", func(in *lambda.CreateFunctionInput) {
+			in.Environment = &types.Environment{Variables: map[string]string{"AWS_REGION": "x"}}
+		}, "InvalidParameterValueException", "reserved keys"},
+		{"python without handler", func(in *lambda.CreateFunctionInput) { in.Runtime = types.RuntimePython312; in.Handler = nil }, "InvalidParameterValueException", "Handler"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := &lambda.CreateFunctionInput{
+				FunctionName: aws.String("fn-" + strings.ReplaceAll(tt.name, " ", "-")),
+				Runtime:      types.RuntimeProvidedal2023,
+				Handler:      aws.String("bootstrap"),
+				Role:         aws.String("arn:aws:iam::000000000000:role/test"),
+				Code:         &types.FunctionCode{ZipFile: fnZip},
+			}
+			tt.adjust(in)
+			_, err := n.lambda.CreateFunction(ctx, in)
+			apiErr(t, err, tt.code, tt.want)
+		})
+	}
+	// Nothing was half-created.
+	list, err := n.lambda.ListFunctions(ctx, &lambda.ListFunctionsInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Functions) != 1 || aws.ToString(list.Functions[0].FunctionName) != "exists" {
+		t.Errorf("got %d functions after rejected creates, want only 'exists'", len(list.Functions))
+	}
+}
+
+func TestLambdaErrors_Invoke(t *testing.T) {
+	n := startNode(t, nil)
+	ctx := context.Background()
+	n.create("target", nil)
+
+	_, err := n.lambda.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("missing")})
+	apiErr(t, err, "ResourceNotFoundException", "Function not found: arn:aws:lambda:us-east-1:000000000000:function:missing")
+
+	_, err = n.lambda.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("target"), Payload: []byte("{not json")})
+	apiErr(t, err, "InvalidRequestContentException", "Could not parse request body into json")
+
+	big := []byte(`"` + strings.Repeat("x", 6*1024*1024) + `"`)
+	_, err = n.lambda.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("target"), Payload: big})
+	apiErr(t, err, "RequestTooLargeException", "6291456")
+
+	async := []byte(`"` + strings.Repeat("x", 1024*1024) + `"`)
+	_, err = n.lambda.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("target"), Payload: async, InvocationType: types.InvocationTypeEvent})
+	apiErr(t, err, "RequestTooLargeException", "1048576")
+
+	_, err = n.lambda.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("target"), Qualifier: aws.String("7")})
+	apiErr(t, err, "ResourceNotFoundException", "function:target:7")
+
+	dry, err := n.lambda.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("target"), InvocationType: types.InvocationTypeDryRun})
+	if err != nil || dry.StatusCode != 204 {
+		t.Errorf("dry run: got %v, %v, want 204", dry, err)
+	}
+	// An empty payload is an empty JSON object, as on Lambda.
+	out := n.invoke("target", nil, func(in *lambda.InvokeInput) { in.Payload = nil })
+	if out.FunctionError != nil {
+		t.Errorf("empty payload: %s", out.Payload)
+	}
+}
+
+func TestLambdaErrors_Wire(t *testing.T) {
+	n := startNode(t, nil)
+	n.create("target", nil)
+	tests := []struct {
+		name, method, path, body string
+		header                   map[string]string
+		status                   int
+		errType                  string
+	}{
+		{"malformed create", "POST", "/2015-03-31/functions", `{"FunctionName":`, nil, 400, "InvalidRequestContentException"},
+		{"wrong type", "POST", "/2015-03-31/functions", `{"FunctionName":42}`, nil, 400, "InvalidRequestContentException"},
+		{"malformed update", "PUT", "/2015-03-31/functions/target/configuration", `[`, nil, 400, "InvalidRequestContentException"},
+		{"bad invocation type", "POST", "/2015-03-31/functions/target/invocations", `{}`, map[string]string{"X-Amz-Invocation-Type": "Sometimes"}, 400, "ValidationException"},
+		{"bad log type", "POST", "/2015-03-31/functions/target/invocations", `{}`, map[string]string{"X-Amz-Log-Type": "All"}, 400, "ValidationException"},
+		{"bad client context", "POST", "/2015-03-31/functions/target/invocations", `{}`, map[string]string{"X-Amz-Client-Context": "!!"}, 400, "InvalidRequestContentException"},
+		{"missing function", "GET", "/2015-03-31/functions/nope", ``, nil, 404, "ResourceNotFoundException"},
+		{"bad name in path", "GET", "/2015-03-31/functions/a%20b", ``, nil, 400, "ValidationException"},
+		{"delete missing", "DELETE", "/2015-03-31/functions/nope", ``, nil, 404, "ResourceNotFoundException"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest(tt.method, n.url+tt.path, bytes.NewBufferString(tt.body))
+			for k, v := range tt.header {
+				req.Header.Set(k, v)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var body struct {
+				Type    string `json:"Type"`
+				Message string `json:"message"`
+			}
+			_ = json.NewDecoder(resp.Body).Decode(&body)
+			if resp.StatusCode != tt.status || resp.Header.Get("x-amzn-ErrorType") != tt.errType || body.Message == "" || body.Type != "User" {
+				t.Errorf("got %d %s %+v, want %d %s with a User message", resp.StatusCode, resp.Header.Get("x-amzn-ErrorType"), body, tt.status, tt.errType)
+			}
+			if resp.Header.Get("x-amzn-RequestId") == "" {
+				t.Errorf("no x-amzn-RequestId")
+			}
+		})
+	}
+}
+
+func asErr[T error](err error, target *T) bool { return errors.As(err, target) }

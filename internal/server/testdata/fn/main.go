@@ -1,0 +1,94 @@
+// Command fn is the test function: one aws-lambda-go binary whose
+// behaviour the event chooses, so tests exercise the platform with a real
+// runtime client.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+)
+
+// Event selects the behaviour.
+type Event struct {
+	Action  string `json:"action"`
+	Message string `json:"message,omitempty"`
+	SleepMs int    `json:"sleepMs,omitempty"`
+	Code    int    `json:"code,omitempty"`
+	Lines   int    `json:"lines,omitempty"`
+	Size    int    `json:"size,omitempty"`
+	File    string `json:"file,omitempty"` // appended to by "mark"
+	Fail    bool   `json:"fail,omitempty"`
+}
+
+var invocations int // survives across warm invocations
+
+type result struct {
+	Action      string            `json:"action"`
+	Message     string            `json:"message,omitempty"`
+	RequestID   string            `json:"requestId"`
+	FunctionARN string            `json:"functionArn"`
+	Invocations int               `json:"invocations"`
+	PID         int               `json:"pid"`
+	Env         map[string]string `json:"env,omitempty"`
+	Remaining   int64             `json:"remainingMs"`
+	Client      map[string]string `json:"client,omitempty"`
+	Data        string            `json:"data,omitempty"`
+}
+
+func handle(ctx context.Context, e Event) (result, error) {
+	invocations++
+	lc, _ := lambdacontext.FromContext(ctx)
+	dl, _ := ctx.Deadline()
+	r := result{Action: e.Action, Message: e.Message, RequestID: lc.AwsRequestID, FunctionARN: lc.InvokedFunctionArn,
+		Invocations: invocations, PID: os.Getpid(), Remaining: time.Until(dl).Milliseconds()}
+	switch e.Action {
+	case "", "echo":
+	case "env":
+		r.Env = map[string]string{}
+		for _, kv := range os.Environ() {
+			k, v, _ := strings.Cut(kv, "=")
+			r.Env[k] = v
+		}
+	case "client":
+		r.Client = lc.ClientContext.Custom
+	case "error":
+		return r, errors.New(e.Message)
+	case "panic":
+		panic(e.Message)
+	case "exit":
+		os.Exit(e.Code)
+	case "sleep":
+		time.Sleep(time.Duration(e.SleepMs) * time.Millisecond)
+	case "log":
+		for i := 0; i < e.Lines; i++ {
+			fmt.Printf("line %d of %s\n", i, e.Message)
+		}
+	case "big":
+		r.Data = strings.Repeat("x", e.Size)
+	case "mark":
+		f, err := os.OpenFile(e.File, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		if err != nil {
+			return r, err
+		}
+		fmt.Fprintf(f, "start %s\n", lc.AwsRequestID)
+		f.Sync()
+		time.Sleep(time.Duration(e.SleepMs) * time.Millisecond)
+		fmt.Fprintf(f, "done %s\n", lc.AwsRequestID)
+		f.Close()
+		if e.Fail {
+			return r, fmt.Errorf("failing on purpose")
+		}
+	default:
+		return r, fmt.Errorf("unknown action %q", e.Action)
+	}
+	return r, nil
+}
+
+func main() { lambda.Start(handle) }
