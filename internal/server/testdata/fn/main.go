@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -42,8 +43,22 @@ type result struct {
 	Data        string            `json:"data,omitempty"`
 }
 
-func handle(ctx context.Context, e Event) (result, error) {
+func handle(ctx context.Context, raw json.RawMessage) (result, error) {
 	invocations++
+	// RECORD_FILE collects every event the function receives, so tests can
+	// see what destinations deliver.
+	if path := os.Getenv("RECORD_FILE"); path != "" {
+		f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		if err != nil {
+			return result{}, err
+		}
+		f.Write(append(append([]byte(nil), raw...), '\n'))
+		f.Close()
+	}
+	var e Event
+	if err := json.Unmarshal(raw, &e); err != nil {
+		return result{}, err
+	}
 	lc, _ := lambdacontext.FromContext(ctx)
 	dl, _ := ctx.Deadline()
 	r := result{Action: e.Action, Message: e.Message, RequestID: lc.AwsRequestID, FunctionARN: lc.InvokedFunctionArn,

@@ -1,0 +1,117 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/updraft/updraft/internal/server"
+)
+
+func startNode(t *testing.T) string {
+	t.Helper()
+	srv, err := server.New(server.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir()}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Stop(context.Background()) })
+	return "http://" + srv.Addr()
+}
+
+// run runs the updraft command line and returns its exit code and output.
+func run(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := Run(context.Background(), args, &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+func TestCLI_DeployInvokeListLogs(t *testing.T) {
+	ep := startNode(t)
+	examples := []struct{ dir, name, runtime, bin string }{
+		{"../../examples/hello-go", "hello-go", "provided.al2023", "go"},
+		{"../../examples/hello-python", "hello-python", "python3.12", "python3"},
+		{"../../examples/hello-node", "hello-node", "nodejs22.x", "node"},
+	}
+	for _, ex := range examples {
+		if _, err := exec.LookPath(ex.bin); err != nil {
+			t.Logf("skipping %s: %s is not installed", ex.name, ex.bin)
+			continue
+		}
+		code, stdout, stderr := run(t, "function", "deploy", ex.dir, "--endpoint", ep, "--json")
+		if code != 0 {
+			t.Fatalf("deploy %s: exit %d: %s", ex.dir, code, stderr)
+		}
+		var cfg map[string]any
+		if err := json.Unmarshal([]byte(stdout), &cfg); err != nil || cfg["FunctionName"] != ex.name || cfg["Runtime"] != ex.runtime {
+			t.Errorf("deploy %s printed %s (%v)", ex.dir, stdout, err)
+		}
+		code, stdout, stderr = run(t, "function", "invoke", ex.name, "--payload", `{"name":"cli"}`, "--endpoint", ep, "--json")
+		if code != 0 || !strings.Contains(stdout, "Hello, cli!") && !strings.Contains(stdout, "cli") {
+			t.Errorf("invoke %s: exit %d stdout %s stderr %s", ex.name, code, stdout, stderr)
+		}
+		var res struct {
+			StatusCode int
+			Payload    map[string]any
+		}
+		if err := json.Unmarshal([]byte(stdout), &res); err != nil || res.StatusCode != 200 {
+			t.Errorf("invoke %s --json printed %s", ex.name, stdout)
+		}
+	}
+
+	// Deploying again updates the function in place.
+	code, _, stderr := run(t, "function", "deploy", "../../examples/hello-python", "--endpoint", ep, "--env", "STAGE=two", "--memory", "256")
+	if code != 0 {
+		t.Fatalf("redeploy: %s", stderr)
+	}
+
+	code, stdout, _ := run(t, "function", "ls", "--endpoint", ep, "--json")
+	var fns []map[string]any
+	if code != 0 || json.Unmarshal([]byte(stdout), &fns) != nil || len(fns) == 0 {
+		t.Fatalf("ls: exit %d %s", code, stdout)
+	}
+	for _, f := range fns {
+		if f["FunctionName"] == "hello-python" && f["MemorySize"] != float64(256) {
+			t.Errorf("redeploy did not update memory: %v", f["MemorySize"])
+		}
+	}
+	code, stdout, _ = run(t, "function", "ls", "--endpoint", ep)
+	if code != 0 || !strings.HasPrefix(stdout, "NAME") || !strings.Contains(stdout, "hello-python") {
+		t.Errorf("ls table: %s", stdout)
+	}
+
+	var logs string
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		_, logs, _ = run(t, "function", "logs", "hello-python", "--endpoint", ep)
+		if strings.Contains(logs, "REPORT RequestId") {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !strings.Contains(logs, "START RequestId") || !strings.Contains(logs, "REPORT RequestId") {
+		t.Errorf("logs printed %s", logs)
+	}
+
+	if code, _, stderr := run(t, "function", "invoke", "missing", "--endpoint", ep); code != 1 || !strings.Contains(stderr, "ResourceNotFoundException") {
+		t.Errorf("invoke missing: exit %d stderr %s", code, stderr)
+	}
+	if code, _, _ := run(t, "function", "rm", "hello-python", "--endpoint", ep); code != 0 {
+		t.Errorf("rm failed")
+	}
+	if code, _, _ := run(t, "function", "bogus"); code != 2 {
+		t.Errorf("unknown command: got exit %d, want 2", code)
+	}
+	if code, _, _ := run(t, "function", "invoke"); code != 2 {
+		t.Errorf("missing argument: got exit %d, want 2", code)
+	}
+}

@@ -1,0 +1,180 @@
+package server_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+)
+
+func invokeEvent(t *testing.T, n *node, name string, event any) {
+	t.Helper()
+	out, err := n.tryInvoke(name, event, func(in *lambda.InvokeInput) { in.InvocationType = types.InvocationTypeEvent })
+	if err != nil {
+		t.Fatalf("async invoke %s: %v", name, err)
+	}
+	if out.StatusCode != 202 {
+		t.Fatalf("async invoke %s: got status %d, want 202", name, out.StatusCode)
+	}
+}
+
+// lines reads a file's lines; a missing file has none.
+func lines(path string) []string {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		out = append(out, sc.Text())
+	}
+	return out
+}
+
+func countPrefix(ls []string, prefix string) int {
+	n := 0
+	for _, l := range ls {
+		if strings.HasPrefix(l, prefix) {
+			n++
+		}
+	}
+	return n
+}
+
+func TestAsync_RunsEvent(t *testing.T) {
+	n := startNode(t, nil)
+	n.create("worker", nil)
+	marks := filepath.Join(t.TempDir(), "marks")
+	invokeEvent(t, n, "worker", map[string]any{"action": "mark", "file": marks})
+	eventually(t, 10*time.Second, "the event to run", func() bool { return countPrefix(lines(marks), "done ") == 1 })
+	// Exactly once when it succeeds: nothing runs again.
+	time.Sleep(300 * time.Millisecond)
+	if got := countPrefix(lines(marks), "start "); got != 1 {
+		t.Errorf("event ran %d times, want 1", got)
+	}
+}
+
+func TestAsync_RetriesThenFailureDestination(t *testing.T) {
+	n := startNode(t, nil)
+	ctx := context.Background()
+	records := filepath.Join(t.TempDir(), "records")
+	dest := n.create("on-failure", func(in *lambda.CreateFunctionInput) {
+		in.Environment = &types.Environment{Variables: map[string]string{"RECORD_FILE": records}}
+	})
+	n.create("flaky", nil)
+	_, err := n.lambda.PutFunctionEventInvokeConfig(ctx, &lambda.PutFunctionEventInvokeConfigInput{
+		FunctionName:         aws.String("flaky"),
+		MaximumRetryAttempts: aws.Int32(1),
+		DestinationConfig:    &types.DestinationConfig{OnFailure: &types.OnFailure{Destination: dest.FunctionArn}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := n.lambda.GetFunctionEventInvokeConfig(ctx, &lambda.GetFunctionEventInvokeConfigInput{FunctionName: aws.String("flaky")})
+	if err != nil || aws.ToInt32(cfg.MaximumRetryAttempts) != 1 || aws.ToString(cfg.DestinationConfig.OnFailure.Destination) != aws.ToString(dest.FunctionArn) {
+		t.Fatalf("get event invoke config: %+v %v", cfg, err)
+	}
+
+	marks := filepath.Join(t.TempDir(), "marks")
+	invokeEvent(t, n, "flaky", map[string]any{"action": "mark", "file": marks, "fail": true})
+	eventually(t, 15*time.Second, "the failure record", func() bool { return len(lines(records)) == 1 })
+	if got := countPrefix(lines(marks), "done "); got != 2 {
+		t.Errorf("got %d attempts, want 2 (1 + 1 retry)", got)
+	}
+	var rec struct {
+		Version        string `json:"version"`
+		RequestContext struct {
+			RequestID              string `json:"requestId"`
+			FunctionArn            string `json:"functionArn"`
+			Condition              string `json:"condition"`
+			ApproximateInvokeCount int    `json:"approximateInvokeCount"`
+		} `json:"requestContext"`
+		RequestPayload  map[string]any `json:"requestPayload"`
+		ResponseContext struct {
+			StatusCode    int    `json:"statusCode"`
+			FunctionError string `json:"functionError"`
+		} `json:"responseContext"`
+		ResponsePayload map[string]any `json:"responsePayload"`
+	}
+	if err := json.Unmarshal([]byte(lines(records)[0]), &rec); err != nil {
+		t.Fatal(err)
+	}
+	rc := rec.RequestContext
+	if rec.Version != "1.0" || rc.Condition != "RetriesExhausted" || rc.ApproximateInvokeCount != 2 ||
+		rc.FunctionArn != "arn:aws:lambda:us-east-1:000000000000:function:flaky:$LATEST" || rc.RequestID == "" {
+		t.Errorf("unexpected request context %+v", rc)
+	}
+	if rec.RequestPayload["file"] != marks || rec.ResponseContext.FunctionError != "Unhandled" || rec.ResponsePayload["errorMessage"] != "failing on purpose" {
+		t.Errorf("unexpected record %+v", rec)
+	}
+	// Both attempts carried the same request ID.
+	ids := map[string]bool{}
+	for _, l := range lines(marks) {
+		ids[strings.Fields(l)[1]] = true
+	}
+	if len(ids) != 1 || !ids[rc.RequestID] {
+		t.Errorf("attempts used request IDs %v, want only %s", ids, rc.RequestID)
+	}
+}
+
+func TestAsync_EventInvokeConfigValidation(t *testing.T) {
+	n := startNode(t, nil)
+	ctx := context.Background()
+	n.create("cfg", nil)
+	_, err := n.lambda.GetFunctionEventInvokeConfig(ctx, &lambda.GetFunctionEventInvokeConfigInput{FunctionName: aws.String("cfg")})
+	apiErr(t, err, "ResourceNotFoundException", "EventInvokeConfig")
+	_, err = n.lambda.PutFunctionEventInvokeConfig(ctx, &lambda.PutFunctionEventInvokeConfigInput{FunctionName: aws.String("cfg"), MaximumRetryAttempts: aws.Int32(3)})
+	apiErr(t, err, "ValidationException", "maximumRetryAttempts")
+	_, err = n.lambda.PutFunctionEventInvokeConfig(ctx, &lambda.PutFunctionEventInvokeConfigInput{FunctionName: aws.String("cfg"), MaximumEventAgeInSeconds: aws.Int32(30)})
+	apiErr(t, err, "ValidationException", "maximumEventAgeInSeconds")
+	_, err = n.lambda.PutFunctionEventInvokeConfig(ctx, &lambda.PutFunctionEventInvokeConfigInput{FunctionName: aws.String("missing"), MaximumRetryAttempts: aws.Int32(1)})
+	apiErr(t, err, "ResourceNotFoundException", "missing")
+
+	if _, err := n.lambda.PutFunctionEventInvokeConfig(ctx, &lambda.PutFunctionEventInvokeConfigInput{FunctionName: aws.String("cfg"), MaximumRetryAttempts: aws.Int32(0)}); err != nil {
+		t.Fatal(err)
+	}
+	upd, err := n.lambda.UpdateFunctionEventInvokeConfig(ctx, &lambda.UpdateFunctionEventInvokeConfigInput{FunctionName: aws.String("cfg"), MaximumEventAgeInSeconds: aws.Int32(120)})
+	if err != nil || aws.ToInt32(upd.MaximumRetryAttempts) != 0 || aws.ToInt32(upd.MaximumEventAgeInSeconds) != 120 {
+		t.Fatalf("update merges: got %+v %v", upd, err)
+	}
+	list, err := n.lambda.ListFunctionEventInvokeConfigs(ctx, &lambda.ListFunctionEventInvokeConfigsInput{FunctionName: aws.String("cfg")})
+	if err != nil || len(list.FunctionEventInvokeConfigs) != 1 {
+		t.Fatalf("list: %+v %v", list, err)
+	}
+	if _, err := n.lambda.DeleteFunctionEventInvokeConfig(ctx, &lambda.DeleteFunctionEventInvokeConfigInput{FunctionName: aws.String("cfg")}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = n.lambda.GetFunctionEventInvokeConfig(ctx, &lambda.GetFunctionEventInvokeConfigInput{FunctionName: aws.String("cfg")})
+	apiErr(t, err, "ResourceNotFoundException", "EventInvokeConfig")
+}
+
+func TestAsync_SurvivesRestart(t *testing.T) {
+	n := startNode(t, nil)
+	ctx := context.Background()
+	n.create("later", nil)
+	// No concurrency: the event is accepted but cannot run yet.
+	if _, err := n.lambda.PutFunctionConcurrency(ctx, &lambda.PutFunctionConcurrencyInput{FunctionName: aws.String("later"), ReservedConcurrentExecutions: aws.Int32(0)}); err != nil {
+		t.Fatal(err)
+	}
+	marks := filepath.Join(t.TempDir(), "marks")
+	invokeEvent(t, n, "later", map[string]any{"action": "mark", "file": marks})
+	n = n.restart()
+	if _, err := n.lambda.DeleteFunctionConcurrency(ctx, &lambda.DeleteFunctionConcurrencyInput{FunctionName: aws.String("later")}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 20*time.Second, "the event to run after the restart", func() bool { return countPrefix(lines(marks), "done ") == 1 })
+	// Functions and their settings survived too.
+	if out := n.invoke("later", map[string]string{"action": "echo"}); out.FunctionError != nil {
+		t.Errorf("invoke after restart: %s", out.Payload)
+	}
+}

@@ -1,0 +1,150 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+)
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+// binary builds cmd/updraft once for the tests that run the real command.
+func binary(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "updraft-bin-")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "updraft")
+		out, err := exec.Command("go", "build", "-o", binPath, "github.com/updraft/updraft/cmd/updraft").CombinedOutput()
+		if err != nil {
+			binErr = fmt.Errorf("build updraft: %v\n%s", err, out)
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binPath
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// process is `updraft up` running as a child process.
+type process struct {
+	cmd *exec.Cmd
+	url string
+	log *strings.Builder
+}
+
+func startProcess(t *testing.T, addr, dataDir string, extra ...string) *process {
+	t.Helper()
+	args := append([]string{"up", "--addr", addr, "--data-dir", dataDir, "--async-ack-wait", "2s", "--async-retry-base", "100ms"}, extra...)
+	cmd := exec.Command(binary(t), args...)
+	var log strings.Builder
+	cmd.Stderr = &log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &process{cmd: cmd, url: "http://" + addr, log: &log}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	eventually(t, 30*time.Second, "updraft up to answer", func() bool {
+		resp, err := http.Get(p.url + "/_updraft/v1/status")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+	return p
+}
+
+func (p *process) kill9(t *testing.T) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = p.cmd.Wait()
+}
+
+func TestAsync_SurvivesKill9(t *testing.T) {
+	addr, dataDir := freeAddr(t), t.TempDir()
+	p := startProcess(t, addr, dataDir)
+	client := lambdaClient(p.url, "test", "test")
+	ctx := context.Background()
+	_, err := client.CreateFunction(ctx, &lambda.CreateFunctionInput{
+		FunctionName: aws.String("durable"), Runtime: types.RuntimeProvidedal2023, Handler: aws.String("bootstrap"),
+		Role: aws.String("arn:aws:iam::000000000000:role/test"), Code: &types.FunctionCode{ZipFile: fnZip}, Timeout: aws.Int32(10),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	running, queued := filepath.Join(dir, "running"), filepath.Join(dir, "queued")
+	send := func(file string, sleepMs int) {
+		out, err := client.Invoke(ctx, &lambda.InvokeInput{
+			FunctionName: aws.String("durable"), InvocationType: types.InvocationTypeEvent,
+			Payload: []byte(fmt.Sprintf(`{"action":"mark","file":%q,"sleepMs":%d}`, file, sleepMs)),
+		})
+		if err != nil || out.StatusCode != 202 {
+			t.Fatalf("async invoke: %v", err)
+		}
+	}
+	// One event is running when the node dies, the others were only accepted.
+	send(running, 3000)
+	eventually(t, 10*time.Second, "the first event to start", func() bool { return countPrefix(lines(running), "start ") == 1 })
+	for range 5 {
+		send(queued, 0)
+	}
+	p.kill9(t)
+	time.Sleep(200 * time.Millisecond)
+	if got := countPrefix(lines(running), "done "); got != 0 {
+		t.Fatalf("the running event finished although its node was killed")
+	}
+
+	p2 := startProcess(t, addr, dataDir)
+	t.Cleanup(func() { t.Logf("running: %q queued: %q\nlog:\n%s", lines(running), lines(queued), p2.log) })
+	eventually(t, 30*time.Second, "every accepted event to run after kill -9", func() bool {
+		return countPrefix(lines(running), "done ") >= 1 && countPrefix(lines(queued), "done ") >= 5
+	})
+	// At least once, with the same request IDs.
+	ids := map[string]bool{}
+	for _, l := range lines(queued) {
+		if strings.HasPrefix(l, "done ") {
+			ids[strings.Fields(l)[1]] = true
+		}
+	}
+	if len(ids) != 5 {
+		t.Errorf("got %d distinct queued events done, want 5", len(ids))
+	}
+}
