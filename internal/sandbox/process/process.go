@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -36,9 +37,11 @@ func (*Driver) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Env, error
 		return nil, errors.New("start env: no command")
 	}
 	prog := spec.Args[0]
-	if !filepath.IsAbs(prog) && (filepath.Base(prog) != prog || bytes.ContainsRune([]byte(prog), '/')) {
+	switch {
+	case filepath.IsAbs(prog):
+	case strings.ContainsRune(prog, '/'):
 		prog = filepath.Join(spec.CodeDir, prog)
-	} else if !filepath.IsAbs(prog) {
+	default:
 		p, err := exec.LookPath(prog)
 		if err != nil {
 			return nil, fmt.Errorf("start env %s: %w", spec.ID, err)
