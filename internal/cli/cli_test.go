@@ -14,9 +14,9 @@ import (
 	"github.com/updraft/updraft/internal/server"
 )
 
-func startNode(t *testing.T) string {
+func startNode(t *testing.T, keys ...string) string {
 	t.Helper()
-	srv, err := server.New(server.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir()}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv, err := server.New(server.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), AccessKeys: keys}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,5 +113,21 @@ func TestCLI_DeployInvokeListLogs(t *testing.T) {
 	}
 	if code, _, _ := run(t, "function", "invoke"); code != 2 {
 		t.Errorf("missing argument: got exit %d, want 2", code)
+	}
+}
+
+func TestCLI_SignsRequests(t *testing.T) {
+	ep := startNode(t, "AKIDCLI:clisecret")
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDCLI")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "clisecret")
+	if code, _, stderr := run(t, "function", "deploy", "../../examples/hello-python", "--endpoint", ep); code != 0 {
+		t.Fatalf("deploy with keys: %s", stderr)
+	}
+	if code, _, stderr := run(t, "function", "logs", "hello-python", "--endpoint", ep); code != 0 {
+		t.Errorf("logs with keys: exit %d %s", code, stderr)
+	}
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "wrong")
+	if code, _, stderr := run(t, "function", "logs", "hello-python", "--endpoint", ep); code != 1 || !strings.Contains(stderr, "InvalidSignatureException") {
+		t.Errorf("logs with a wrong secret: exit %d %s", code, stderr)
 	}
 }

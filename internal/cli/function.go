@@ -5,7 +5,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,18 +21,20 @@ import (
 	"regexp"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/smithy-go"
 )
 
-// lambdaClient returns an aws-sdk-go-v2 Lambda client for the endpoint.
-// Credentials come from $AWS_ACCESS_KEY_ID/$AWS_SECRET_ACCESS_KEY, or the
-// node's first --access-key, else placeholders loopback accepts.
-func lambdaClient(endpoint string, keys []string) *lambda.Client {
+// credentialsFor are the CLI's credentials: $AWS_ACCESS_KEY_ID and
+// $AWS_SECRET_ACCESS_KEY, or the node's first --access-key, else
+// placeholders that a loopback node accepts.
+func credentialsFor(keys []string) aws.Credentials {
 	id, secret := os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
 	if len(keys) > 0 {
 		id, secret, _ = strings.Cut(keys[0], ":")
@@ -38,14 +42,35 @@ func lambdaClient(endpoint string, keys []string) *lambda.Client {
 	if id == "" || secret == "" {
 		id, secret = "test", "test"
 	}
-	region := os.Getenv("AWS_REGION")
-	if region == "" {
-		region = "us-east-1"
+	return aws.Credentials{AccessKeyID: id, SecretAccessKey: secret, SessionToken: os.Getenv("AWS_SESSION_TOKEN")}
+}
+
+func region() string {
+	if r := os.Getenv("AWS_REGION"); r != "" {
+		return r
 	}
+	if r := os.Getenv("AWS_DEFAULT_REGION"); r != "" {
+		return r
+	}
+	return "us-east-1"
+}
+
+// sign signs a request to Updraft's own API with SigV4, as the node
+// requires when it has access keys.
+func sign(ctx context.Context, req *http.Request, body []byte) error {
+	sum := sha256.Sum256(body)
+	return v4.NewSigner().SignHTTP(ctx, credentialsFor(nil), req, hex.EncodeToString(sum[:]), "lambda", region(), time.Now())
+}
+
+// lambdaClient returns an aws-sdk-go-v2 Lambda client for the endpoint.
+// Credentials come from $AWS_ACCESS_KEY_ID/$AWS_SECRET_ACCESS_KEY, or the
+// node's first --access-key, else placeholders loopback accepts.
+func lambdaClient(endpoint string, keys []string) *lambda.Client {
+	c := credentialsFor(keys)
 	return lambda.New(lambda.Options{
-		Region:       region,
+		Region:       region(),
 		BaseEndpoint: aws.String(endpoint),
-		Credentials:  credentials.NewStaticCredentialsProvider(id, secret, ""),
+		Credentials:  credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, c.SessionToken),
 		HTTPClient:   &http.Client{},
 	})
 }
@@ -389,6 +414,9 @@ func (e *env) logs(ctx context.Context, args []string) error {
 	u := cf.base() + "/_updraft/v1/functions/" + url.PathEscape(pos[0]) + "/logs?" + q.Encode()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
+		return err
+	}
+	if err := sign(ctx, req, nil); err != nil {
 		return err
 	}
 	resp, err := http.DefaultClient.Do(req)

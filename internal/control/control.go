@@ -136,10 +136,16 @@ func (stopErr) Error() string { return "stop" }
 
 var errStop = stopErr{}
 
+// code serves a function's package; a sha256 query, when given, must
+// match the current code.
 func (a *API) code(w http.ResponseWriter, r *http.Request) {
 	rec, err := a.Store.Get(r.PathValue("name"), "")
 	if err != nil {
 		httpError(w, http.StatusNotFound, "ResourceNotFoundException", err.Error())
+		return
+	}
+	if sha := r.URL.Query().Get("sha256"); sha != "" && sha != rec.Config.CodeSha256 {
+		httpError(w, http.StatusNotFound, "ResourceNotFoundException", "the function's code has changed since this location was issued")
 		return
 	}
 	zip, err := a.Store.Code(r.Context(), rec)

@@ -26,7 +26,7 @@ func (s *Store) PutReservedConcurrency(ctx context.Context, name string, n, acco
 	if account-others-n < UnreservedMin {
 		return nil, fault.New(fault.InvalidParameter, "Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [%d].", UnreservedMin)
 	}
-	return s.Update(ctx, name, "", func(r *Record) error {
+	return s.updateSettings(ctx, name, func(r *Record) error {
 		r.ReservedConcurrency = &n
 		return nil
 	})
@@ -34,7 +34,7 @@ func (s *Store) PutReservedConcurrency(ctx context.Context, name string, n, acco
 
 // DeleteReservedConcurrency removes the function's reservation.
 func (s *Store) DeleteReservedConcurrency(ctx context.Context, name string) error {
-	_, err := s.Update(ctx, name, "", func(r *Record) error {
+	_, err := s.updateSettings(ctx, name, func(r *Record) error {
 		r.ReservedConcurrency = nil
 		return nil
 	})
@@ -66,7 +66,7 @@ func (s *Store) PutEventInvokeConfig(ctx context.Context, name, qualifier string
 		return nil, fault.New(fault.InvalidParameter, "You must specify at least one of error handling or destination setting.")
 	}
 	var out *EventInvokeConfig
-	_, err := s.Update(ctx, name, "", func(r *Record) error {
+	_, err := s.updateSettings(ctx, name, func(r *Record) error {
 		cur := r.EventInvoke
 		if replace || cur == nil {
 			if !replace && cur == nil {
@@ -121,7 +121,7 @@ func (s *Store) DeleteEventInvokeConfig(ctx context.Context, name, qualifier str
 	if _, err := s.GetEventInvokeConfig(name, qualifier); err != nil {
 		return err
 	}
-	_, err := s.Update(ctx, name, "", func(r *Record) error {
+	_, err := s.updateSettings(ctx, name, func(r *Record) error {
 		r.EventInvoke = nil
 		return nil
 	})
@@ -129,7 +129,10 @@ func (s *Store) DeleteEventInvokeConfig(ctx context.Context, name, qualifier str
 }
 
 func (s *Store) checkEventInvoke(c *EventInvokeConfig) error {
-	if n := c.MaximumRetryAttempts; n != nil && (*n < 0 || *n > 2) {
+	if n := c.MaximumRetryAttempts; n != nil && *n < 0 {
+		return validationError(*n, "maximumRetryAttempts", "Member must have value greater than or equal to 0")
+	}
+	if n := c.MaximumRetryAttempts; n != nil && *n > 2 {
 		return validationError(*n, "maximumRetryAttempts", "Member must have value less than or equal to 2")
 	}
 	if n := c.MaximumEventAgeInSeconds; n != nil && (*n < 60 || *n > 21600) {

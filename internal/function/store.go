@@ -311,8 +311,21 @@ func (s *Store) Create(ctx context.Context, in CreateInput) (*Record, error) {
 
 // Update applies change to the current record of function name and stores
 // it with a revision check, retrying when another writer won the race.
-// expectRevisionID, when set, must equal the current RevisionId.
+// expectRevisionID, when set, must equal the current RevisionId. The
+// function gets a new RevisionId and LastModified, so its environments are
+// replaced.
 func (s *Store) Update(ctx context.Context, name, expectRevisionID string, change func(*Record) error) (*Record, error) {
+	return s.update(ctx, name, expectRevisionID, true, change)
+}
+
+// updateSettings changes settings kept beside the function (concurrency,
+// async config): the configuration's RevisionId stays, so warm
+// environments stay too.
+func (s *Store) updateSettings(ctx context.Context, name string, change func(*Record) error) (*Record, error) {
+	return s.update(ctx, name, "", false, change)
+}
+
+func (s *Store) update(ctx context.Context, name, expectRevisionID string, touch bool, change func(*Record) error) (*Record, error) {
 	for attempt := 0; ; attempt++ {
 		cur, err := s.read(ctx, name)
 		if err != nil {
@@ -325,8 +338,10 @@ func (s *Store) Update(ctx context.Context, name, expectRevisionID string, chang
 		if err := change(next); err != nil {
 			return nil, err
 		}
-		next.Config.RevisionId = newRevisionID()
-		next.Config.LastModified = formatTime(time.Now().UTC())
+		if touch {
+			next.Config.RevisionId = newRevisionID()
+			next.Config.LastModified = formatTime(time.Now().UTC())
+		}
 		data, err := json.Marshal(next)
 		if err != nil {
 			return nil, fmt.Errorf("encode function %s: %w", name, err)

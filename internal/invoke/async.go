@@ -29,6 +29,7 @@ const (
 	hdrQualifier     = "Updraft-Qualifier"
 	hdrClientContext = "Updraft-Client-Context"
 	hdrTrace         = "Updraft-Trace-Id"
+	hdrTenant        = "Updraft-Tenant-Id"
 )
 
 type asyncQueue struct {
@@ -201,6 +202,9 @@ func (s *Service) InvokeAsync(ctx context.Context, req Request) (string, error) 
 	if req.TraceID != "" {
 		msg.Header.Set(hdrTrace, req.TraceID)
 	}
+	if req.TenantID != "" {
+		msg.Header.Set(hdrTenant, req.TenantID)
+	}
 	msg.Header.Set(nats.MsgIdHdr, requestID)
 	if _, err := s.async.js.PublishMsg(ctx, msg); err != nil {
 		return "", fmt.Errorf("persist async event: %w", err)
@@ -233,6 +237,7 @@ func (s *Service) deliver(ctx context.Context, fn string, m jetstream.Msg) {
 		Payload:       m.Data(),
 		ClientContext: h.Get(hdrClientContext),
 		TraceID:       h.Get(hdrTrace),
+		TenantID:      h.Get(hdrTenant),
 		RequestID:     requestID,
 	}
 	clientContext, _ := decodeClientContext(req.ClientContext)

@@ -29,8 +29,9 @@ import (
 // Version is the Runtime API version prefix.
 const Version = "2018-06-01"
 
-// ResponseMax is the largest response a function may return (Lambda: 6 MB).
-const ResponseMax = 6 * 1024 * 1024
+// ResponseMax is the largest response a function may return, as Lambda's
+// (6 MB and 100 bytes).
+const ResponseMax = 6291556
 
 // Headers of the Runtime API.
 const (
@@ -246,7 +247,7 @@ func (s *Server) response(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(body) > ResponseMax {
 		inv.result <- errorResult("Function.ResponseSizeTooLarge", "Response payload size exceeded maximum allowed payload size ("+strconv.Itoa(ResponseMax)+" bytes).")
-		writeStatus(w, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "Response payload size exceeded maximum allowed payload size")
+		writeStatus(w, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "Exceeded maximum allowed payload size ("+strconv.Itoa(ResponseMax)+" bytes).")
 		return
 	}
 	if t := r.Trailer.Get(HeaderErrorType); t != "" {

@@ -250,9 +250,13 @@ func (s *Scheduler) Acquire(ctx context.Context, rec *function.Record, requestID
 	}
 	if !s.takeToken(p) {
 		s.unadmit(p)
+		reason := "FunctionInvocationRateLimitExceeded"
+		if p.reserved >= 0 {
+			reason = "ReservedFunctionInvocationRateLimitExceeded"
+		}
 		s.mu.Unlock()
 		s.retireAll(stale)
-		return nil, &fault.Error{Kind: fault.Throttled, Reason: "FunctionInvocationRateLimitExceeded", Message: "Rate Exceeded."}
+		return nil, &fault.Error{Kind: fault.Throttled, Reason: reason, Message: "Rate Exceeded."}
 	}
 	p.starting++
 	s.mu.Unlock()
@@ -302,13 +306,7 @@ func (s *Scheduler) Release(l *Lease, healthy bool) {
 // poolFor returns the function's pool, switched to rec's configuration;
 // environments of an older configuration are returned for retiring.
 func (s *Scheduler) poolFor(rec *function.Record) (*pool, []*Env) {
-	name := rec.Config.FunctionName
-	p := s.pools[name]
-	if p == nil {
-		p = &pool{name: name, reserved: -1, busy: map[*Env]struct{}{}, tokens: float64(s.cfg.Burst), refilled: time.Now()}
-		s.pools[name] = p
-	}
-	s.setReserved(p, rec.ReservedConcurrency)
+	p := s.pool(rec.Config.FunctionName)
 	if p.revision == rec.Config.RevisionId {
 		return p, nil
 	}
@@ -319,6 +317,24 @@ func (s *Scheduler) poolFor(rec *function.Record) (*pool, []*Env) {
 		e.retired = true
 	}
 	return p, stale
+}
+
+// pool returns the function's pool, creating it; s.mu must be held.
+func (s *Scheduler) pool(name string) *pool {
+	p := s.pools[name]
+	if p == nil {
+		p = &pool{name: name, reserved: -1, busy: map[*Env]struct{}{}, tokens: float64(s.cfg.Burst), refilled: time.Now()}
+		s.pools[name] = p
+	}
+	return p
+}
+
+// SetReserved records a function's reserved concurrency (nil: none). The
+// reservation leaves the shared pool as soon as it is set, as on Lambda.
+func (s *Scheduler) SetReserved(name string, reserved *int) {
+	s.mu.Lock()
+	s.setReserved(s.pool(name), reserved)
+	s.mu.Unlock()
 }
 
 func (s *Scheduler) setReserved(p *pool, reserved *int) {

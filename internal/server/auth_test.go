@@ -44,6 +44,24 @@ func TestServer_VerifiesSignatures(t *testing.T) {
 	_, err = lambdaClient(n.url, "AKIDOTHER", "s3cret").Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("signed")})
 	apiErr(t, err, "UnrecognizedClientException", "security token")
 
+	// Code.Location downloads without credentials, like a presigned URL,
+	// and only with the token the node issued.
+	fn, err := good.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("signed")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	loc := aws.ToString(fn.Code.Location)
+	if resp, err := http.Get(loc); err != nil || resp.StatusCode != 200 {
+		t.Errorf("download from Code.Location: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	if resp, err := http.Get(strings.Replace(loc, "token=", "token=00", 1)); err != nil || resp.StatusCode != http.StatusForbidden {
+		t.Errorf("download with a forged token: got %v %v, want 403", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+
 	resp, err := http.Get(n.url + "/2015-03-31/functions/")
 	if err != nil {
 		t.Fatal(err)

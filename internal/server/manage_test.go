@@ -188,6 +188,40 @@ func TestLambda_ConcurrencyAndAccountSettings(t *testing.T) {
 	}
 }
 
+func TestLambda_ReservationLeavesSharedPoolAtOnce(t *testing.T) {
+	n := startNode(t, func(c *server.Config) { c.AccountConcurrency = 101 })
+	ctx := context.Background()
+	n.create("shared", nil)
+	n.create("holder", nil)
+	// holder has never run, yet its reservation is taken out of the pool.
+	if _, err := n.lambda.PutFunctionConcurrency(ctx, &lambda.PutFunctionConcurrencyInput{FunctionName: aws.String("holder"), ReservedConcurrentExecutions: aws.Int32(1)}); err != nil {
+		t.Fatal(err)
+	}
+	errs := concurrentInvokes(n, "shared", 101, 1500)
+	assertThrottled(t, errs, 1, "ConcurrentInvocationLimitExceeded")
+
+	// Changing concurrency settings keeps warm environments (no new RevisionId).
+	cfg, _ := n.lambda.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("holder")})
+	n.invoke("holder", map[string]string{"action": "echo"})
+	warm := decodeResult(t, n.invoke("holder", map[string]string{"action": "echo"}).Payload)
+	if _, err := n.lambda.DeleteFunctionConcurrency(ctx, &lambda.DeleteFunctionConcurrencyInput{FunctionName: aws.String("holder")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.lambda.PutFunctionEventInvokeConfig(ctx, &lambda.PutFunctionEventInvokeConfigInput{FunctionName: aws.String("holder"), MaximumRetryAttempts: aws.Int32(0)}); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := n.lambda.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("holder")})
+	if aws.ToString(after.RevisionId) != aws.ToString(cfg.RevisionId) {
+		t.Errorf("concurrency and event-invoke settings changed the RevisionId")
+	}
+	if again := decodeResult(t, n.invoke("holder", map[string]string{"action": "echo"}).Payload); again["pid"] != warm["pid"] {
+		t.Errorf("concurrency and event-invoke settings replaced the warm environment")
+	}
+	// The reservation is back in the shared pool: 101 at once all run.
+	errs = concurrentInvokes(n, "shared", 101, 1500)
+	assertThrottled(t, errs, 0, "")
+}
+
 func TestLambda_AccountConcurrencyThrottles(t *testing.T) {
 	n := startNode(t, func(c *server.Config) { c.AccountConcurrency = 2 })
 	n.create("busy", nil)

@@ -6,12 +6,16 @@ package server
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -188,6 +192,11 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		return err
 	}
 	s.store.OnChange(func(old, new *function.Record) {
+		if new == nil {
+			s.sched.SetReserved(old.Config.FunctionName, nil)
+		} else {
+			s.sched.SetReserved(new.Config.FunctionName, new.ReservedConcurrency)
+		}
 		if old != nil && (new == nil || new.Config.RevisionId != old.Config.RevisionId) {
 			s.sched.Forget(old.Config.FunctionName)
 		}
@@ -209,7 +218,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 
 func (s *Server) handler() http.Handler {
 	mux := http.NewServeMux()
-	lambda.New(s.store, s.inv, s.sched.AccountConcurrency(), "http://"+dialable(s.Addr())+control.Prefix+"code/", s.log).Register(mux)
+	lambda.New(s.store, s.inv, s.sched.AccountConcurrency(), s.codeURL, s.log).Register(mux)
 	(&control.API{Store: s.store, Scheduler: s.sched, Logs: s.logs, Info: s.info, Log: s.log}).Register(mux)
 	var h http.Handler = mux
 	if len(s.cfg.AccessKeys) > 0 {
@@ -231,6 +240,10 @@ func (s *Server) withSignatures(next http.Handler) http.Handler {
 		panic(err) // Validate checked the keys
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.presignedCode(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
 		if _, err := v.Verify(r); err != nil {
 			var se *sigv4.Error
 			if !errors.As(err, &se) {
@@ -256,6 +269,35 @@ func withRequestID(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// codeURL is GetFunction's Code.Location: a download URL that, like
+// Lambda's presigned one, needs no credentials. With access keys it
+// carries a token only the node's keys can make.
+func (s *Server) codeURL(name, codeSha256 string) string {
+	u := "http://" + dialable(s.Addr()) + control.Prefix + "code/" + url.PathEscape(name) + "?sha256=" + url.QueryEscape(codeSha256)
+	if len(s.cfg.AccessKeys) > 0 {
+		u += "&token=" + s.codeToken(name, codeSha256)
+	}
+	return u
+}
+
+func (s *Server) codeToken(name, codeSha256 string) string {
+	_, secret, _ := strings.Cut(s.cfg.AccessKeys[0], ":")
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte("updraft-code\n" + name + "\n" + codeSha256))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// presignedCode reports whether r is a code download with a valid token.
+func (s *Server) presignedCode(r *http.Request) bool {
+	name, ok := strings.CutPrefix(r.URL.Path, control.Prefix+"code/")
+	if !ok || r.Method != http.MethodGet {
+		return false
+	}
+	q := r.URL.Query()
+	want := s.codeToken(name, q.Get("sha256"))
+	return hmac.Equal([]byte(q.Get("token")), []byte(want))
 }
 
 func (s *Server) info() control.Status {

@@ -14,7 +14,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/updraft/updraft/internal/fault"
 	"github.com/updraft/updraft/internal/function"
@@ -25,22 +24,22 @@ import (
 type API struct {
 	store   *function.Store
 	invoker *invoke.Service
-	account int    // account concurrency limit
-	codeURL string // base URL of code downloads
+	account int // account concurrency limit
+	codeURL func(name, codeSha256 string) string
 	log     *slog.Logger
 }
 
-// New returns the Lambda API. codeURL is the base of GetFunction's
-// Code.Location (a function name is appended).
-func New(store *function.Store, invoker *invoke.Service, accountConcurrency int, codeURL string, log *slog.Logger) *API {
+// New returns the Lambda API. codeURL gives GetFunction's Code.Location,
+// a URL from which the package can be downloaded without credentials.
+func New(store *function.Store, invoker *invoke.Service, accountConcurrency int, codeURL func(name, codeSha256 string) string, log *slog.Logger) *API {
 	return &API{store: store, invoker: invoker, account: accountConcurrency, codeURL: codeURL, log: log}
 }
 
 // Register adds the Lambda routes to mux.
 func (a *API) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /2015-03-31/functions", a.createFunction)
-	mux.HandleFunc("POST /2015-03-31/functions/", a.createFunction)
-	mux.HandleFunc("GET /2015-03-31/functions/", a.listFunctions)
+	mux.HandleFunc("POST /2015-03-31/functions/{$}", a.createFunction)
+	mux.HandleFunc("GET /2015-03-31/functions/{$}", a.listFunctions)
 	mux.HandleFunc("GET /2015-03-31/functions", a.listFunctions)
 	mux.HandleFunc("GET /2015-03-31/functions/{name}", a.getFunction)
 	mux.HandleFunc("GET /2015-03-31/functions/{name}/configuration", a.getFunctionConfiguration)
@@ -48,7 +47,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.HandleFunc("PUT /2015-03-31/functions/{name}/code", a.updateFunctionCode)
 	mux.HandleFunc("DELETE /2015-03-31/functions/{name}", a.deleteFunction)
 	mux.HandleFunc("POST /2015-03-31/functions/{name}/invocations", a.invoke)
-	mux.HandleFunc("POST /2014-11-13/functions/{name}/invoke-async/", a.invokeAsyncLegacy)
+	mux.HandleFunc("POST /2014-11-13/functions/{name}/invoke-async/{$}", a.invokeAsyncLegacy)
 	mux.HandleFunc("PUT /2017-10-31/functions/{name}/concurrency", a.putFunctionConcurrency)
 	mux.HandleFunc("GET /2019-09-30/functions/{name}/concurrency", a.getFunctionConcurrency)
 	mux.HandleFunc("DELETE /2017-10-31/functions/{name}/concurrency", a.deleteFunctionConcurrency)
@@ -57,9 +56,16 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /2019-09-25/functions/{name}/event-invoke-config", a.getEventInvokeConfig)
 	mux.HandleFunc("DELETE /2019-09-25/functions/{name}/event-invoke-config", a.deleteEventInvokeConfig)
 	mux.HandleFunc("GET /2019-09-25/functions/{name}/event-invoke-config/list", a.listEventInvokeConfigs)
-	mux.HandleFunc("GET /2016-08-19/account-settings/", a.getAccountSettings)
+	mux.HandleFunc("GET /2016-08-19/account-settings/{$}", a.getAccountSettings)
 	mux.HandleFunc("GET /2016-08-19/account-settings", a.getAccountSettings)
 	mux.HandleFunc("GET /2017-03-31/tags/{arn}", a.listTags)
+	mux.HandleFunc("/", a.unknownOperation)
+}
+
+// unknownOperation answers every route no operation claims, in Lambda's
+// error shape, so clients see which call Updraft lacks.
+func (a *API) unknownOperation(w http.ResponseWriter, r *http.Request) {
+	a.fail(w, r, fault.Typed(fault.NotFound, "UnknownOperationException", "Updraft does not support the operation %s %s yet; see docs/compatibility.md.", r.Method, r.URL.Path))
 }
 
 // requestBodyMax bounds control-plane request bodies: a 50 MB zip
@@ -133,6 +139,20 @@ type createRequest struct {
 	EphemeralStorage *function.EphemeralStorage `json:"EphemeralStorage"`
 	LoggingConfig    *function.LoggingConfig    `json:"LoggingConfig"`
 	Layers           []string                   `json:"Layers"`
+	DeadLetterConfig *deadLetterConfig          `json:"DeadLetterConfig"`
+}
+
+// deadLetterConfig is accepted only empty: dead-letter queues come with
+// the queue service.
+type deadLetterConfig struct {
+	TargetArn string `json:"TargetArn"`
+}
+
+func (d *deadLetterConfig) check() error {
+	if d != nil && d.TargetArn != "" {
+		return fault.New(fault.InvalidParameter, "DeadLetterConfig is not supported yet; use an on-failure destination (PutFunctionEventInvokeConfig) instead.")
+	}
+	return nil
 }
 
 type codeInput struct {
@@ -165,6 +185,10 @@ func (a *API) createFunction(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(req.Layers) > 0 {
 		a.fail(w, r, fault.New(fault.InvalidParameter, "Layers are not supported yet."))
+		return
+	}
+	if err := req.DeadLetterConfig.check(); err != nil {
+		a.fail(w, r, err)
 		return
 	}
 	zipFile, err := req.Code.zip()
@@ -267,7 +291,7 @@ func (a *API) getFunction(w http.ResponseWriter, r *http.Request) {
 		"Configuration": rec.Config,
 		"Code": map[string]string{
 			"RepositoryType": "S3",
-			"Location":       a.codeURL + rec.Config.FunctionName + "?sha256=" + urlSafe(rec.Config.CodeSha256),
+			"Location":       a.codeURL(rec.Config.FunctionName, rec.Config.CodeSha256),
 		},
 	}
 	if len(rec.Tags) > 0 {
@@ -277,10 +301,6 @@ func (a *API) getFunction(w http.ResponseWriter, r *http.Request) {
 		out["Concurrency"] = map[string]int{"ReservedConcurrentExecutions": *rec.ReservedConcurrency}
 	}
 	writeJSON(w, http.StatusOK, out)
-}
-
-func urlSafe(s string) string {
-	return strings.NewReplacer("+", "-", "/", "_", "=", "").Replace(s)
 }
 
 func (a *API) getFunctionConfiguration(w http.ResponseWriter, r *http.Request) {
@@ -304,6 +324,7 @@ type configRequest struct {
 	LoggingConfig    *function.LoggingConfig    `json:"LoggingConfig"`
 	RevisionId       string                     `json:"RevisionId"`
 	Layers           []string                   `json:"Layers"`
+	DeadLetterConfig *deadLetterConfig          `json:"DeadLetterConfig"`
 }
 
 func (a *API) updateFunctionConfiguration(w http.ResponseWriter, r *http.Request) {
@@ -317,6 +338,9 @@ func (a *API) updateFunctionConfiguration(w http.ResponseWriter, r *http.Request
 	}
 	if err == nil && len(req.Layers) > 0 {
 		err = fault.New(fault.InvalidParameter, "Layers are not supported yet.")
+	}
+	if err == nil {
+		err = req.DeadLetterConfig.check()
 	}
 	if err != nil {
 		a.fail(w, r, err)

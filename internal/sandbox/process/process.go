@@ -101,6 +101,7 @@ func (e *env) MaxMemoryBytes() int64 {
 
 func (e *env) Kill() error {
 	e.killOnce.Do(func() {
+		e.MaxMemoryBytes() // keep the peak for reports after the kill
 		_ = syscall.Kill(-e.cmd.Process.Pid, syscall.SIGKILL)
 	})
 	<-e.done
