@@ -1,0 +1,152 @@
+package bench
+
+import (
+	"fmt"
+	"time"
+)
+
+// Targets of ARCHITECTURE.md §7 (process driver, 2 cores).
+const (
+	TargetColdP50    = 10 * time.Millisecond
+	TargetWarmP50    = 300 * time.Microsecond
+	TargetThroughput = 10000
+	TargetBurstEnvs  = 1000
+	TargetBurstTime  = 5 * time.Second
+)
+
+// Report gathers the scenarios' results.
+type Report struct {
+	// Node is the endpoint measured, or "in-process" for a node the
+	// benchmark started.
+	Node string `json:"node"`
+	// Client says how invocations were sent.
+	Client     string            `json:"client"`
+	Cold       *ColdResult       `json:"cold,omitempty"`
+	Warm       *WarmResult       `json:"warm,omitempty"`
+	Throughput *ThroughputResult `json:"throughput,omitempty"`
+	Burst      *BurstResult      `json:"burst,omitempty"`
+	Memory     *MemoryResult     `json:"memory,omitempty"`
+}
+
+// Row is one line of the report's table. Ratio is Updraft ÷ baseline.
+type Row struct {
+	Scenario, Metric, Updraft, Baseline, Ratio, Target string
+	// Verdict is "ok", "MISSED" or "" when there is no target.
+	Verdict string
+}
+
+// Rows lays the report out as a table.
+func (rep *Report) Rows() []Row {
+	var rows []Row
+	if c := rep.Cold; c != nil {
+		rows = append(rows,
+			latencyRow("cold", "p50", c.Latency.P50, c.Baseline.P50, "≤ 10ms", c.Latency.N > 0 && c.Latency.P50 <= TargetColdP50),
+			latencyRow("cold", "p90", c.Latency.P90, c.Baseline.P90, "", false),
+			countRow("cold", "samples cold/errors/warm hits", fmt.Sprintf("%d/%d/%d", c.Latency.N, c.Errors.Count, c.NotCold), fmt.Sprint(c.Baseline.N)),
+		)
+	}
+	if w := rep.Warm; w != nil {
+		rows = append(rows,
+			latencyRow("warm", "p50", w.Latency.P50, w.Baseline.P50, "≤ 300µs", w.Latency.N > 0 && w.Latency.P50 <= TargetWarmP50),
+			latencyRow("warm", "p99", w.Latency.P99, w.Baseline.P99, "", false),
+			countRow("warm", "samples/errors", fmt.Sprintf("%d/%d", w.Latency.N, w.Errors.Count), fmt.Sprint(w.Baseline.N)),
+		)
+	}
+	if t := rep.Throughput; t != nil {
+		rows = append(rows,
+			Row{Scenario: "throughput", Metric: fmt.Sprintf("invokes/s (%d clients, %s)", t.Concurrency, t.Duration),
+				Updraft: fmt.Sprintf("%.0f", t.PerSecond), Baseline: fmt.Sprintf("%.0f", t.Baseline.PerSecond),
+				Ratio: ratio(t.PerSecond, t.Baseline.PerSecond), Target: "≥ 10000",
+				Verdict: verdict(t.PerSecond >= TargetThroughput && t.Errors.Count == 0)},
+			countRow("throughput", "errors (envs used)", fmt.Sprintf("%d (%d)", t.Errors.Count, t.Envs), fmt.Sprint(t.Baseline.Errors.Count)),
+		)
+	}
+	if b := rep.Burst; b != nil {
+		target, met := "", false
+		if b.Envs >= TargetBurstEnvs {
+			target = "≤ 5s"
+			met = b.Ready > 0 && b.Ready <= TargetBurstTime
+		}
+		ready := "never"
+		if b.Ready > 0 {
+			ready = round(b.Ready)
+		}
+		errs := countRow("burst", "errors", fmt.Sprint(b.Errors.Count), fmt.Sprint(b.Baseline.Errors.Count))
+		if target != "" {
+			errs.Target, errs.Verdict = "0", verdict(b.Errors.Count == 0)
+		}
+		readyRow := Row{Scenario: "burst", Metric: fmt.Sprintf("time to %d envs ready", b.Envs), Updraft: ready, Baseline: "-", Ratio: "-", Target: target}
+		if target != "" {
+			readyRow.Verdict = verdict(met)
+		}
+		rows = append(rows,
+			readyRow,
+			latencyRow("burst", fmt.Sprintf("all %d answered (incl. %s sleep)", b.Envs, b.Sleep), b.AllAnswered, b.Baseline.AllAnswered, "", false),
+			latencyRow("burst", "all answered − sleep", b.AllAnswered-b.Sleep, b.Baseline.AllAnswered-b.Sleep, "", false),
+			latencyRow("burst", "per-request p50", b.Latency.P50, b.Baseline.Latency.P50, "", false),
+			errs,
+			countRow("burst", "envs answered/peak", fmt.Sprintf("%d/%d", b.DistinctEnvs, b.PeakEnvs), fmt.Sprintf("%d procs", b.Envs-b.Baseline.Errors.Count)),
+		)
+	}
+	if m := rep.Memory; m != nil {
+		nodeRSS := "node RSS"
+		if rep.Node == "in-process" {
+			nodeRSS = "node RSS (incl. the benchmark client)"
+		}
+		rows = append(rows,
+			Row{Scenario: "memory", Metric: fmt.Sprintf("per idle env (%d envs)", m.Envs), Updraft: mib(m.PerEnvBytes),
+				Baseline: mib(m.BaselinePerProcessBytes), Ratio: ratio(float64(m.PerEnvBytes), float64(m.BaselinePerProcessBytes))},
+			Row{Scenario: "memory", Metric: nodeRSS, Updraft: mib(m.NodeMemoryBytes), Baseline: "-", Ratio: "-"},
+		)
+	}
+	return rows
+}
+
+func latencyRow(scenario, metric string, got, base time.Duration, target string, met bool) Row {
+	r := Row{Scenario: scenario, Metric: metric, Updraft: round(got), Baseline: round(base),
+		Ratio: ratio(float64(got), float64(base)), Target: target}
+	if target != "" {
+		r.Verdict = verdict(met)
+	}
+	return r
+}
+
+func countRow(scenario, metric, got, base string) Row {
+	return Row{Scenario: scenario, Metric: metric, Updraft: got, Baseline: base, Ratio: "-"}
+}
+
+func verdict(met bool) string {
+	if met {
+		return "ok"
+	}
+	return "MISSED"
+}
+
+func ratio(got, base float64) string {
+	if base <= 0 || got <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2fx", got/base)
+}
+
+// round prints a duration with three significant digits.
+func round(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return "-"
+	case d < time.Millisecond:
+		return fmt.Sprintf("%.0fµs", float64(d)/float64(time.Microsecond))
+	case d < 10*time.Millisecond:
+		return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond))
+	case d < time.Second:
+		return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond))
+	}
+	return fmt.Sprintf("%.2fs", d.Seconds())
+}
+
+func mib(b int64) string {
+	if b <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20))
+}
