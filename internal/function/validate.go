@@ -84,6 +84,9 @@ func validationError(value any, field, constraint string) *fault.Error {
 // "123456789012:function:name" or a full ARN, optionally qualified) into
 // the function name and the qualifier (empty when none).
 func ParseName(s string) (name, qualifier string, err error) {
+	if isPlainName(s) {
+		return s, "", nil // the common case, without the regexp
+	}
 	if len(s) > 170 || !fullNamePattern.MatchString(s) {
 		return "", "", validationError(s, "functionName", "Member must satisfy regular expression pattern: "+fullNamePattern.String())
 	}
@@ -96,6 +99,20 @@ func ParseName(s string) (name, qualifier string, err error) {
 		return "", "", validationError(s, "functionName", "Member must have length less than or equal to 64")
 	}
 	return name, qualifier, nil
+}
+
+// isPlainName reports whether s is a bare name: 1–64 of [a-zA-Z0-9-_].
+func isPlainName(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // ValidateName checks a bare function name for CreateFunction.

@@ -76,7 +76,9 @@ func (s *Service) Start(ctx context.Context) error {
 	return nil
 }
 
-// Stop ends async delivery and waits for running deliveries.
+// Stop ends async delivery and waits for running deliveries until ctx
+// ends. A delivery cut short by the node stopping is not settled: the
+// backbone hands the event out again.
 func (s *Service) Stop(ctx context.Context) error {
 	q := s.async
 	if q == nil {
@@ -84,18 +86,19 @@ func (s *Service) Stop(ctx context.Context) error {
 	}
 	q.mu.Lock()
 	q.stopped = true
-	for _, cc := range q.consumers {
-		cc.Stop()
-	}
+	consumers := q.consumers
 	q.consumers = map[string]jetstream.ConsumeContext{}
 	q.mu.Unlock()
-	q.cancel()
+	for _, cc := range consumers {
+		cc.Stop()
+	}
 	done := make(chan struct{})
 	go func() { q.wg.Wait(); close(done) }()
 	select {
 	case <-done:
 		return nil
 	case <-ctx.Done():
+		q.cancel() // what still runs will not be settled
 		return ctx.Err()
 	}
 }
@@ -141,7 +144,13 @@ func (s *Service) consume(ctx context.Context, fn string) error {
 	}
 	sem := make(chan struct{}, s.cfg.AsyncWorkers)
 	cc, err := cons.Consume(func(m jetstream.Msg) {
+		q.mu.Lock()
+		if q.stopped {
+			q.mu.Unlock()
+			return // not acked: delivered again after AckWait
+		}
 		q.wg.Add(1)
+		q.mu.Unlock()
 		sem <- struct{}{}
 		go func() {
 			defer q.wg.Done()
@@ -187,7 +196,10 @@ func (s *Service) InvokeAsync(ctx context.Context, req Request) (string, error) 
 	if _, err := decodeClientContext(req.ClientContext); err != nil {
 		return "", err
 	}
-	requestID := function.NewUUID()
+	requestID := req.RequestID
+	if requestID == "" {
+		requestID = function.NewUUID()
+	}
 	msg := nats.NewMsg("async.q." + rec.Config.FunctionName)
 	msg.Data = payload
 	msg.Header.Set(hdrRequestID, requestID)
@@ -242,6 +254,12 @@ func (s *Service) deliver(ctx context.Context, fn string, m jetstream.Msg) {
 	}
 	clientContext, _ := decodeClientContext(req.ClientContext)
 	resp, err := s.run(ctx, rec, req, clientContext)
+	if ctx.Err() != nil {
+		// The node is stopping and may have killed the environment; this
+		// attempt does not count.
+		_ = m.Nak()
+		return
+	}
 	if err != nil {
 		if fault.Is(err, fault.Throttled) || ctx.Err() != nil || !isFault(err) {
 			// Lambda keeps a throttled event for up to six hours, backing off.

@@ -18,6 +18,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"math/rand/v2"
+	"strconv"
 	"strings"
 	"time"
 
@@ -44,7 +46,8 @@ type Request struct {
 	TraceID       string
 	TenantID      string
 	LogTail       bool
-	// RequestID is set for redelivered async events; empty means new.
+	// RequestID names the invocation (the wire layer's request ID, or an
+	// async event's); empty means a new one is made.
 	RequestID string
 }
 
@@ -285,6 +288,20 @@ func traceID(h string) string {
 	if h != "" {
 		return h
 	}
-	id := strings.ReplaceAll(function.NewUUID(), "-", "")
-	return fmt.Sprintf("Root=1-%08x-%s;Parent=%s;Sampled=0", time.Now().Unix(), id[:24], id[16:32])
+	var b [48]byte
+	buf := append(b[:0], "Root=1-"...)
+	buf = strconv.AppendUint(buf, uint64(time.Now().Unix()), 16)
+	buf = append(buf, '-')
+	buf = appendHex(buf, rand.Uint64(), 16)
+	buf = appendHex(buf, rand.Uint64(), 8)
+	return string(buf) + ";Sampled=0"
+}
+
+// appendHex appends the low n hex digits of v, zero-padded.
+func appendHex(dst []byte, v uint64, n int) []byte {
+	const digits = "0123456789abcdef"
+	for i := n - 1; i >= 0; i-- {
+		dst = append(dst, digits[(v>>(4*uint(i)))&0xf])
+	}
+	return dst
 }

@@ -19,30 +19,27 @@ import (
 // Env is one execution environment: a sandboxed runtime process, its
 // Runtime API endpoint and its log pipe.
 type Env struct {
-	ID        string
-	Stream    string // log stream name
-	Function  string
-	Revision  string
-	Memory    int
-	Started   time.Time
-	InitTime  time.Duration
-	sb        sandbox.Env
-	api       *runtimeapi.Server
-	sink      LogSink
-	logW      *os.File // parent's copy of the pipe's write end, for sync markers
-	logR      *os.File
-	readerEnd chan struct{}
+	ID       string
+	Stream   string // log stream name
+	Function string
+	Revision string
+	Memory   int
+	Started  time.Time
+	InitTime time.Duration
+	sb       sandbox.Env
+	api      *runtimeapi.Server
+	sink     LogSink
+	logs     *logPipe
 
 	lastUsed time.Time // guarded by the scheduler's lock
 	retired  bool      // guarded by the scheduler's lock
 
-	logMu   sync.Mutex
-	logCond *sync.Cond
-	tail    *bytes.Buffer // log of the current invocation, nil when none
-	early   []string      // lines logged before the first invocation
-	syncSeq uint64        // last marker written
-	synced  uint64        // last marker read
-	closing atomic.Bool
+	logMu sync.Mutex
+	tail  *bytes.Buffer // log of the current invocation, nil when none
+	early []string      // lines logged before the first invocation
+
+	memPeak atomic.Int64 // last peak memory read
+	memAt   atomic.Int64 // when, unix ns
 }
 
 // LogSink receives every log line of every environment.
@@ -56,74 +53,6 @@ type Outcome struct {
 	// Fatal reports that the environment is gone (timeout, crash) and
 	// must not be reused.
 	Fatal bool
-}
-
-const markerPrefix = "\x00updraft-sync:"
-
-// readLogs splits the pipe into lines and hands each to the sink and the
-// current invocation's tail, until the pipe closes.
-func (e *Env) readLogs() {
-	defer close(e.readerEnd)
-	buf := make([]byte, 32<<10)
-	var partial []byte
-	for {
-		n, err := e.logR.Read(buf)
-		if n > 0 {
-			partial = append(partial, buf[:n]...)
-			partial = e.consume(partial)
-		}
-		if err != nil {
-			if len(partial) > 0 {
-				e.emit(string(partial))
-			}
-			e.logMu.Lock()
-			e.synced = ^uint64(0)
-			e.logCond.Broadcast()
-			e.logMu.Unlock()
-			return
-		}
-	}
-}
-
-// consume emits every complete line in data, handles sync markers, and
-// returns what is left of an unfinished line.
-func (e *Env) consume(data []byte) []byte {
-	for {
-		if i := bytes.Index(data, []byte(markerPrefix)); i >= 0 {
-			end := bytes.IndexByte(data[i:], '\n')
-			if end < 0 {
-				break // marker not complete yet
-			}
-			seq, _ := strconv.ParseUint(string(data[i+len(markerPrefix):i+end]), 10, 64)
-			data = append(data[:i:i], data[i+end+1:]...)
-			e.consumeLines(&data, i)
-			e.logMu.Lock()
-			if seq > e.synced {
-				e.synced = seq
-			}
-			e.logCond.Broadcast()
-			e.logMu.Unlock()
-			continue
-		}
-		break
-	}
-	e.consumeLines(&data, len(data))
-	return data
-}
-
-// consumeLines emits complete lines found in the first limit bytes of *data.
-func (e *Env) consumeLines(data *[]byte, limit int) {
-	d := *data
-	start := 0
-	for start < limit {
-		j := bytes.IndexByte(d[start:limit], '\n')
-		if j < 0 {
-			break
-		}
-		e.emit(string(d[start : start+j]))
-		start += j + 1
-	}
-	*data = append(d[:0:0], d[start:]...)
 }
 
 func (e *Env) emit(line string) {
@@ -166,32 +95,6 @@ func (e *Env) End() {
 	e.logMu.Unlock()
 }
 
-// syncLogs waits until everything the environment wrote before now has
-// been read from its pipe.
-func (e *Env) syncLogs(timeout time.Duration) {
-	e.logMu.Lock()
-	e.syncSeq++
-	seq := e.syncSeq
-	e.logMu.Unlock()
-	if _, err := e.logW.WriteString(markerPrefix + strconv.FormatUint(seq, 10) + "\n"); err != nil {
-		return
-	}
-	deadline := time.AfterFunc(timeout, func() {
-		e.logMu.Lock()
-		if e.synced < seq {
-			e.synced = seq
-		}
-		e.logCond.Broadcast()
-		e.logMu.Unlock()
-	})
-	defer deadline.Stop()
-	e.logMu.Lock()
-	for e.synced < seq {
-		e.logCond.Wait()
-	}
-	e.logMu.Unlock()
-}
-
 // Invoke hands inv to the runtime and waits for its answer, the timeout,
 // or the environment's end.
 func (e *Env) Invoke(inv *runtimeapi.Invocation, timeout time.Duration) Outcome {
@@ -202,7 +105,7 @@ func (e *Env) Invoke(inv *runtimeapi.Invocation, timeout time.Duration) Outcome 
 	defer timer.Stop()
 	select {
 	case res := <-inv.Result():
-		e.syncLogs(time.Second)
+		e.logs.Sync()
 		// A runtime whose response was refused may not recover; Lambda
 		// starts afresh too.
 		return Outcome{Result: res, Fatal: res.ErrorType == "Function.ResponseSizeTooLarge"}
@@ -227,20 +130,8 @@ func (e *Env) Invoke(inv *runtimeapi.Invocation, timeout time.Duration) Outcome 
 	}
 }
 
-// waitLogs waits for the reader to finish after the process is gone.
-func (e *Env) waitLogs() {
-	e.closeWriter()
-	select {
-	case <-e.readerEnd:
-	case <-time.After(time.Second):
-	}
-}
-
-func (e *Env) closeWriter() {
-	if e.closing.CompareAndSwap(false, true) {
-		_ = e.logW.Close()
-	}
-}
+// waitLogs waits for the output of a process that is gone.
+func (e *Env) waitLogs() { e.logs.Wait(time.Second) }
 
 func exitResult(requestID string, sb sandbox.Env) runtimeapi.Result {
 	<-sb.Done()
@@ -270,8 +161,22 @@ func (e *Env) exited() bool {
 	}
 }
 
-// MaxMemoryBytes is the environment's peak memory so far.
-func (e *Env) MaxMemoryBytes() int64 { return e.sb.MaxMemoryBytes() }
+// memSample is how stale a REPORT's peak memory may be: reading it costs
+// a /proc read, too much for every warm invocation.
+const memSample = 250 * time.Millisecond
+
+// MaxMemoryBytes is the environment's peak memory, read at most every
+// memSample.
+func (e *Env) MaxMemoryBytes() int64 {
+	now := time.Now().UnixNano()
+	if peak := e.memPeak.Load(); peak > 0 && now-e.memAt.Load() < int64(memSample) {
+		return peak
+	}
+	peak := e.sb.MaxMemoryBytes()
+	e.memPeak.Store(peak)
+	e.memAt.Store(now)
+	return peak
+}
 
 // MemoryBytes is the environment's current memory.
 func (e *Env) MemoryBytes() int64 { return e.sb.MemoryBytes() }
@@ -281,7 +186,7 @@ func (e *Env) kill() {
 	_ = e.sb.Kill()
 	_ = e.api.Close()
 	e.waitLogs()
-	_ = e.logR.Close()
+	_ = e.logs.Close()
 }
 
 // InitError is an environment that failed to initialise; Result is what
@@ -317,19 +222,22 @@ func (s *Scheduler) startEnv(ctx context.Context, rec *function.Record, requestI
 	id := newEnvID()
 	now := time.Now()
 	e := &Env{
-		ID:        id,
-		Stream:    now.UTC().Format("2006/01/02") + "/[" + function.Latest + "]" + id,
-		Function:  c.FunctionName,
-		Revision:  c.RevisionId,
-		Memory:    c.MemorySize,
-		Started:   now,
-		api:       api,
-		sink:      s.cfg.Logs,
-		logW:      w,
-		logR:      r,
-		readerEnd: make(chan struct{}),
+		ID:       id,
+		Stream:   now.UTC().Format("2006/01/02") + "/[" + function.Latest + "]" + id,
+		Function: c.FunctionName,
+		Revision: c.RevisionId,
+		Memory:   c.MemorySize,
+		Started:  now,
+		api:      api,
+		sink:     s.cfg.Logs,
 	}
-	e.logCond = sync.NewCond(&e.logMu)
+	e.logs, err = newLogPipe(r, e.emit)
+	if err != nil {
+		_ = api.Close()
+		_ = r.Close()
+		_ = w.Close()
+		return nil, fmt.Errorf("log pipe: %w", err)
+	}
 	spec := sandbox.Spec{
 		ID:       id,
 		CodeDir:  codeDir,
@@ -341,14 +249,14 @@ func (s *Scheduler) startEnv(ctx context.Context, rec *function.Record, requestI
 		TmpMB:    c.EphemeralStorage.Size,
 	}
 	sb, err := s.cfg.Driver.Start(ctx, spec)
+	_ = w.Close() // the environment holds the only write end now
 	if err != nil {
 		_ = api.Close()
 		_ = r.Close()
-		_ = w.Close()
 		return nil, err
 	}
 	e.sb = sb
-	go e.readLogs()
+	go e.logs.run()
 	if err := e.awaitInit(requestID, s.cfg.InitTimeout); err != nil {
 		e.kill()
 		var ie *InitError

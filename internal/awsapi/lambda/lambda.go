@@ -437,6 +437,7 @@ func (a *API) invoke(w http.ResponseWriter, r *http.Request) {
 		ClientContext: r.Header.Get("X-Amz-Client-Context"),
 		TraceID:       r.Header.Get("X-Amzn-Trace-Id"),
 		TenantID:      r.Header.Get("X-Amz-Tenant-Id"),
+		RequestID:     w.Header().Get("X-Amzn-Requestid"),
 	}
 	switch lt := r.Header.Get("X-Amz-Log-Type"); lt {
 	case "", "None":
