@@ -326,10 +326,17 @@ func (s *Server) Stop(ctx context.Context) error {
 			_ = s.ln.Close()
 		}
 		if s.inv != nil {
-			errs = append(errs, s.inv.Stop(ctx))
+			// Give running async deliveries a moment, then end their
+			// environments; the unfinished ones are delivered again later.
+			grace, cancel := context.WithTimeout(ctx, 2*time.Second)
+			_ = s.inv.Stop(grace)
+			cancel()
 		}
 		if s.sched != nil {
 			errs = append(errs, s.sched.Stop(ctx))
+		}
+		if s.inv != nil {
+			errs = append(errs, s.inv.Stop(ctx))
 		}
 		if s.logs != nil {
 			errs = append(errs, s.logs.Stop(ctx))
