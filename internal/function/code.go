@@ -42,20 +42,21 @@ func ParsePackage(data []byte, runtime string) (*Package, error) {
 	if err != nil {
 		return nil, fault.Typed(fault.InvalidParameter, "InvalidParameterValueException", errBadZip)
 	}
-	var total int64
+	var total uint64
 	hasBootstrap := false
 	for _, f := range zr.File {
 		name := f.Name
 		if !validEntry(name) {
 			return nil, fault.New(fault.InvalidParameter, "%s (entry %q escapes the package root)", errBadZip, name)
 		}
-		total += int64(f.UncompressedSize64)
-		if strings.TrimPrefix(name, "./") == "bootstrap" && !f.FileInfo().IsDir() {
+		// Compared one by one first, so a huge declared size cannot wrap the sum.
+		if f.UncompressedSize64 > UnzippedMax || total+f.UncompressedSize64 > UnzippedMax {
+			return nil, fault.New(fault.InvalidParameter, "Unzipped size must be smaller than %d bytes", UnzippedMax)
+		}
+		total += f.UncompressedSize64
+		if strings.TrimPrefix(name, "./") == "bootstrap" && f.Mode().IsRegular() {
 			hasBootstrap = true
 		}
-	}
-	if total > UnzippedMax {
-		return nil, fault.New(fault.InvalidParameter, "Unzipped size must be smaller than %d bytes", UnzippedMax)
 	}
 	if RuntimeFamily(runtime) == "provided" && !hasBootstrap {
 		return nil, fault.New(fault.InvalidParameter, "The deployment package for runtime %s must contain an executable file named bootstrap at its root.", runtime)
@@ -65,7 +66,7 @@ func ParsePackage(data []byte, runtime string) (*Package, error) {
 		Zip:      data,
 		Sha256:   base64.StdEncoding.EncodeToString(sum[:]),
 		key:      fmt.Sprintf("%x", sum[:]),
-		Unzipped: total,
+		Unzipped: int64(total),
 	}, nil
 }
 
@@ -181,6 +182,7 @@ func Unzip(data []byte, dir string) error {
 	if err != nil {
 		return err
 	}
+	var budget int64 = UnzippedMax // what the whole package may still write
 	for _, f := range zr.File {
 		if !validEntry(f.Name) {
 			return fmt.Errorf("entry %q escapes the package root", f.Name)
@@ -205,26 +207,36 @@ func Unzip(data []byte, dir string) error {
 		if f.Mode()&os.ModeSymlink != 0 {
 			continue // symlinks are not followed or created
 		}
-		if err := writeEntry(f, target, mode); err != nil {
+		n, err := writeEntry(f, target, mode, budget)
+		if err != nil {
 			return err
 		}
+		budget -= n
 	}
 	return nil
 }
 
-func writeEntry(f *zip.File, target string, mode os.FileMode) error {
+// writeEntry writes one file of at most budget bytes with the entry's mode,
+// never writable by group or others.
+func writeEntry(f *zip.File, target string, mode os.FileMode, budget int64) (int64, error) {
 	rc, err := f.Open()
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer rc.Close()
-	out, err := os.OpenFile(target, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, mode|0o200)
+	out, err := os.OpenFile(target, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	if _, err := io.Copy(out, io.LimitReader(rc, UnzippedMax)); err != nil {
-		out.Close()
-		return err
+	n, err := io.Copy(out, io.LimitReader(rc, budget+1))
+	if err == nil && n > budget {
+		err = fmt.Errorf("unzipped size exceeds %d bytes", UnzippedMax)
 	}
-	return out.Close()
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(target, mode&^0o022)
+	}
+	return n, err
 }

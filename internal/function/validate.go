@@ -1,6 +1,7 @@
 package function
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"regexp"
@@ -80,6 +81,16 @@ func validationError(value any, field, constraint string) *fault.Error {
 	return fault.New(fault.Validation, "1 validation error detected: Value '%v' at '%s' failed to satisfy constraint: %s", value, field, constraint)
 }
 
+var qualifierPattern = regexp.MustCompile(`^[a-zA-Z0-9$_-]{1,128}$`)
+
+// CheckQualifier validates a Qualifier parameter.
+func CheckQualifier(q string) error {
+	if !qualifierPattern.MatchString(q) {
+		return validationError(q, "qualifier", "Member must satisfy regular expression pattern: (|[a-zA-Z0-9$_-]{1,128})")
+	}
+	return nil
+}
+
 // ParseName splits a FunctionName path parameter (a name, a partial ARN
 // "123456789012:function:name" or a full ARN, optionally qualified) into
 // the function name and the qualifier (empty when none).
@@ -133,8 +144,9 @@ func checkRuntime(runtime, handler string) error {
 		return fault.New(fault.InvalidParameter, "The runtime parameter of %s is no longer supported for creating or updating AWS Lambda functions. We recommend you use a supported runtime while creating or updating functions.", runtime)
 	}
 	if _, ok := runtimes[runtime]; !ok {
+		// Lambda answers InvalidParameterValueException here, not ValidationException.
 		names := slices.Sorted(maps.Keys(runtimes))
-		return validationError(runtime, "runtime", "Member must satisfy enum value set: ["+strings.Join(names, ", ")+"] or be a valid ARN")
+		return fault.New(fault.InvalidParameter, "Value %s at 'runtime' failed to satisfy constraint: Member must satisfy enum value set: [%s] or be a valid ARN", runtime, strings.Join(names, ", "))
 	}
 	if handler == "" {
 		if runtimes[runtime] != "provided" {
@@ -180,18 +192,18 @@ func checkEnvironment(env *Environment) error {
 	if env == nil {
 		return nil
 	}
-	size := 0
-	for k, v := range env.Variables {
+	for k := range env.Variables {
 		if !envKeyPattern.MatchString(k) {
 			return validationError(k, "environment.variables", "Member must satisfy regular expression pattern: [a-zA-Z]([a-zA-Z0-9_])+")
 		}
 		if reservedEnv[k] {
 			return fault.New(fault.InvalidParameter, "Lambda was unable to configure your environment variables because the environment variables you have provided contains reserved keys that are currently not supported for modification. Reserved keys used in this request: %s", k)
 		}
-		size += len(k) + len(v)
 	}
-	if size > EnvironmentMax {
-		return fault.New(fault.InvalidParameter, "Lambda was unable to configure your environment variables because the environment variables you have provided exceeded the 4KB limit. String measured: %d", size)
+	// Lambda measures the variables as a compact JSON object.
+	measured, err := json.Marshal(env.Variables)
+	if err == nil && len(measured) > EnvironmentMax {
+		return fault.New(fault.InvalidParameter, "Lambda was unable to configure your environment variables because the environment variables you have provided exceeded the 4KB limit. String measured: %s", measured)
 	}
 	return nil
 }

@@ -43,7 +43,7 @@ func TestLambdaErrors_CreateFunction(t *testing.T) {
 		{"exists", func(in *lambda.CreateFunctionInput) { in.FunctionName = aws.String("exists") }, "ResourceConflictException", "Function already exist: exists"},
 		{"bad name", func(in *lambda.CreateFunctionInput) { in.FunctionName = aws.String("bad name!") }, "ValidationException", "functionName"},
 		{"long name", func(in *lambda.CreateFunctionInput) { in.FunctionName = aws.String(strings.Repeat("a", 65)) }, "ValidationException", "functionName"},
-		{"unknown runtime", func(in *lambda.CreateFunctionInput) { in.Runtime = "cobol85" }, "ValidationException", "runtime"},
+		{"unknown runtime", func(in *lambda.CreateFunctionInput) { in.Runtime = "cobol85" }, "InvalidParameterValueException", "Value cobol85 at 'runtime'"},
 		{"deprecated runtime", func(in *lambda.CreateFunctionInput) { in.Runtime = "go1.x" }, "InvalidParameterValueException", "go1.x is no longer supported"},
 		{"corrupt zip", func(in *lambda.CreateFunctionInput) { in.Code.ZipFile = corrupt }, "InvalidParameterValueException", "Could not unzip uploaded file"},
 		{"missing bootstrap", func(in *lambda.CreateFunctionInput) { in.Code.ZipFile = noBootstrap }, "InvalidParameterValueException", "bootstrap"},

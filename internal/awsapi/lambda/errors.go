@@ -38,8 +38,8 @@ var errorTable = map[fault.Kind]wireError{
 func writeError(ctx context.Context, log *slog.Logger, w http.ResponseWriter, err error) {
 	f := fault.As(err)
 	if f == nil {
-		if errors.Is(err, context.Canceled) {
-			return
+		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+			return // the client has gone; nobody reads the answer
 		}
 		log.ErrorContext(ctx, "lambda api request failed", "err", err)
 		f = &fault.Error{Kind: fault.Internal, Message: "An internal error occurred. See the Updraft log for details."}

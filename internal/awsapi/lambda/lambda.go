@@ -83,7 +83,7 @@ func decode(r *http.Request, v any) error {
 		return fault.New(fault.InvalidRequest, "Could not read request body: %v", err)
 	}
 	if len(body) > requestBodyMax {
-		return fault.Typed(fault.TooLarge, "RequestTooLargeException", "Request must be smaller than %d bytes.", requestBodyMax)
+		return fault.Typed(fault.TooLarge, "RequestEntityTooLargeException", "Request must be smaller than %d bytes.", requestBodyMax)
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil
@@ -113,6 +113,9 @@ func pathName(r *http.Request) (name, qualifier string, err error) {
 		return "", "", err
 	}
 	if q := r.URL.Query().Get("Qualifier"); q != "" {
+		if err := function.CheckQualifier(q); err != nil {
+			return "", "", err
+		}
 		if qualifier != "" && q != qualifier {
 			return "", "", fault.New(fault.InvalidParameter, "The derived qualifier from the function name does not match the specified qualifier.")
 		}
