@@ -107,9 +107,10 @@ func backboneName(cfg server.Config) string {
 func (e *env) printTour(endpoint string, names []string) {
 	fmt.Fprintf(e.stderr, "\nDeployed: %s\n\nTry:\n", strings.Join(names, ", "))
 	first := names[0]
-	fmt.Fprintf(e.stderr, "  updraft function invoke %s --payload '{\"name\":\"you\"}'\n", first)
+	self := os.Args[0]
+	fmt.Fprintf(e.stderr, "  %s function invoke %s --payload '{\"name\":\"you\"}'\n", self, first)
 	fmt.Fprintf(e.stderr, "  AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test aws lambda invoke --endpoint-url %s --region us-east-1 \\\n", endpoint)
 	fmt.Fprintf(e.stderr, "      --function-name %s --cli-binary-format raw-in-base64-out --payload '{\"name\":\"you\"}' out.json && cat out.json\n", first)
-	fmt.Fprintf(e.stderr, "  updraft function logs %s --follow\n", first)
-	fmt.Fprintf(e.stderr, "  updraft function ls\n\nPress Ctrl-C to stop.\n")
+	fmt.Fprintf(e.stderr, "  %s function logs %s --follow\n", self, first)
+	fmt.Fprintf(e.stderr, "  %s function ls\n\nPress Ctrl-C to stop.\n", self)
 }
