@@ -1,0 +1,758 @@
+package states
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Query languages.
+const (
+	JSONPath = "JSONPath"
+	JSONata  = "JSONata"
+)
+
+// State types.
+const (
+	TypeTask     = "Task"
+	TypePass     = "Pass"
+	TypeChoice   = "Choice"
+	TypeWait     = "Wait"
+	TypeSucceed  = "Succeed"
+	TypeFail     = "Fail"
+	TypeParallel = "Parallel"
+	TypeMap      = "Map"
+)
+
+// Machine is a parsed, valid state machine, or one branch or item
+// processor of a Parallel or Map state.
+type Machine struct {
+	Comment        string
+	StartAt        string
+	States         map[string]*State
+	TimeoutSeconds int // 0: none
+	QueryLanguage  string
+}
+
+// optPath is an optional path field: absent (default), null, or a path.
+type optPath struct {
+	set  bool // present in the definition
+	null bool // present as null
+	path *Path
+}
+
+// State is one state of a machine.
+type State struct {
+	Name    string
+	Type    string
+	Comment string
+	Next    string
+	End     bool
+
+	InputPath, OutputPath, ResultPath optPath
+	Parameters                        any // template; nil when absent
+	hasParameters                     bool
+	ResultSelector                    any
+	hasResultSelector                 bool
+
+	// Pass
+	Result    any
+	hasResult bool
+
+	// Task
+	Resource             string
+	TimeoutSeconds       int // 0: none (the default 99999999 is the caller's)
+	TimeoutSecondsPath   *Path
+	HeartbeatSeconds     int
+	HeartbeatSecondsPath *Path
+	Retry                []*Retrier
+	Catch                []*Catcher
+
+	// Choice
+	Choices []*ChoiceRule
+	Default string
+
+	// Wait
+	Seconds       *float64
+	Timestamp     *time.Time
+	SecondsPath   *Path
+	TimestampPath *Path
+
+	// Fail
+	Error, Cause         string
+	ErrorPath, CausePath *Path
+
+	// Parallel
+	Branches []*Machine
+
+	// Map
+	Processor                  *Machine
+	ProcessorMode              string // INLINE or DISTRIBUTED
+	ItemsPath                  optPath
+	ItemSelector               any
+	hasItemSelector            bool
+	MaxConcurrency             int
+	MaxConcurrencyPath         *Path
+	ToleratedFailureCount      int
+	ToleratedFailureCountPath  *Path
+	ToleratedFailurePercentage float64
+	ToleratedFailurePctPath    *Path
+	hasTolerance               bool
+	MaxItemsPerBatch           int
+	BatchInput                 any
+	hasBatcher                 bool
+}
+
+// Retrier is one Retry entry.
+type Retrier struct {
+	ErrorEquals     []string
+	IntervalSeconds float64
+	MaxAttempts     int
+	BackoffRate     float64
+	MaxDelaySeconds float64 // 0: none
+	JitterFull      bool
+}
+
+// Catcher is one Catch entry.
+type Catcher struct {
+	ErrorEquals []string
+	Next        string
+	ResultPath  optPath
+}
+
+// DefinitionError lists what is wrong with a definition, in AWS's words.
+type DefinitionError struct {
+	Problems []string
+}
+
+func (e *DefinitionError) Error() string {
+	return "Invalid State Machine Definition: '" + strings.Join(e.Problems, ", ") + "'"
+}
+
+// Parse parses and validates a state machine definition.
+func Parse(definition []byte) (*Machine, error) {
+	raw, err := Decode(definition)
+	if err != nil {
+		return nil, &DefinitionError{Problems: []string{"INVALID_JSON_DESCRIPTION: " + err.Error()}}
+	}
+	obj, ok := raw.(map[string]any)
+	if !ok {
+		return nil, &DefinitionError{Problems: []string{"SCHEMA_VALIDATION_FAILED: The definition must be a JSON object at /"}}
+	}
+	p := &parser{}
+	m := p.machine(obj, "", JSONPath, true)
+	if len(p.problems) > 0 {
+		return nil, &DefinitionError{Problems: p.problems}
+	}
+	return m, nil
+}
+
+type parser struct {
+	problems []string
+}
+
+func (p *parser) fail(code, at, format string, args ...any) {
+	if at == "" {
+		at = "/"
+	}
+	p.problems = append(p.problems, fmt.Sprintf("%s: %s at %s", code, fmt.Sprintf(format, args...), at))
+}
+
+func (p *parser) schema(at, format string, args ...any) {
+	p.fail("SCHEMA_VALIDATION_FAILED", at, format, args...)
+}
+
+// fields checks that obj has only the allowed keys.
+func (p *parser) fields(obj map[string]any, at string, allowed ...string) {
+	ok := map[string]bool{}
+	for _, a := range allowed {
+		ok[a] = true
+	}
+	keys := make([]string, 0, len(obj))
+	for k := range obj {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if !ok[k] {
+			p.schema(at+"/"+k, "Field '%s' is not supported", k)
+		}
+	}
+}
+
+func (p *parser) str(obj map[string]any, key, at string, required bool) string {
+	v, ok := obj[key]
+	if !ok {
+		if required {
+			p.schema(at, "These fields are required: [%s]", key)
+		}
+		return ""
+	}
+	s, isStr := v.(string)
+	if !isStr {
+		p.schema(at+"/"+key, "Expected value of type: String")
+		return ""
+	}
+	return s
+}
+
+func (p *parser) integer(obj map[string]any, key, at string, min int64) (int, bool) {
+	v, ok := obj[key]
+	if !ok {
+		return 0, false
+	}
+	n, isNum := v.(json.Number)
+	i, err := n.Int64()
+	if !isNum || err != nil {
+		p.schema(at+"/"+key, "Expected value of type: Integer")
+		return 0, false
+	}
+	if i < min || i > math.MaxInt32 {
+		p.schema(at+"/"+key, "Value must be at least %d and at most %d", min, math.MaxInt32)
+		return 0, false
+	}
+	return int(i), true
+}
+
+func (p *parser) number(obj map[string]any, key, at string) (float64, bool) {
+	v, ok := obj[key]
+	if !ok {
+		return 0, false
+	}
+	n, isNum := v.(json.Number)
+	f, err := n.Float64()
+	if !isNum || err != nil {
+		p.schema(at+"/"+key, "Expected value of type: Number")
+		return 0, false
+	}
+	return f, true
+}
+
+func (p *parser) path(obj map[string]any, key, at string, reference bool) *Path {
+	s := p.str(obj, key, at, false)
+	if s == "" {
+		if _, present := obj[key]; present {
+			p.schema(at+"/"+key, "The value for the field '%s' must be a valid JSONPath", key)
+		}
+		return nil
+	}
+	path, err := ParsePath(s)
+	if err != nil {
+		p.schema(at+"/"+key, "The value for the field '%s' must be a valid JSONPath", key)
+		return nil
+	}
+	if reference && !path.Definite() {
+		p.schema(at+"/"+key, "The value for the field '%s' must be a valid Reference Path", key)
+	}
+	return path
+}
+
+func (p *parser) optPath(obj map[string]any, key, at string, reference bool) optPath {
+	v, ok := obj[key]
+	if !ok {
+		return optPath{}
+	}
+	if v == nil {
+		return optPath{set: true, null: true}
+	}
+	return optPath{set: true, path: p.path(obj, key, at, reference)}
+}
+
+func (p *parser) template(obj map[string]any, key, at string) (any, bool) {
+	v, ok := obj[key]
+	if !ok {
+		return nil, false
+	}
+	if _, isObj := v.(map[string]any); !isObj && key != "Result" {
+		p.schema(at+"/"+key, "Expected value of type: Object")
+		return nil, false
+	}
+	if err := CheckTemplate(v); err != nil {
+		p.schema(at+"/"+key, "%v", err)
+	}
+	return v, true
+}
+
+// machine parses a machine or sub-machine at JSON pointer at.
+func (p *parser) machine(obj map[string]any, at, lang string, top bool) *Machine {
+	allowed := []string{"Comment", "StartAt", "States", "QueryLanguage"}
+	if top {
+		allowed = append(allowed, "TimeoutSeconds", "Version")
+	} else {
+		allowed = append(allowed, "ProcessorConfig")
+	}
+	p.fields(obj, at, allowed...)
+	m := &Machine{Comment: p.str(obj, "Comment", at, false), StartAt: p.str(obj, "StartAt", at, true), QueryLanguage: lang}
+	if ql := p.str(obj, "QueryLanguage", at, false); ql != "" {
+		if ql != JSONPath && ql != JSONata {
+			p.schema(at+"/QueryLanguage", "Value is not a valid enum value: [JSONPath, JSONata]")
+		} else if ql == JSONata {
+			p.fail("SCHEMA_VALIDATION_FAILED", at+"/QueryLanguage", "The JSONata query language is not supported yet")
+		}
+		m.QueryLanguage = ql
+	}
+	if top {
+		m.TimeoutSeconds, _ = p.integer(obj, "TimeoutSeconds", at, 1)
+		if v := p.str(obj, "Version", at, false); v != "" && v != "1.0" {
+			p.schema(at+"/Version", "The value for the field 'Version' must be '1.0'")
+		}
+	}
+	statesRaw, ok := obj["States"].(map[string]any)
+	if !ok {
+		if _, present := obj["States"]; present {
+			p.schema(at+"/States", "Expected value of type: Object")
+		} else {
+			p.schema(at, "These fields are required: [States]")
+		}
+		return m
+	}
+	if len(statesRaw) == 0 {
+		p.schema(at+"/States", "The field 'States' must not be empty")
+	}
+	m.States = map[string]*State{}
+	names := make([]string, 0, len(statesRaw))
+	for name := range statesRaw {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		sat := at + "/States/" + name
+		if len(name) > 80 {
+			p.schema(sat, "State names must be at most 80 characters")
+		}
+		sobj, ok := statesRaw[name].(map[string]any)
+		if !ok {
+			p.schema(sat, "Expected value of type: Object")
+			continue
+		}
+		if st := p.state(name, sobj, sat, m.QueryLanguage); st != nil {
+			m.States[name] = st
+		}
+	}
+	if m.StartAt != "" && m.States[m.StartAt] == nil && len(p.problems) == 0 {
+		p.fail("MISSING_TRANSITION_TARGET", at+"/StartAt", "Missing 'Next' target: %s", m.StartAt)
+	}
+	p.transitions(m, at)
+	return m
+}
+
+// transitions checks every Next, Default and Catch target exists, that
+// some state ends the machine, and that every state is reachable.
+func (p *parser) transitions(m *Machine, at string) {
+	if len(p.problems) > 0 {
+		return
+	}
+	reached := map[string]bool{}
+	var visit func(string)
+	visit = func(name string) {
+		if reached[name] || m.States[name] == nil {
+			return
+		}
+		reached[name] = true
+		st := m.States[name]
+		targets := []string{st.Next, st.Default}
+		for _, c := range st.Choices {
+			targets = append(targets, c.Next())
+		}
+		for _, c := range st.Catch {
+			targets = append(targets, c.Next)
+		}
+		for _, t := range targets {
+			if t == "" {
+				continue
+			}
+			if m.States[t] == nil {
+				p.fail("MISSING_TRANSITION_TARGET", at+"/States/"+name, "Missing 'Next' target: %s", t)
+				continue
+			}
+			visit(t)
+		}
+	}
+	visit(m.StartAt)
+	names := make([]string, 0, len(m.States))
+	for n := range m.States {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if !reached[n] {
+			p.fail("UNREACHABLE_STATE", at+"/States/"+n, "State '%s' is not reachable", n)
+		}
+	}
+	terminal := false
+	for _, st := range m.States {
+		if st.End || st.Type == TypeSucceed || st.Type == TypeFail {
+			terminal = true
+		}
+	}
+	if !terminal {
+		p.fail("MISSING_TERMINAL_STATE", at, "Workflow has no terminal state")
+	}
+}
+
+var stateFields = map[string][]string{
+	TypeTask:     {"Resource", "Parameters", "ResultSelector", "ResultPath", "Retry", "Catch", "TimeoutSeconds", "TimeoutSecondsPath", "HeartbeatSeconds", "HeartbeatSecondsPath", "Credentials"},
+	TypePass:     {"Parameters", "Result", "ResultPath"},
+	TypeChoice:   {"Choices", "Default"},
+	TypeWait:     {"Seconds", "Timestamp", "SecondsPath", "TimestampPath"},
+	TypeSucceed:  {},
+	TypeFail:     {"Error", "Cause", "ErrorPath", "CausePath"},
+	TypeParallel: {"Branches", "Parameters", "ResultSelector", "ResultPath", "Retry", "Catch"},
+	TypeMap:      {"Iterator", "ItemProcessor", "ItemsPath", "ItemSelector", "Parameters", "ResultSelector", "ResultPath", "Retry", "Catch", "MaxConcurrency", "MaxConcurrencyPath", "ToleratedFailureCount", "ToleratedFailureCountPath", "ToleratedFailurePercentage", "ToleratedFailurePercentagePath", "ItemBatcher", "ItemReader", "ResultWriter", "Label"},
+}
+
+func (p *parser) state(name string, obj map[string]any, at, lang string) *State {
+	st := &State{Name: name, Type: p.str(obj, "Type", at, true), Comment: p.str(obj, "Comment", at, false)}
+	extra, known := stateFields[st.Type]
+	if !known {
+		if st.Type != "" {
+			p.schema(at+"/Type", "Value is not a valid enum value: [Task, Pass, Choice, Wait, Succeed, Fail, Parallel, Map]")
+		}
+		return nil
+	}
+	allowed := append([]string{"Type", "Comment", "QueryLanguage"}, extra...)
+	flows := st.Type != TypeChoice && st.Type != TypeSucceed && st.Type != TypeFail
+	if flows {
+		allowed = append(allowed, "Next", "End")
+	}
+	if st.Type != TypeFail {
+		allowed = append(allowed, "InputPath", "OutputPath")
+	}
+	p.fields(obj, at, allowed...)
+	if flows {
+		st.Next = p.str(obj, "Next", at, false)
+		if v, ok := obj["End"]; ok {
+			b, isBool := v.(bool)
+			if !isBool {
+				p.schema(at+"/End", "Expected value of type: Boolean")
+			}
+			st.End = b
+		}
+		switch {
+		case st.Next != "" && st.End:
+			p.schema(at, "Only one of 'Next' or 'End' may be specified")
+		case st.Next == "" && !st.End:
+			p.schema(at, "One of 'Next' or 'End' is required")
+		}
+	}
+	if st.Type != TypeFail {
+		st.InputPath = p.optPath(obj, "InputPath", at, false)
+		st.OutputPath = p.optPath(obj, "OutputPath", at, false)
+	}
+	if _, ok := obj["ResultPath"]; ok {
+		st.ResultPath = p.optPath(obj, "ResultPath", at, true)
+	}
+	if _, ok := obj["Parameters"]; ok && st.Type != TypeMap {
+		st.Parameters, st.hasParameters = p.template(obj, "Parameters", at)
+	}
+	if _, ok := obj["ResultSelector"]; ok {
+		st.ResultSelector, st.hasResultSelector = p.template(obj, "ResultSelector", at)
+	}
+	switch st.Type {
+	case TypeTask:
+		p.task(st, obj, at)
+	case TypePass:
+		if v, ok := obj["Result"]; ok {
+			st.Result, st.hasResult = v, true
+		}
+	case TypeChoice:
+		p.choice(st, obj, at)
+	case TypeWait:
+		p.wait(st, obj, at)
+	case TypeFail:
+		st.Error = p.str(obj, "Error", at, false)
+		st.Cause = p.str(obj, "Cause", at, false)
+		st.ErrorPath = p.path(obj, "ErrorPath", at, false)
+		st.CausePath = p.path(obj, "CausePath", at, false)
+		if st.Error != "" && st.ErrorPath != nil {
+			p.schema(at, "Only one of 'Error' or 'ErrorPath' may be specified")
+		}
+		if st.Cause != "" && st.CausePath != nil {
+			p.schema(at, "Only one of 'Cause' or 'CausePath' may be specified")
+		}
+	case TypeParallel:
+		p.retryCatch(st, obj, at)
+		branches, ok := obj["Branches"].([]any)
+		if !ok || len(branches) == 0 {
+			p.schema(at, "These fields are required: [Branches]")
+		}
+		for i, b := range branches {
+			bobj, ok := b.(map[string]any)
+			if !ok {
+				p.schema(fmt.Sprintf("%s/Branches/%d", at, i), "Expected value of type: Object")
+				continue
+			}
+			st.Branches = append(st.Branches, p.machine(bobj, fmt.Sprintf("%s/Branches/%d", at, i), lang, false))
+		}
+	case TypeMap:
+		p.mapState(st, obj, at, lang)
+	}
+	return st
+}
+
+func (p *parser) task(st *State, obj map[string]any, at string) {
+	st.Resource = p.str(obj, "Resource", at, true)
+	if st.Resource != "" && !strings.HasPrefix(st.Resource, "arn:") {
+		p.schema(at+"/Resource", "Value is not a valid resource ARN")
+	}
+	st.TimeoutSeconds, _ = p.integer(obj, "TimeoutSeconds", at, 1)
+	st.TimeoutSecondsPath = p.path(obj, "TimeoutSecondsPath", at, true)
+	st.HeartbeatSeconds, _ = p.integer(obj, "HeartbeatSeconds", at, 1)
+	st.HeartbeatSecondsPath = p.path(obj, "HeartbeatSecondsPath", at, true)
+	if st.TimeoutSeconds > 0 && st.TimeoutSecondsPath != nil {
+		p.schema(at, "Only one of 'TimeoutSeconds' or 'TimeoutSecondsPath' may be specified")
+	}
+	if st.HeartbeatSeconds > 0 && st.HeartbeatSecondsPath != nil {
+		p.schema(at, "Only one of 'HeartbeatSeconds' or 'HeartbeatSecondsPath' may be specified")
+	}
+	if st.HeartbeatSeconds > 0 && st.TimeoutSeconds > 0 && st.HeartbeatSeconds >= st.TimeoutSeconds {
+		p.schema(at+"/HeartbeatSeconds", "HeartbeatSeconds must be smaller than TimeoutSeconds")
+	}
+	p.retryCatch(st, obj, at)
+}
+
+func (p *parser) errorEquals(obj map[string]any, at string) []string {
+	list, ok := obj["ErrorEquals"].([]any)
+	if !ok || len(list) == 0 {
+		p.schema(at, "These fields are required: [ErrorEquals]")
+		return nil
+	}
+	out := make([]string, 0, len(list))
+	for i, v := range list {
+		s, ok := v.(string)
+		if !ok {
+			p.schema(fmt.Sprintf("%s/ErrorEquals/%d", at, i), "Expected value of type: String")
+			continue
+		}
+		if s == ErrAll && len(list) > 1 {
+			p.schema(at+"/ErrorEquals", "States.ALL must appear alone in ErrorEquals")
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func (p *parser) retryCatch(st *State, obj map[string]any, at string) {
+	if raw, ok := obj["Retry"]; ok {
+		list, isList := raw.([]any)
+		if !isList {
+			p.schema(at+"/Retry", "Expected value of type: Array")
+		}
+		for i, r := range list {
+			rat := fmt.Sprintf("%s/Retry/%d", at, i)
+			robj, ok := r.(map[string]any)
+			if !ok {
+				p.schema(rat, "Expected value of type: Object")
+				continue
+			}
+			p.fields(robj, rat, "ErrorEquals", "IntervalSeconds", "MaxAttempts", "BackoffRate", "MaxDelaySeconds", "JitterStrategy", "Comment")
+			rt := &Retrier{ErrorEquals: p.errorEquals(robj, rat), IntervalSeconds: 1, MaxAttempts: 3, BackoffRate: 2}
+			if n, ok := p.integer(robj, "IntervalSeconds", rat, 1); ok {
+				rt.IntervalSeconds = float64(n)
+			}
+			if n, ok := p.integer(robj, "MaxAttempts", rat, 0); ok {
+				rt.MaxAttempts = n
+			}
+			if f, ok := p.number(robj, "BackoffRate", rat); ok {
+				if f < 1 {
+					p.schema(rat+"/BackoffRate", "Value must be at least 1.0")
+				}
+				rt.BackoffRate = f
+			}
+			if n, ok := p.integer(robj, "MaxDelaySeconds", rat, 1); ok {
+				rt.MaxDelaySeconds = float64(n)
+			}
+			switch js := p.str(robj, "JitterStrategy", rat, false); js {
+			case "", "NONE":
+			case "FULL":
+				rt.JitterFull = true
+			default:
+				p.schema(rat+"/JitterStrategy", "Value is not a valid enum value: [FULL, NONE]")
+			}
+			st.Retry = append(st.Retry, rt)
+		}
+		p.allLast(st.retryErrors(), at+"/Retry")
+	}
+	if raw, ok := obj["Catch"]; ok {
+		list, isList := raw.([]any)
+		if !isList {
+			p.schema(at+"/Catch", "Expected value of type: Array")
+		}
+		for i, c := range list {
+			cat := fmt.Sprintf("%s/Catch/%d", at, i)
+			cobj, ok := c.(map[string]any)
+			if !ok {
+				p.schema(cat, "Expected value of type: Object")
+				continue
+			}
+			p.fields(cobj, cat, "ErrorEquals", "Next", "ResultPath", "Comment")
+			st.Catch = append(st.Catch, &Catcher{
+				ErrorEquals: p.errorEquals(cobj, cat),
+				Next:        p.str(cobj, "Next", cat, true),
+				ResultPath:  p.optPath(cobj, "ResultPath", cat, true),
+			})
+		}
+		var lists [][]string
+		for _, c := range st.Catch {
+			lists = append(lists, c.ErrorEquals)
+		}
+		p.allLast(lists, at+"/Catch")
+	}
+}
+
+func (st *State) retryErrors() [][]string {
+	var lists [][]string
+	for _, r := range st.Retry {
+		lists = append(lists, r.ErrorEquals)
+	}
+	return lists
+}
+
+// allLast checks that a States.ALL retrier or catcher comes last.
+func (p *parser) allLast(lists [][]string, at string) {
+	for i, l := range lists {
+		if len(l) == 1 && l[0] == ErrAll && i != len(lists)-1 {
+			p.schema(fmt.Sprintf("%s/%d", at, i), "States.ALL must be the last entry")
+		}
+	}
+}
+
+func (p *parser) choice(st *State, obj map[string]any, at string) {
+	st.Default = p.str(obj, "Default", at, false)
+	list, ok := obj["Choices"].([]any)
+	if !ok || len(list) == 0 {
+		p.schema(at, "These fields are required: [Choices]")
+		return
+	}
+	for i, c := range list {
+		cat := fmt.Sprintf("%s/Choices/%d", at, i)
+		cobj, ok := c.(map[string]any)
+		if !ok {
+			p.schema(cat, "Expected value of type: Object")
+			continue
+		}
+		rule, err := ParseChoiceRule(cobj, true)
+		if err != nil {
+			var ce *ChoiceRuleError
+			if errors.As(err, &ce) {
+				p.schema(cat+ce.Pointer, "%s", ce.Msg)
+			} else {
+				p.schema(cat, "%v", err)
+			}
+			continue
+		}
+		st.Choices = append(st.Choices, rule)
+	}
+}
+
+func (p *parser) wait(st *State, obj map[string]any, at string) {
+	set := 0
+	if f, ok := p.number(obj, "Seconds", at); ok {
+		if f < 0 || f > 99999999 {
+			p.schema(at+"/Seconds", "Value must be between 0 and 99999999")
+		}
+		st.Seconds = &f
+		set++
+	}
+	if s := p.str(obj, "Timestamp", at, false); s != "" {
+		t, err := ParseTimestamp(s)
+		if err != nil {
+			p.schema(at+"/Timestamp", "The value for the field 'Timestamp' must be a valid ISO-8601 timestamp")
+		}
+		st.Timestamp = &t
+		set++
+	}
+	if st.SecondsPath = p.path(obj, "SecondsPath", at, true); st.SecondsPath != nil {
+		set++
+	}
+	if st.TimestampPath = p.path(obj, "TimestampPath", at, true); st.TimestampPath != nil {
+		set++
+	}
+	if set != 1 {
+		p.schema(at, "Exactly one of 'Seconds', 'Timestamp', 'SecondsPath' or 'TimestampPath' is required")
+	}
+}
+
+func (p *parser) mapState(st *State, obj map[string]any, at, lang string) {
+	p.retryCatch(st, obj, at)
+	if _, ok := obj["ItemReader"]; ok {
+		p.schema(at+"/ItemReader", "ItemReader is not supported yet")
+	}
+	if _, ok := obj["ResultWriter"]; ok {
+		p.schema(at+"/ResultWriter", "ResultWriter is not supported yet")
+	}
+	st.ItemsPath = p.optPath(obj, "ItemsPath", at, true)
+	_, params := obj["Parameters"]
+	_, sel := obj["ItemSelector"]
+	if params && sel {
+		p.schema(at, "Only one of 'Parameters' or 'ItemSelector' may be specified")
+	}
+	if params {
+		st.ItemSelector, st.hasItemSelector = p.template(obj, "Parameters", at)
+	}
+	if sel {
+		st.ItemSelector, st.hasItemSelector = p.template(obj, "ItemSelector", at)
+	}
+	st.MaxConcurrency, _ = p.integer(obj, "MaxConcurrency", at, 0)
+	st.MaxConcurrencyPath = p.path(obj, "MaxConcurrencyPath", at, true)
+	if n, ok := p.integer(obj, "ToleratedFailureCount", at, 0); ok {
+		st.ToleratedFailureCount, st.hasTolerance = n, true
+	}
+	st.ToleratedFailureCountPath = p.path(obj, "ToleratedFailureCountPath", at, true)
+	if f, ok := p.number(obj, "ToleratedFailurePercentage", at); ok {
+		if f < 0 || f > 100 {
+			p.schema(at+"/ToleratedFailurePercentage", "Value must be between 0 and 100")
+		}
+		st.ToleratedFailurePercentage, st.hasTolerance = f, true
+	}
+	st.ToleratedFailurePctPath = p.path(obj, "ToleratedFailurePercentagePath", at, true)
+	if st.ToleratedFailureCountPath != nil || st.ToleratedFailurePctPath != nil {
+		st.hasTolerance = true
+	}
+	if b, ok := obj["ItemBatcher"].(map[string]any); ok {
+		bat := at + "/ItemBatcher"
+		p.fields(b, bat, "MaxItemsPerBatch", "MaxItemsPerBatchPath", "MaxInputBytesPerBatch", "MaxInputBytesPerBatchPath", "BatchInput")
+		st.hasBatcher = true
+		st.MaxItemsPerBatch, _ = p.integer(b, "MaxItemsPerBatch", bat, 1)
+		st.BatchInput = b["BatchInput"]
+	}
+	procKey := "ItemProcessor"
+	proc, ok := obj["ItemProcessor"].(map[string]any)
+	if !ok {
+		procKey = "Iterator"
+		proc, ok = obj["Iterator"].(map[string]any)
+	}
+	if !ok {
+		p.schema(at, "These fields are required: [ItemProcessor]")
+		return
+	}
+	st.ProcessorMode = "INLINE"
+	if cfg, ok := proc["ProcessorConfig"].(map[string]any); ok {
+		switch mode := p.str(cfg, "Mode", at+"/"+procKey+"/ProcessorConfig", false); mode {
+		case "", "INLINE":
+		case "DISTRIBUTED":
+			st.ProcessorMode = mode
+		default:
+			p.schema(at+"/"+procKey+"/ProcessorConfig/Mode", "Value is not a valid enum value: [INLINE, DISTRIBUTED]")
+		}
+	}
+	if st.hasTolerance && st.ProcessorMode != "DISTRIBUTED" {
+		p.schema(at, "ToleratedFailure fields are only supported in DISTRIBUTED mode")
+	}
+	st.Processor = p.machine(proc, at+"/"+procKey, lang, false)
+}
+
+// ParseTimestamp parses an RFC 3339 timestamp as Step Functions accepts
+// it (a 'T' separator and an offset or Z are required), with the same
+// strict rules Choice rules apply.
+func ParseTimestamp(s string) (time.Time, error) {
+	t, ok := parseChoiceTimestamp(s)
+	if !ok {
+		return time.Time{}, fmt.Errorf("invalid timestamp %q", s)
+	}
+	return t, nil
+}

@@ -1,0 +1,933 @@
+package states
+
+import (
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Info is what the context object ($$) says about an execution.
+type Info struct {
+	ExecutionID      string
+	ExecutionName    string
+	RoleArn          string
+	StartTime        time.Time
+	StateMachineID   string
+	StateMachineName string
+	RedriveCount     int
+}
+
+// Env supplies what an execution must not make up itself.
+type Env struct {
+	// TaskToken returns the task token of a task command, for
+	// .waitForTaskToken resources and $$.Task.Token. Nil: no tokens.
+	TaskToken func(commandID string) string
+}
+
+// CommandKind says what the caller must do.
+type CommandKind string
+
+// Commands.
+const (
+	// RunTask runs Resource with Input; answer with TaskSucceeded or
+	// TaskFailed naming the command ID. Enforce TimeoutSeconds and
+	// HeartbeatSeconds (answer TaskFailed with States.Timeout or
+	// States.HeartbeatTimeout).
+	RunTask CommandKind = "RunTask"
+	// StartTimer asks for TimerFired at At.
+	StartTimer CommandKind = "StartTimer"
+	// Cancel withdraws an earlier RunTask or StartTimer; no answer is expected.
+	Cancel CommandKind = "Cancel"
+)
+
+// Command is one thing the interpreter needs done.
+type Command struct {
+	ID               string
+	Kind             CommandKind
+	State            string
+	Resource         string
+	Input            any
+	TaskToken        string
+	TimeoutSeconds   int
+	HeartbeatSeconds int
+	At               time.Time
+}
+
+// EventKind names an event fed to an execution.
+type EventKind string
+
+// Events.
+const (
+	TaskSucceeded EventKind = "TaskSucceeded"
+	TaskFailed    EventKind = "TaskFailed"
+	TimerFired    EventKind = "TimerFired"
+	Stop          EventKind = "Stop"     // StopExecution: Error and Cause optional
+	TimedOut      EventKind = "TimedOut" // the execution's TimeoutSeconds passed
+)
+
+// Event is something that happened to an execution.
+type Event struct {
+	Kind    EventKind
+	Time    time.Time
+	Command string // the command a task or timer event answers
+	Output  any
+	Err     *Error
+}
+
+// History is one history event, with AWS's type and details.
+type History struct {
+	Type    string
+	Time    time.Time
+	Details map[string]any
+}
+
+// Status of an execution.
+const (
+	Running   = "RUNNING"
+	Succeeded = "SUCCEEDED"
+	Failed    = "FAILED"
+	Aborted   = "ABORTED"
+	TimedOutS = "TIMED_OUT"
+)
+
+// Step is what applying an event produced.
+type Step struct {
+	Commands []Command
+	History  []History
+	// Transitions counts the state transitions made.
+	Transitions int
+}
+
+// Execution is one run of a machine. It is advanced only by Start and
+// Apply; the same events in the same order always produce the same
+// commands and history.
+type Execution struct {
+	m       *Machine
+	info    Info
+	env     Env
+	input   any
+	root    *frame
+	now     time.Time
+	seq     int
+	rng     uint64
+	pending map[string]*frame
+	step    *Step
+	queue   []*frame
+
+	Status string
+	Output any
+	Err    *Error
+}
+
+// frame runs one machine: the execution itself, a Parallel branch or a
+// Map iteration.
+type frame struct {
+	id      string
+	m       *Machine
+	parent  *frame
+	index   int
+	state   string
+	input   any // raw input of the current state
+	entered time.Time
+	retries int
+	wait    string // command waited on
+	retry   bool   // the wait is a retry backoff
+	done    bool
+	failed  bool
+	counted bool // its end has been reported to its parent
+	output  any
+	err     *Error
+	kidErr  *Error // first error of a failed child
+
+	// Parallel and Map bookkeeping for the current state.
+	effective any
+	kids      []*frame
+	results   []any
+	finished  int
+	failures  int
+	items     []any
+	started   int
+	maxConc   int
+	tolCount  int
+	tolPct    float64
+	hasTol    bool
+	selector  func(i int) (any, error)
+}
+
+// Start begins an execution of m with input at now.
+func (m *Machine) Start(info Info, input any, now time.Time, env Env) (*Execution, *Step) {
+	x := &Execution{m: m, info: info, env: env, input: input, now: now, pending: map[string]*frame{}, Status: Running}
+	h := fnv.New64a()
+	h.Write([]byte(info.ExecutionID))
+	x.rng = h.Sum64() | 1
+	x.step = &Step{}
+	x.history("ExecutionStarted", map[string]any{"input": Encode(input), "inputDetails": map[string]any{"truncated": false}, "roleArn": info.RoleArn})
+	x.root = &frame{id: "", m: m, state: m.StartAt, input: input}
+	x.schedule(x.root)
+	x.drain()
+	return x, x.finishStep()
+}
+
+// Apply feeds one event to a running execution.
+func (x *Execution) Apply(ev Event) (*Step, error) {
+	if x.Status != Running {
+		return nil, fmt.Errorf("execution is %s", x.Status)
+	}
+	if !ev.Time.IsZero() {
+		x.now = ev.Time
+	}
+	x.step = &Step{}
+	switch ev.Kind {
+	case Stop, TimedOut:
+		x.cancelAll(x.root)
+		if ev.Kind == Stop {
+			x.Status = Aborted
+			d := map[string]any{}
+			if ev.Err != nil {
+				d["error"], d["cause"] = ev.Err.Name, ev.Err.Cause
+			}
+			x.history("ExecutionAborted", d)
+		} else {
+			x.Status = TimedOutS
+			x.Err = &Error{Name: ErrTimeout, Cause: "The execution has timed out."}
+			x.history("ExecutionTimedOut", map[string]any{"error": ErrTimeout, "cause": x.Err.Cause})
+		}
+		return x.finishStep(), nil
+	}
+	f := x.pending[ev.Command]
+	if f == nil {
+		return nil, fmt.Errorf("no command %q is pending", ev.Command)
+	}
+	delete(x.pending, ev.Command)
+	f.wait = ""
+	st := f.m.States[f.state]
+	switch ev.Kind {
+	case TaskSucceeded:
+		x.taskHistory(st, "Succeeded", map[string]any{"output": Encode(ev.Output)})
+		if err := x.finishResult(f, st, ev.Output, true); err != nil {
+			x.fail(f, st, err)
+		}
+	case TaskFailed:
+		e := ev.Err
+		if e == nil {
+			e = &Error{Name: ErrTaskFailed}
+		}
+		outcome := "Failed"
+		if e.Name == ErrTimeout {
+			outcome = "TimedOut"
+		}
+		x.taskHistory(st, outcome, map[string]any{"error": e.Name, "cause": e.Cause})
+		x.fail(f, st, e)
+	case TimerFired:
+		if f.retry {
+			// Run the state again; it is not entered anew.
+			f.retry = false
+			f.retries++
+		} else {
+			x.history("WaitStateExited", map[string]any{"name": st.Name, "output": Encode(f.effective)})
+			x.transition(f, st, f.effective)
+		}
+	default:
+		return nil, fmt.Errorf("unknown event %q", ev.Kind)
+	}
+	x.schedule(f)
+	x.drain()
+	return x.finishStep(), nil
+}
+
+func (x *Execution) finishStep() *Step {
+	s := x.step
+	x.step = nil
+	return s
+}
+
+func (x *Execution) history(typ string, details map[string]any) {
+	x.step.History = append(x.step.History, History{Type: typ, Time: x.now, Details: details})
+}
+
+func (x *Execution) command(c Command) {
+	x.step.Commands = append(x.step.Commands, c)
+}
+
+func (x *Execution) nextID(f *frame, what string) string {
+	x.seq++
+	return f.id + "/" + f.state + "/" + what + "#" + strconv.Itoa(x.seq)
+}
+
+func (x *Execution) rand() uint64 {
+	// xorshift64*: deterministic per execution, so replays agree.
+	x.rng ^= x.rng >> 12
+	x.rng ^= x.rng << 25
+	x.rng ^= x.rng >> 27
+	return x.rng * 2685821657736338717
+}
+
+func (x *Execution) intrinsics() *IntrinsicEnv { return &IntrinsicEnv{Rand: x.rand} }
+
+// contextObject is $$ for frame f's current state.
+func (x *Execution) contextObject(f *frame, token string) map[string]any {
+	ctx := map[string]any{
+		"Execution": map[string]any{
+			"Id": x.info.ExecutionID, "Input": x.input, "Name": x.info.ExecutionName,
+			"RoleArn": x.info.RoleArn, "StartTime": formatTime(x.info.StartTime),
+			"RedriveCount": json.Number(strconv.Itoa(x.info.RedriveCount)),
+		},
+		"State": map[string]any{
+			"EnteredTime": formatTime(f.entered), "Name": f.state,
+			"RetryCount": json.Number(strconv.Itoa(f.retries)),
+		},
+		"StateMachine": map[string]any{"Id": x.info.StateMachineID, "Name": x.info.StateMachineName},
+	}
+	if token != "" {
+		ctx["Task"] = map[string]any{"Token": token}
+	}
+	return ctx
+}
+
+// mapContext is $$ while a Map state selects item i.
+func (x *Execution) mapContext(f *frame, i int, item any) map[string]any {
+	ctx := x.contextObject(f, "")
+	ctx["Map"] = map[string]any{"Item": map[string]any{"Index": json.Number(strconv.Itoa(i)), "Value": item}}
+	return ctx
+}
+
+func formatTime(t time.Time) string {
+	return t.UTC().Format("2006-01-02T15:04:05.000Z")
+}
+
+// enter records that f enters its current state.
+func (x *Execution) enter(f *frame) {
+	f.entered = x.now
+	f.retries = 0
+	st := f.m.States[f.state]
+	x.step.Transitions++
+	x.history(st.Type+"StateEntered", map[string]any{"name": st.Name, "input": Encode(f.input), "inputDetails": map[string]any{"truncated": false}})
+}
+
+func (x *Execution) schedule(f *frame) { x.queue = append(x.queue, f) }
+
+// drain advances scheduled frames until none can move.
+func (x *Execution) drain() {
+	for len(x.queue) > 0 {
+		f := x.queue[0]
+		x.queue = x.queue[1:]
+		x.advance(f)
+	}
+}
+
+// advance moves f through states that need nothing from outside, until it
+// waits for a command or its children, or ends.
+func (x *Execution) advance(f *frame) {
+	if x.Status != Running {
+		return
+	}
+	if !f.done && f.entered.IsZero() {
+		x.enter(f)
+	}
+	if !f.done && f.kids != nil {
+		x.checkChildren(f)
+	}
+	for !f.done && f.wait == "" && f.kids == nil {
+		st := f.m.States[f.state]
+		if err := x.execute(f, st); err != nil {
+			x.fail(f, st, err)
+		}
+	}
+	if f.done {
+		x.propagate(f)
+	}
+}
+
+// propagate reports the end of f to its parent, or ends the execution.
+func (x *Execution) propagate(f *frame) {
+	if f.counted {
+		return
+	}
+	f.counted = true
+	p := f.parent
+	if p == nil {
+		x.complete(f)
+		return
+	}
+	if p.kids == nil || p.done {
+		return // the parent has moved on (failed or stopped)
+	}
+	if f.failed {
+		p.failures++
+		if p.kidErr == nil {
+			p.kidErr = f.err
+		}
+	} else {
+		p.results[f.index] = f.output
+	}
+	p.finished++
+	if pst := p.m.States[p.state]; pst.Type == TypeMap {
+		outcome := "MapIterationSucceeded"
+		if f.failed {
+			outcome = "MapIterationFailed"
+		}
+		x.history(outcome, map[string]any{"name": pst.Name, "index": f.index})
+	}
+	x.schedule(p)
+}
+
+// execute carries out the current state of f.
+func (x *Execution) execute(f *frame, st *State) *Error {
+	effective, err := x.inputPath(st, f.input)
+	if err != nil {
+		return err
+	}
+	switch st.Type {
+	case TypePass:
+		result := effective
+		if st.hasResult {
+			result = st.Result
+		} else if st.hasParameters {
+			if result, err = x.template(f, st.Parameters, effective, ""); err != nil {
+				return err
+			}
+		}
+		return x.finishResult(f, st, result, false)
+	case TypeSucceed:
+		out, err := x.outputPath(st, effective)
+		if err != nil {
+			return err
+		}
+		x.exitState(f, st, out)
+		x.end(f, out)
+	case TypeFail:
+		return x.failState(f, st)
+	case TypeChoice:
+		return x.choose(f, st, effective)
+	case TypeWait:
+		return x.waitState(f, st, effective)
+	case TypeTask:
+		return x.task(f, st, effective)
+	case TypeParallel:
+		return x.parallel(f, st, effective)
+	case TypeMap:
+		return x.mapState(f, st, effective)
+	}
+	return nil
+}
+
+func (x *Execution) inputPath(st *State, in any) (any, *Error) {
+	switch {
+	case !st.InputPath.set:
+		return in, nil
+	case st.InputPath.null:
+		return map[string]any{}, nil
+	}
+	v, err := ApplyPath("InputPath", st.InputPath.path, in)
+	return v, asStatesError(err)
+}
+
+func (x *Execution) outputPath(st *State, v any) (any, *Error) {
+	switch {
+	case !st.OutputPath.set:
+		return v, nil
+	case st.OutputPath.null:
+		return map[string]any{}, nil
+	}
+	out, err := ApplyPath("OutputPath", st.OutputPath.path, v)
+	return out, asStatesError(err)
+}
+
+// asStatesError turns a helper's error into a States error.
+func asStatesError(err error) *Error {
+	if err == nil {
+		return nil
+	}
+	if e, ok := err.(*Error); ok {
+		return e
+	}
+	return &Error{Name: ErrRuntime, Cause: err.Error()}
+}
+
+func (x *Execution) template(f *frame, tmpl, input any, token string) (any, *Error) {
+	v, err := EvalTemplate(tmpl, input, x.contextObject(f, token), x.intrinsics())
+	return v, asStatesError(err)
+}
+
+// finishResult applies ResultSelector (for tasks, Parallel and Map),
+// ResultPath and OutputPath to a state's result and moves on.
+func (x *Execution) finishResult(f *frame, st *State, result any, selector bool) *Error {
+	if selector && st.hasResultSelector {
+		var err *Error
+		if result, err = x.template(f, st.ResultSelector, result, ""); err != nil {
+			return err
+		}
+	}
+	out, err := x.resultPath(st.ResultPath, f.input, result)
+	if err != nil {
+		return err
+	}
+	if out, err = x.outputPath(st, out); err != nil {
+		return err
+	}
+	x.exitState(f, st, out)
+	x.transition(f, st, out)
+	return nil
+}
+
+func (x *Execution) resultPath(rp optPath, input, result any) (any, *Error) {
+	switch {
+	case !rp.set:
+		return result, nil
+	case rp.null:
+		return input, nil
+	}
+	out, err := rp.path.Set(input, result)
+	if err != nil {
+		if e, ok := err.(*Error); ok {
+			return nil, e
+		}
+		return nil, &Error{Name: ErrResultPathMatchFailure, Cause: fmt.Sprintf("Unable to apply ResultPath \"%s\" to input \"%s\"", rp.path.String(), Encode(input))}
+	}
+	return out, nil
+}
+
+func (x *Execution) exitState(f *frame, st *State, out any) {
+	x.history(st.Type+"StateExited", map[string]any{"name": st.Name, "output": Encode(out), "outputDetails": map[string]any{"truncated": false}})
+}
+
+// transition moves f to the state after st, or ends it.
+func (x *Execution) transition(f *frame, st *State, out any) {
+	if st.End {
+		x.end(f, out)
+		return
+	}
+	x.next(f, st.Next, out)
+}
+
+func (x *Execution) next(f *frame, name string, input any) {
+	f.state = name
+	f.input = input
+	f.kids, f.results, f.items, f.selector = nil, nil, nil, nil
+	x.enter(f)
+}
+
+func (x *Execution) end(f *frame, out any) {
+	f.done, f.output = true, out
+}
+
+// fail handles an error raised by st: a matching retrier schedules
+// another attempt, a matching catcher moves on, anything else ends f.
+func (x *Execution) fail(f *frame, st *State, e *Error) {
+	f.kids = nil
+	if e.Name != ErrRuntime && e.Name != ErrDataLimitExceeded {
+		for _, r := range st.Retry {
+			if !matches(r.ErrorEquals, e.Name) {
+				continue
+			}
+			if f.retries >= r.MaxAttempts {
+				break // this retrier is spent; Catch decides
+			}
+			delay := r.IntervalSeconds * math.Pow(r.BackoffRate, float64(f.retries))
+			if r.MaxDelaySeconds > 0 && delay > r.MaxDelaySeconds {
+				delay = r.MaxDelaySeconds
+			}
+			if r.JitterFull {
+				delay = delay * float64(x.rand()%1_000_000) / 1_000_000
+			}
+			id := x.nextID(f, "retry")
+			f.wait, f.retry = id, true
+			x.pending[id] = f
+			x.command(Command{ID: id, Kind: StartTimer, State: st.Name, At: x.now.Add(time.Duration(delay * float64(time.Second)))})
+			return
+		}
+		for _, c := range st.Catch {
+			if !matches(c.ErrorEquals, e.Name) {
+				continue
+			}
+			errOut := map[string]any{"Error": e.Name, "Cause": e.Cause}
+			out, perr := x.resultPath(c.ResultPath, f.input, errOut)
+			if perr != nil {
+				e = perr
+				break
+			}
+			x.exitState(f, st, out)
+			x.next(f, c.Next, out)
+			return
+		}
+	}
+	f.failed, f.err, f.done = true, e, true
+}
+
+// matches reports whether a retrier or catcher's ErrorEquals covers name.
+func matches(list []string, name string) bool {
+	for _, want := range list {
+		switch {
+		case want == name:
+			return true
+		case want == ErrAll:
+			return true
+		case want == ErrTaskFailed && name != ErrTimeout && !strings.HasPrefix(name, "States."):
+			return true
+		case want == ErrTaskFailed && name == ErrTaskFailed:
+			return true
+		}
+	}
+	return false
+}
+
+func (x *Execution) complete(root *frame) {
+	if x.Status != Running {
+		return
+	}
+	if root.failed {
+		x.Status, x.Err = Failed, root.err
+		x.cancelAll(root)
+		x.history("ExecutionFailed", map[string]any{"error": root.err.Name, "cause": root.err.Cause})
+		return
+	}
+	x.Status, x.Output = Succeeded, root.output
+	x.history("ExecutionSucceeded", map[string]any{"output": Encode(root.output), "outputDetails": map[string]any{"truncated": false}})
+}
+
+// cancelAll withdraws every pending command under f.
+func (x *Execution) cancelAll(f *frame) {
+	if f.wait != "" {
+		x.command(Command{ID: f.wait, Kind: Cancel, State: f.state})
+		delete(x.pending, f.wait)
+		f.wait = ""
+	}
+	for _, k := range f.kids {
+		if k != nil && !k.done {
+			x.cancelAll(k)
+			k.done, k.failed, k.counted = true, true, true
+		}
+	}
+}
+
+func (x *Execution) failState(f *frame, st *State) *Error {
+	e := &Error{Name: st.Error, Cause: st.Cause}
+	for _, fp := range []struct {
+		field string
+		path  *Path
+		dst   *string
+	}{{"ErrorPath", st.ErrorPath, &e.Name}, {"CausePath", st.CausePath, &e.Cause}} {
+		if fp.path == nil {
+			continue
+		}
+		v, err := ApplyPath(fp.field, fp.path, f.input)
+		if err != nil {
+			return asStatesError(err)
+		}
+		s, ok := v.(string)
+		if !ok {
+			return &Error{Name: ErrRuntime, Cause: fmt.Sprintf("The %s '%s' must resolve to a string, but it resolved to %s", fp.field, fp.path, Encode(v))}
+		}
+		*fp.dst = s
+	}
+	f.failed, f.err, f.done = true, e, true
+	return nil
+}
+
+func (x *Execution) choose(f *frame, st *State, effective any) *Error {
+	ctx := x.contextObject(f, "")
+	next := st.Default
+	for _, rule := range st.Choices {
+		ok, err := rule.Match(effective, ctx)
+		if err != nil {
+			return asStatesError(err)
+		}
+		if ok {
+			next = rule.Next()
+			break
+		}
+	}
+	if next == "" {
+		return &Error{Name: ErrNoChoiceMatched, Cause: fmt.Sprintf("No Matches for Choice State: %s", st.Name)}
+	}
+	out, err := x.outputPath(st, effective)
+	if err != nil {
+		return err
+	}
+	x.exitState(f, st, out)
+	x.next(f, next, out)
+	return nil
+}
+
+func (x *Execution) waitState(f *frame, st *State, effective any) *Error {
+	var until time.Time
+	switch {
+	case st.Seconds != nil:
+		until = f.entered.Add(time.Duration(*st.Seconds * float64(time.Second)))
+	case st.Timestamp != nil:
+		until = *st.Timestamp
+	case st.SecondsPath != nil:
+		v, ok := st.SecondsPath.Get(effective)
+		n, isNum := v.(json.Number)
+		secs, err := n.Float64()
+		if !ok || !isNum || err != nil || secs < 0 {
+			return &Error{Name: ErrRuntime, Cause: fmt.Sprintf("The SecondsPath parameter does not reference a valid non-negative number: %s", st.SecondsPath)}
+		}
+		until = f.entered.Add(time.Duration(secs * float64(time.Second)))
+	case st.TimestampPath != nil:
+		v, ok := st.TimestampPath.Get(effective)
+		s, isStr := v.(string)
+		t, err := ParseTimestamp(s)
+		if !ok || !isStr || err != nil {
+			return &Error{Name: ErrRuntime, Cause: fmt.Sprintf("The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: %s", st.TimestampPath)}
+		}
+		until = t
+	}
+	out, err := x.outputPath(st, effective)
+	if err != nil {
+		return err
+	}
+	f.effective = out
+	id := x.nextID(f, "wait")
+	f.wait = id
+	x.pending[id] = f
+	x.command(Command{ID: id, Kind: StartTimer, State: st.Name, At: until})
+	return nil
+}
+
+// task schedules the state's resource.
+func (x *Execution) task(f *frame, st *State, effective any) *Error {
+	id := x.nextID(f, "task")
+	token := ""
+	if x.env.TaskToken != nil && strings.HasSuffix(st.Resource, ".waitForTaskToken") {
+		token = x.env.TaskToken(id)
+	}
+	params := effective
+	if st.hasParameters {
+		var err *Error
+		if params, err = x.template(f, st.Parameters, effective, token); err != nil {
+			return err
+		}
+	}
+	timeout, heartbeat := st.TimeoutSeconds, st.HeartbeatSeconds
+	for _, tp := range []struct {
+		path *Path
+		dst  *int
+		name string
+	}{{st.TimeoutSecondsPath, &timeout, "TimeoutSecondsPath"}, {st.HeartbeatSecondsPath, &heartbeat, "HeartbeatSecondsPath"}} {
+		if tp.path == nil {
+			continue
+		}
+		v, ok := tp.path.Get(effective)
+		n, isNum := v.(json.Number)
+		i, err := n.Int64()
+		if !ok || !isNum || err != nil || i < 1 {
+			return &Error{Name: ErrRuntime, Cause: fmt.Sprintf("The %s parameter does not reference a valid positive integer: %s", tp.name, tp.path)}
+		}
+		*tp.dst = int(i)
+	}
+	f.wait = id
+	x.pending[id] = f
+	details := map[string]any{"resource": st.Resource, "region": "", "parameters": Encode(params)}
+	if timeout > 0 {
+		details["timeoutInSeconds"] = timeout
+	}
+	if heartbeat > 0 {
+		details["heartbeatInSeconds"] = heartbeat
+	}
+	if isLambdaARN(st.Resource) {
+		x.history("LambdaFunctionScheduled", map[string]any{"resource": st.Resource, "input": Encode(params), "timeoutInSeconds": timeout})
+	} else {
+		x.history("TaskScheduled", details)
+	}
+	x.command(Command{ID: id, Kind: RunTask, State: st.Name, Resource: st.Resource, Input: params, TaskToken: token, TimeoutSeconds: timeout, HeartbeatSeconds: heartbeat})
+	return nil
+}
+
+func isLambdaARN(resource string) bool {
+	return strings.HasPrefix(resource, "arn:aws:lambda:")
+}
+
+func (x *Execution) taskHistory(st *State, outcome string, details map[string]any) {
+	if st == nil || st.Type != TypeTask {
+		return
+	}
+	if isLambdaARN(st.Resource) {
+		x.history("LambdaFunction"+outcome, details)
+		return
+	}
+	details["resource"] = st.Resource
+	x.history("Task"+outcome, details)
+}
+
+func (x *Execution) parallel(f *frame, st *State, effective any) *Error {
+	input := effective
+	if st.hasParameters {
+		var err *Error
+		if input, err = x.template(f, st.Parameters, effective, ""); err != nil {
+			return err
+		}
+	}
+	x.history("ParallelStateStarted", nil)
+	f.kidErr = nil
+	f.results = make([]any, len(st.Branches))
+	f.kids = make([]*frame, len(st.Branches))
+	f.finished, f.failures = 0, 0
+	for i, b := range st.Branches {
+		kid := &frame{id: fmt.Sprintf("%s/%s[%d]", f.id, st.Name, i), m: b, parent: f, index: i, state: b.StartAt, input: input}
+		f.kids[i] = kid
+		x.schedule(kid)
+	}
+	return nil
+}
+
+func (x *Execution) mapState(f *frame, st *State, effective any) *Error {
+	items := effective
+	if st.ItemsPath.set && !st.ItemsPath.null {
+		var err error
+		if items, err = ApplyPath("ItemsPath", st.ItemsPath.path, effective); err != nil {
+			return asStatesError(err)
+		}
+	}
+	list, ok := items.([]any)
+	if !ok {
+		return &Error{Name: ErrRuntime, Cause: fmt.Sprintf("Item path did not resolve to a JSON array: %s", Encode(items))}
+	}
+	maxConc, tolCount, tolPct := st.MaxConcurrency, st.ToleratedFailureCount, st.ToleratedFailurePercentage
+	for _, ip := range []struct {
+		path *Path
+		dst  *int
+		name string
+	}{{st.MaxConcurrencyPath, &maxConc, "MaxConcurrencyPath"}, {st.ToleratedFailureCountPath, &tolCount, "ToleratedFailureCountPath"}} {
+		if ip.path == nil {
+			continue
+		}
+		v, ok := ip.path.Get(effective)
+		n, isNum := v.(json.Number)
+		i, err := n.Int64()
+		if !ok || !isNum || err != nil || i < 0 {
+			return &Error{Name: ErrRuntime, Cause: fmt.Sprintf("The %s field refers to a value that is not a non-negative integer: %s", ip.name, ip.path)}
+		}
+		*ip.dst = int(i)
+	}
+	if st.ToleratedFailurePctPath != nil {
+		v, ok := st.ToleratedFailurePctPath.Get(effective)
+		n, isNum := v.(json.Number)
+		pct, err := n.Float64()
+		if !ok || !isNum || err != nil || pct < 0 || pct > 100 {
+			return &Error{Name: ErrRuntime, Cause: fmt.Sprintf("The ToleratedFailurePercentagePath field refers to a value that is not a percentage: %s", st.ToleratedFailurePctPath)}
+		}
+		tolPct = pct
+	}
+	// Each iteration's input: the selector applied to the item.
+	inputs := make([]any, len(list))
+	for i, item := range list {
+		inputs[i] = item
+		if st.hasItemSelector {
+			v, err := EvalTemplate(st.ItemSelector, effective, x.mapContext(f, i, item), x.intrinsics())
+			if err != nil {
+				return asStatesError(err)
+			}
+			inputs[i] = v
+		}
+	}
+	if st.hasBatcher {
+		inputs = batch(inputs, st.MaxItemsPerBatch, st.BatchInput)
+	}
+	x.history("MapStateStarted", map[string]any{"length": len(inputs)})
+	f.kidErr = nil
+	f.items = inputs
+	f.results = make([]any, len(inputs))
+	f.kids = make([]*frame, len(inputs))
+	f.finished, f.failures, f.started = 0, 0, 0
+	f.maxConc, f.tolCount, f.tolPct, f.hasTol = maxConc, tolCount, tolPct, st.hasTolerance
+	x.startIterations(f, st)
+	x.schedule(f)
+	return nil
+}
+
+// batch groups inputs as ItemBatcher does: {"Items": [...], "BatchInput": ...}.
+func batch(inputs []any, size int, batchInput any) []any {
+	if size <= 0 {
+		size = len(inputs)
+		if size == 0 {
+			size = 1
+		}
+	}
+	var out []any
+	for i := 0; i < len(inputs); i += size {
+		end := min(i+size, len(inputs))
+		b := map[string]any{"Items": append([]any(nil), inputs[i:end]...)}
+		if batchInput != nil {
+			b["BatchInput"] = batchInput
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+// startIterations starts Map iterations up to MaxConcurrency.
+func (x *Execution) startIterations(f *frame, st *State) {
+	for f.started < len(f.items) && (f.maxConc == 0 || f.started-f.finished < f.maxConc) {
+		i := f.started
+		f.started++
+		kid := &frame{id: fmt.Sprintf("%s/%s[%d]", f.id, st.Name, i), m: st.Processor, parent: f, index: i, state: st.Processor.StartAt, input: f.items[i]}
+		f.kids[i] = kid
+		x.history("MapIterationStarted", map[string]any{"name": st.Name, "index": i})
+		x.schedule(kid)
+	}
+}
+
+// checkChildren finishes a Parallel or Map state once its children allow.
+func (x *Execution) checkChildren(f *frame) {
+	st := f.m.States[f.state]
+	if st.Type == TypeMap {
+		x.checkMap(f, st)
+		return
+	}
+	if f.failures > 0 {
+		e := f.kidErr
+		x.cancelAll(f)
+		f.kids, f.kidErr = nil, nil
+		x.history("ParallelStateFailed", map[string]any{"error": e.Name, "cause": e.Cause})
+		x.fail(f, st, e)
+		return
+	}
+	if f.finished < len(f.kids) {
+		return
+	}
+	results := f.results
+	f.kids, f.results = nil, nil
+	x.history("ParallelStateSucceeded", nil)
+	if err := x.finishResult(f, st, results, true); err != nil {
+		x.fail(f, st, err)
+	}
+}
+
+func (x *Execution) checkMap(f *frame, st *State) {
+	total := len(f.items)
+	if f.failures > 0 {
+		exceeded := !f.hasTol
+		if f.hasTol {
+			exceeded = f.failures > f.tolCount && (f.tolPct == 0 || float64(f.failures)*100/float64(total) > f.tolPct)
+			if f.tolCount == 0 && f.tolPct > 0 {
+				exceeded = float64(f.failures)*100/float64(total) > f.tolPct
+			}
+		}
+		if exceeded {
+			e := f.kidErr
+			if f.hasTol {
+				e = &Error{Name: ErrExceedToleratedFailureThresh, Cause: "The specified tolerated failure threshold was exceeded"}
+			}
+			x.cancelAll(f)
+			f.kids, f.kidErr = nil, nil
+			x.history("MapStateFailed", nil)
+			x.fail(f, st, e)
+			return
+		}
+	}
+	x.startIterations(f, st)
+	if f.finished < total {
+		return
+	}
+	results := f.results
+	f.kids, f.results, f.items = nil, nil, nil
+	x.history("MapStateSucceeded", nil)
+	if err := x.finishResult(f, st, results, true); err != nil {
+		x.fail(f, st, err)
+	}
+}
