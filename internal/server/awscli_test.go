@@ -10,10 +10,16 @@ import (
 	"testing"
 )
 
-// awsCLI runs the aws command against the node and decodes its JSON output.
+// awsCLI runs `aws lambda …` against the node and decodes its JSON output.
 func awsCLI(t *testing.T, n *node, args ...string) (map[string]any, string, error) {
 	t.Helper()
-	cmd := exec.Command("aws", append([]string{"--endpoint-url", n.url, "--region", "us-east-1", "--output", "json", "lambda"}, args...)...)
+	return awsService(t, n, "lambda", args...)
+}
+
+// awsService runs `aws SERVICE …` against the node.
+func awsService(t *testing.T, n *node, service string, args ...string) (map[string]any, string, error) {
+	t.Helper()
+	cmd := exec.Command("aws", append([]string{"--endpoint-url", n.url, "--region", "us-east-1", "--output", "json", service}, args...)...)
 	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_PAGER=", "AWS_MAX_ATTEMPTS=1")
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
@@ -27,13 +33,37 @@ func awsCLI(t *testing.T, n *node, args ...string) (map[string]any, string, erro
 	return m, stderr.String(), err
 }
 
-func TestAWSCLI_Lambda(t *testing.T) {
+func needAWSCLI(t *testing.T) {
+	t.Helper()
 	if _, err := exec.LookPath("aws"); err != nil {
 		if os.Getenv("CI") != "" {
 			t.Fatal("the aws CLI is not installed; make deps installs it")
 		}
 		t.Skip("the aws CLI is not installed (make deps)")
 	}
+}
+
+func TestAWSCLI_StepFunctions(t *testing.T) {
+	needAWSCLI(t)
+	n := startNode(t, nil)
+	created, stderr, err := awsService(t, n, "stepfunctions", "create-state-machine", "--name", "cli-machine",
+		"--definition", passMachine, "--role-arn", "arn:aws:iam::000000000000:role/sfn")
+	if err != nil || created["stateMachineArn"] != "arn:aws:states:us-east-1:000000000000:stateMachine:cli-machine" {
+		t.Fatalf("create-state-machine: %v %v %s", created, err, stderr)
+	}
+	desc, stderr, err := awsService(t, n, "stepfunctions", "describe-state-machine", "--state-machine-arn", created["stateMachineArn"].(string))
+	if err != nil || desc["definition"] != passMachine {
+		t.Errorf("describe-state-machine: %v %v %s", desc, err, stderr)
+	}
+	_, stderr, err = awsService(t, n, "stepfunctions", "create-state-machine", "--name", "bad",
+		"--definition", `{"StartAt":"X","States":{}}`, "--role-arn", "arn:aws:iam::000000000000:role/sfn")
+	if err == nil || !strings.Contains(stderr, "InvalidDefinition") {
+		t.Errorf("invalid definition: %v %s", err, stderr)
+	}
+}
+
+func TestAWSCLI_Lambda(t *testing.T) {
+	needAWSCLI(t)
 	n := startNode(t, nil)
 	dir := t.TempDir()
 	zipPath := filepath.Join(dir, "fn.zip")

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/updraft/updraft/internal/awsapi/lambda"
+	"github.com/updraft/updraft/internal/awsapi/sfn"
 	"github.com/updraft/updraft/internal/backbone"
 	"github.com/updraft/updraft/internal/control"
 	"github.com/updraft/updraft/internal/function"
@@ -32,6 +33,7 @@ import (
 	"github.com/updraft/updraft/internal/scheduler"
 	"github.com/updraft/updraft/internal/sigv4"
 	"github.com/updraft/updraft/internal/telemetry"
+	"github.com/updraft/updraft/internal/workflow"
 	"github.com/updraft/updraft/runtimes"
 )
 
@@ -113,6 +115,7 @@ type Server struct {
 	log   *slog.Logger
 	bb    *backbone.Backbone
 	store *function.Store
+	sms   *workflow.Machines
 	logs  *telemetry.Logs
 	sched *scheduler.Scheduler
 	inv   *invoke.Service
@@ -154,6 +157,10 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	s.store, err = function.NewStore(ctx, s.bb, function.StoreConfig{
 		Region: s.cfg.Region, Account: s.cfg.Account, CacheDir: filepath.Join(s.cfg.DataDir, "code"),
 	}, s.log)
+	if err != nil {
+		return err
+	}
+	s.sms, err = workflow.NewMachines(ctx, s.bb, s.store.Region(), s.store.Account(), s.log)
 	if err != nil {
 		return err
 	}
@@ -202,7 +209,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		}
 		s.inv.FunctionChanged(old, new)
 	})
-	for _, c := range []interface{ Start(context.Context) error }{s.store, s.logs, s.sched, s.inv} {
+	for _, c := range []interface{ Start(context.Context) error }{s.store, s.sms, s.logs, s.sched, s.inv} {
 		if err := c.Start(ctx); err != nil {
 			return err
 		}
@@ -220,11 +227,27 @@ func (s *Server) handler() http.Handler {
 	mux := http.NewServeMux()
 	lambda.New(s.store, s.inv, s.sched.AccountConcurrency(), s.codeURL, s.log).Register(mux)
 	(&control.API{Store: s.store, Scheduler: s.sched, Logs: s.logs, Info: s.info, Log: s.log}).Register(mux)
-	var h http.Handler = mux
+	var h http.Handler = byTarget(mux, map[string]http.Handler{sfn.TargetPrefix: sfn.New(s.sms, s.log)})
 	if len(s.cfg.AccessKeys) > 0 {
 		h = s.withSignatures(mux)
 	}
 	return withRequestID(h)
+}
+
+// byTarget sends AWS JSON-protocol requests to the API their X-Amz-Target
+// names, and everything else (REST APIs) to mux.
+func byTarget(mux http.Handler, apis map[string]http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if target := r.Header.Get("X-Amz-Target"); target != "" && r.URL.Path == "/" {
+			for prefix, api := range apis {
+				if strings.HasPrefix(target, prefix) {
+					api.ServeHTTP(w, r)
+					return
+				}
+			}
+		}
+		mux.ServeHTTP(w, r)
+	})
 }
 
 // withSignatures refuses every request that is not signed with AWS SigV4
@@ -340,6 +363,9 @@ func (s *Server) Stop(ctx context.Context) error {
 		}
 		if s.logs != nil {
 			errs = append(errs, s.logs.Stop(ctx))
+		}
+		if s.sms != nil {
+			errs = append(errs, s.sms.Stop(ctx))
 		}
 		if s.store != nil {
 			errs = append(errs, s.store.Stop(ctx))

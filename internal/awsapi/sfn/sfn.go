@@ -1,0 +1,319 @@
+// Package sfn is the wire adapter for the AWS Step Functions API (AWS
+// JSON 1.0, X-Amz-Target: AWSStepFunctions.<Operation>). It decodes
+// requests, calls the workflow service and encodes results and errors in
+// Step Functions' shapes. It holds no behaviour of its own.
+package sfn
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/updraft/updraft/internal/fault"
+	"github.com/updraft/updraft/internal/states"
+	"github.com/updraft/updraft/internal/workflow"
+)
+
+// TargetPrefix is the X-Amz-Target prefix of the Step Functions API.
+const TargetPrefix = "AWSStepFunctions."
+
+// API serves the Step Functions operations.
+type API struct {
+	machines *workflow.Machines
+	log      *slog.Logger
+	ops      map[string]func(*http.Request, []byte) (any, error)
+}
+
+// New returns the Step Functions API.
+func New(machines *workflow.Machines, log *slog.Logger) *API {
+	a := &API{machines: machines, log: log}
+	a.ops = map[string]func(*http.Request, []byte) (any, error){
+		"CreateStateMachine":             a.createStateMachine,
+		"DescribeStateMachine":           a.describeStateMachine,
+		"ListStateMachines":              a.listStateMachines,
+		"UpdateStateMachine":             a.updateStateMachine,
+		"DeleteStateMachine":             a.deleteStateMachine,
+		"ValidateStateMachineDefinition": a.validateStateMachineDefinition,
+	}
+	return a
+}
+
+// errorTable maps fault kinds to Step Functions error names when a fault
+// carries no name of its own. Every Step Functions client error is a 400.
+var errorTable = map[fault.Kind]string{
+	fault.Validation:       "ValidationException",
+	fault.InvalidParameter: "ValidationException",
+	fault.InvalidRequest:   "SerializationException",
+	fault.NotFound:         "ResourceNotFound",
+	fault.Conflict:         "ConflictException",
+	fault.TooLarge:         "ValidationException",
+	fault.Throttled:        "ThrottlingException",
+	fault.Unsupported:      "UnknownOperationException",
+}
+
+// ServeHTTP dispatches on X-Amz-Target.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), TargetPrefix)
+	handler, ok := a.ops[op]
+	if !ok || r.Method != http.MethodPost {
+		a.fail(w, r, fault.Typed(fault.Unsupported, "UnknownOperationException", "Updraft does not support the operation %s yet; see docs/compatibility.md.", op))
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 2<<20))
+	if err != nil {
+		a.fail(w, r, fault.Typed(fault.InvalidRequest, "SerializationException", "could not read the request body"))
+		return
+	}
+	out, err := handler(r, body)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+	_ = json.NewEncoder(w).Encode(out)
+}
+
+func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
+	f := fault.As(err)
+	status := http.StatusBadRequest
+	if f == nil {
+		a.log.ErrorContext(r.Context(), "step functions request failed", "err", err)
+		f = &fault.Error{Kind: fault.Internal, Type: "InternalServerError", Message: "An internal error occurred. See the Updraft log for details."}
+		status = http.StatusInternalServerError
+	}
+	name := f.Type
+	if name == "" {
+		name = errorTable[f.Kind]
+	}
+	w.Header().Set("x-amzn-ErrorType", name)
+	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"__type": name, "message": f.Message})
+}
+
+// decode reads a JSON request; malformed JSON is a SerializationException.
+func decode(body []byte, v any) error {
+	if len(strings.TrimSpace(string(body))) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		var ute *json.UnmarshalTypeError
+		if errors.As(err, &ute) {
+			return fault.Typed(fault.InvalidRequest, "SerializationException", "Start of structure or map found where not expected for field %s", ute.Field)
+		}
+		return fault.Typed(fault.InvalidRequest, "SerializationException", "Malformed request: %v", err)
+	}
+	return nil
+}
+
+func required(field, value string) error {
+	if value == "" {
+		return fault.Typed(fault.Validation, "ValidationException", "1 validation error detected: Value null at '%s' failed to satisfy constraint: Member must not be null", field)
+	}
+	return nil
+}
+
+// epoch renders a time as the JSON 1.0 protocol's timestamps: seconds.
+func epoch(t time.Time) json.Number {
+	return json.Number(strconv.FormatFloat(float64(t.UnixMilli())/1000, 'f', 3, 64))
+}
+
+func (a *API) createStateMachine(r *http.Request, body []byte) (any, error) {
+	var in struct {
+		Name                 string         `json:"name"`
+		Definition           string         `json:"definition"`
+		RoleArn              string         `json:"roleArn"`
+		Type                 string         `json:"type"`
+		LoggingConfiguration map[string]any `json:"loggingConfiguration"`
+		TracingConfiguration map[string]any `json:"tracingConfiguration"`
+		Tags                 []tag          `json:"tags"`
+		Publish              bool           `json:"publish"`
+	}
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	for _, f := range [][2]string{{"name", in.Name}, {"definition", in.Definition}, {"roleArn", in.RoleArn}} {
+		if err := required(f[0], f[1]); err != nil {
+			return nil, err
+		}
+	}
+	if in.Publish {
+		return nil, fault.Typed(fault.InvalidParameter, "ValidationException", "Publishing state machine versions is not supported yet.")
+	}
+	m, err := a.machines.Create(r.Context(), workflow.CreateInput{
+		Name: in.Name, Definition: in.Definition, RoleArn: in.RoleArn, Type: in.Type,
+		LoggingConfiguration: in.LoggingConfiguration, TracingConfiguration: in.TracingConfiguration, Tags: tagMap(in.Tags),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"stateMachineArn": m.StateMachineArn, "creationDate": epoch(m.CreationDate)}, nil
+}
+
+type tag struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+func tagMap(tags []tag) map[string]string {
+	if len(tags) == 0 {
+		return nil
+	}
+	m := make(map[string]string, len(tags))
+	for _, t := range tags {
+		m[t.Key] = t.Value
+	}
+	return m
+}
+
+func (a *API) describeStateMachine(r *http.Request, body []byte) (any, error) {
+	var in struct {
+		StateMachineArn string `json:"stateMachineArn"`
+	}
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	if err := required("stateMachineArn", in.StateMachineArn); err != nil {
+		return nil, err
+	}
+	m, err := a.machines.Get(in.StateMachineArn)
+	if err != nil {
+		return nil, err
+	}
+	logging := m.LoggingConfiguration
+	if logging == nil {
+		logging = map[string]any{"level": "OFF", "includeExecutionData": false}
+	}
+	tracing := m.TracingConfiguration
+	if tracing == nil {
+		tracing = map[string]any{"enabled": false}
+	}
+	return map[string]any{
+		"stateMachineArn": m.StateMachineArn, "name": m.Name, "status": m.Status, "definition": m.Definition,
+		"roleArn": m.RoleArn, "type": m.Type, "creationDate": epoch(m.CreationDate), "revisionId": m.RevisionID,
+		"loggingConfiguration": logging, "tracingConfiguration": tracing,
+	}, nil
+}
+
+func (a *API) listStateMachines(r *http.Request, body []byte) (any, error) {
+	var in struct {
+		MaxResults int    `json:"maxResults"`
+		NextToken  string `json:"nextToken"`
+	}
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	if in.MaxResults < 0 || in.MaxResults > 1000 {
+		return nil, fault.Typed(fault.Validation, "ValidationException", "1 validation error detected: Value '%d' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 1000", in.MaxResults)
+	}
+	if in.MaxResults == 0 {
+		in.MaxResults = 100
+	}
+	all := a.machines.List()
+	start := 0
+	if in.NextToken != "" {
+		start = len(all)
+		for i, m := range all {
+			if m.Name > in.NextToken {
+				start = i
+				break
+			}
+		}
+	}
+	items := []map[string]any{}
+	for i := start; i < len(all) && len(items) < in.MaxResults; i++ {
+		m := all[i]
+		items = append(items, map[string]any{"stateMachineArn": m.StateMachineArn, "name": m.Name, "type": m.Type, "creationDate": epoch(m.CreationDate)})
+	}
+	out := map[string]any{"stateMachines": items}
+	if end := start + len(items); end < len(all) && len(items) > 0 {
+		out["nextToken"] = items[len(items)-1]["name"]
+	}
+	return out, nil
+}
+
+func (a *API) updateStateMachine(r *http.Request, body []byte) (any, error) {
+	var in struct {
+		StateMachineArn string  `json:"stateMachineArn"`
+		Definition      *string `json:"definition"`
+		RoleArn         *string `json:"roleArn"`
+		Publish         bool    `json:"publish"`
+	}
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	if err := required("stateMachineArn", in.StateMachineArn); err != nil {
+		return nil, err
+	}
+	m, err := a.machines.Update(r.Context(), in.StateMachineArn, in.Definition, in.RoleArn)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"updateDate": epoch(m.UpdateDate), "revisionId": m.RevisionID}, nil
+}
+
+func (a *API) deleteStateMachine(r *http.Request, body []byte) (any, error) {
+	var in struct {
+		StateMachineArn string `json:"stateMachineArn"`
+	}
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	if err := required("stateMachineArn", in.StateMachineArn); err != nil {
+		return nil, err
+	}
+	return map[string]any{}, a.machines.Delete(r.Context(), in.StateMachineArn)
+}
+
+func (a *API) validateStateMachineDefinition(r *http.Request, body []byte) (any, error) {
+	var in struct {
+		Definition string `json:"definition"`
+		Type       string `json:"type"`
+		MaxResults int    `json:"maxResults"`
+	}
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	if err := required("definition", in.Definition); err != nil {
+		return nil, err
+	}
+	_, err := states.Parse([]byte(in.Definition))
+	if err == nil {
+		return map[string]any{"result": "OK", "diagnostics": []any{}, "truncated": false}, nil
+	}
+	var de *states.DefinitionError
+	if !errors.As(err, &de) {
+		return nil, err
+	}
+	max := in.MaxResults
+	if max <= 0 {
+		max = 100
+	}
+	diags := []map[string]any{}
+	for _, p := range de.Problems {
+		if len(diags) == max {
+			break
+		}
+		code, rest, _ := strings.Cut(p, ": ")
+		msg, loc, found := cutLast(rest, " at ")
+		d := map[string]any{"severity": "ERROR", "code": code, "message": rest}
+		if found {
+			d["message"], d["location"] = msg, loc
+		}
+		diags = append(diags, d)
+	}
+	return map[string]any{"result": "FAIL", "diagnostics": diags, "truncated": len(de.Problems) > len(diags)}, nil
+}
+
+func cutLast(s, sep string) (before, after string, found bool) {
+	i := strings.LastIndex(s, sep)
+	if i < 0 {
+		return s, "", false
+	}
+	return s[:i], s[i+len(sep):], true
+}

@@ -1,0 +1,166 @@
+package server_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/aws/smithy-go"
+)
+
+func sfnClient(n *node) *sfn.Client {
+	return sfn.New(sfn.Options{
+		Region:           "us-east-1",
+		BaseEndpoint:     aws.String(n.url),
+		Credentials:      credentials.NewStaticCredentialsProvider("test", "test", ""),
+		RetryMaxAttempts: 1,
+	})
+}
+
+const passMachine = `{"Comment": "hello", "StartAt": "Hello", "States": {"Hello": {"Type": "Pass", "Result": "world", "End": true}}}`
+
+func TestStepFunctions_StateMachineLifecycle(t *testing.T) {
+	n := startNode(t, nil)
+	c := sfnClient(n)
+	ctx := context.Background()
+	role := aws.String("arn:aws:iam::000000000000:role/sfn")
+
+	created, err := c.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{Name: aws.String("hello"), Definition: aws.String(passMachine), RoleArn: role})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arn := aws.ToString(created.StateMachineArn)
+	if arn != "arn:aws:states:us-east-1:000000000000:stateMachine:hello" || created.CreationDate == nil {
+		t.Errorf("create returned %s %v", arn, created.CreationDate)
+	}
+	// Creating the same machine again is idempotent; a different one conflicts.
+	again, err := c.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{Name: aws.String("hello"), Definition: aws.String(passMachine), RoleArn: role})
+	if err != nil || aws.ToString(again.StateMachineArn) != arn {
+		t.Errorf("idempotent create: %v %v", again, err)
+	}
+	_, err = c.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{Name: aws.String("hello"), Definition: aws.String(strings.Replace(passMachine, "world", "moon", 1)), RoleArn: role})
+	var exists *types.StateMachineAlreadyExists
+	if !errors.As(err, &exists) {
+		t.Errorf("conflicting create: got %v, want StateMachineAlreadyExists", err)
+	}
+
+	desc, err := c.DescribeStateMachine(ctx, &sfn.DescribeStateMachineInput{StateMachineArn: aws.String(arn)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToString(desc.Definition) != passMachine || desc.Type != types.StateMachineTypeStandard || desc.Status != types.StateMachineStatusActive || aws.ToString(desc.RoleArn) != aws.ToString(role) {
+		t.Errorf("describe returned %+v", desc)
+	}
+
+	c.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{Name: aws.String("express"), Definition: aws.String(passMachine), RoleArn: role, Type: types.StateMachineTypeExpress})
+	var names []string
+	p := sfn.NewListStateMachinesPaginator(c, &sfn.ListStateMachinesInput{MaxResults: 1})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range page.StateMachines {
+			names = append(names, aws.ToString(m.Name)+"/"+string(m.Type))
+		}
+	}
+	if strings.Join(names, ",") != "express/EXPRESS,hello/STANDARD" {
+		t.Errorf("list returned %v", names)
+	}
+
+	newDef := strings.Replace(passMachine, "world", "there", 1)
+	upd, err := c.UpdateStateMachine(ctx, &sfn.UpdateStateMachineInput{StateMachineArn: aws.String(arn), Definition: aws.String(newDef)})
+	if err != nil || upd.UpdateDate == nil {
+		t.Fatalf("update: %v %v", upd, err)
+	}
+	n = n.restart()
+	c = sfnClient(n)
+	desc, err = c.DescribeStateMachine(ctx, &sfn.DescribeStateMachineInput{StateMachineArn: aws.String(arn)})
+	if err != nil || aws.ToString(desc.Definition) != newDef {
+		t.Fatalf("after update and restart: %v %v", desc, err)
+	}
+
+	if _, err := c.DeleteStateMachine(ctx, &sfn.DeleteStateMachineInput{StateMachineArn: aws.String(arn)}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.DescribeStateMachine(ctx, &sfn.DescribeStateMachineInput{StateMachineArn: aws.String(arn)})
+	var missing *types.StateMachineDoesNotExist
+	if !errors.As(err, &missing) {
+		t.Errorf("describe after delete: got %v, want StateMachineDoesNotExist", err)
+	}
+}
+
+func TestStepFunctions_Errors(t *testing.T) {
+	n := startNode(t, nil)
+	c := sfnClient(n)
+	ctx := context.Background()
+	role := aws.String("arn:aws:iam::000000000000:role/sfn")
+	code := func(err error) string {
+		var ae smithy.APIError
+		if errors.As(err, &ae) {
+			return ae.ErrorCode()
+		}
+		return "no API error: " + errString(err)
+	}
+	tests := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"bad definition", func() error {
+			_, err := c.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{Name: aws.String("x"), Definition: aws.String(`{"StartAt":"A","States":{"A":{"Type":"Pass","Next":"B"}}}`), RoleArn: role})
+			return err
+		}(), "InvalidDefinition"},
+		{"bad name", func() error {
+			_, err := c.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{Name: aws.String("has space"), Definition: aws.String(passMachine), RoleArn: role})
+			return err
+		}(), "InvalidName"},
+		{"bad role", func() error {
+			_, err := c.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{Name: aws.String("x"), Definition: aws.String(passMachine), RoleArn: aws.String("nope")})
+			return err
+		}(), "InvalidArn"},
+		{"bad arn", func() error {
+			_, err := c.DescribeStateMachine(ctx, &sfn.DescribeStateMachineInput{StateMachineArn: aws.String("arn:aws:lambda:us-east-1:000000000000:function:f")})
+			return err
+		}(), "InvalidArn"},
+		{"missing machine", func() error {
+			_, err := c.DescribeStateMachine(ctx, &sfn.DescribeStateMachineInput{StateMachineArn: aws.String("arn:aws:states:us-east-1:000000000000:stateMachine:ghost")})
+			return err
+		}(), "StateMachineDoesNotExist"},
+		{"unsupported operation", func() error {
+			_, err := c.ListActivities(ctx, &sfn.ListActivitiesInput{})
+			return err
+		}(), "UnknownOperationException"},
+	}
+	for _, tt := range tests {
+		if got := code(tt.err); got != tt.want {
+			t.Errorf("%s: got %s (%v), want %s", tt.name, got, tt.err, tt.want)
+		}
+	}
+	if list, err := c.ListStateMachines(ctx, &sfn.ListStateMachinesInput{}); err != nil || len(list.StateMachines) != 0 {
+		t.Errorf("rejected creates left %v (%v)", list, err)
+	}
+
+	ok, err := c.ValidateStateMachineDefinition(ctx, &sfn.ValidateStateMachineDefinitionInput{Definition: aws.String(passMachine)})
+	if err != nil || ok.Result != types.ValidateStateMachineDefinitionResultCodeOk {
+		t.Errorf("validate good: %+v %v", ok, err)
+	}
+	bad, err := c.ValidateStateMachineDefinition(ctx, &sfn.ValidateStateMachineDefinitionInput{Definition: aws.String(`{"StartAt":"A","States":{"A":{"Type":"Pass","Next":"B"}}}`)})
+	if err != nil || bad.Result != types.ValidateStateMachineDefinitionResultCodeFail || len(bad.Diagnostics) == 0 ||
+		aws.ToString(bad.Diagnostics[0].Code) != "MISSING_TRANSITION_TARGET" || aws.ToString(bad.Diagnostics[0].Location) != "/States/A" ||
+		bad.Diagnostics[0].Severity != types.ValidateStateMachineDefinitionSeverityError {
+		t.Errorf("validate bad: %v, first diagnostic %+v", err, bad.Diagnostics)
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return "nil"
+	}
+	return err.Error()
+}
