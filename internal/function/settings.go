@@ -156,3 +156,48 @@ func (s *Store) checkEventInvoke(c *EventInvokeConfig) error {
 	}
 	return nil
 }
+
+// Tag limits, as Lambda's.
+const (
+	tagsMax     = 50
+	tagKeyMax   = 128
+	tagValueMax = 256
+)
+
+// TagResource adds or replaces tags on a function.
+func (s *Store) TagResource(ctx context.Context, name string, tags map[string]string) error {
+	for k, v := range tags {
+		switch {
+		case k == "" || len(k) > tagKeyMax:
+			return validationError(k, "tags.key", "Member must have length between 1 and 128")
+		case len(v) > tagValueMax:
+			return validationError(v, "tags.value", "Member must have length less than or equal to 256")
+		case strings.HasPrefix(strings.ToLower(k), "aws:"):
+			return fault.New(fault.InvalidParameter, "Tag keys beginning with 'aws:' are reserved: %s", k)
+		}
+	}
+	_, err := s.updateSettings(ctx, name, func(r *Record) error {
+		if r.Tags == nil {
+			r.Tags = map[string]string{}
+		}
+		for k, v := range tags {
+			r.Tags[k] = v
+		}
+		if len(r.Tags) > tagsMax {
+			return fault.New(fault.InvalidParameter, "A function may have at most %d tags.", tagsMax)
+		}
+		return nil
+	})
+	return err
+}
+
+// UntagResource removes tags from a function.
+func (s *Store) UntagResource(ctx context.Context, name string, keys []string) error {
+	_, err := s.updateSettings(ctx, name, func(r *Record) error {
+		for _, k := range keys {
+			delete(r.Tags, k)
+		}
+		return nil
+	})
+	return err
+}

@@ -276,3 +276,29 @@ func assertThrottled(t *testing.T, errs []error, want int, reason string) {
 		t.Errorf("got %d throttled of %d, want %d", throttled, len(errs), want)
 	}
 }
+
+func TestLambda_Tags(t *testing.T) {
+	n := startNode(t, nil)
+	ctx := context.Background()
+	fn := n.create("tagged", func(in *lambda.CreateFunctionInput) { in.Tags = map[string]string{"team": "core"} })
+	arn := fn.FunctionArn
+	warm := decodeResult(t, n.invoke("tagged", map[string]string{"action": "echo"}).Payload)
+	if _, err := n.lambda.TagResource(ctx, &lambda.TagResourceInput{Resource: arn, Tags: map[string]string{"stage": "prod", "team": "edge"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.lambda.UntagResource(ctx, &lambda.UntagResourceInput{Resource: arn, TagKeys: []string{"stage"}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := n.lambda.ListTags(ctx, &lambda.ListTagsInput{Resource: arn})
+	if err != nil || len(got.Tags) != 1 || got.Tags["team"] != "edge" {
+		t.Errorf("tags: got %v %v, want team=edge only", got.Tags, err)
+	}
+	_, err = n.lambda.TagResource(ctx, &lambda.TagResourceInput{Resource: arn, Tags: map[string]string{"aws:x": "y"}})
+	apiErr(t, err, "InvalidParameterValueException", "reserved")
+	_, err = n.lambda.TagResource(ctx, &lambda.TagResourceInput{Resource: aws.String("arn:aws:lambda:us-east-1:000000000000:function:ghost"), Tags: map[string]string{"a": "b"}})
+	apiErr(t, err, "ResourceNotFoundException", "ghost")
+	// Tags are not configuration: the warm environment stays.
+	if again := decodeResult(t, n.invoke("tagged", map[string]string{"action": "echo"}).Payload); again["pid"] != warm["pid"] {
+		t.Errorf("tagging replaced the warm environment")
+	}
+}

@@ -59,6 +59,8 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /2016-08-19/account-settings/{$}", a.getAccountSettings)
 	mux.HandleFunc("GET /2016-08-19/account-settings", a.getAccountSettings)
 	mux.HandleFunc("GET /2017-03-31/tags/{arn}", a.listTags)
+	mux.HandleFunc("POST /2017-03-31/tags/{arn}", a.tagResource)
+	mux.HandleFunc("DELETE /2017-03-31/tags/{arn}", a.untagResource)
 	mux.HandleFunc("/", a.unknownOperation)
 }
 
@@ -663,4 +665,41 @@ func (a *API) listTags(w http.ResponseWriter, r *http.Request) {
 		tags = map[string]string{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"Tags": tags})
+}
+
+func (a *API) tagResource(w http.ResponseWriter, r *http.Request) {
+	name, _, err := function.ParseName(r.PathValue("arn"))
+	var req struct {
+		Tags map[string]string `json:"Tags"`
+	}
+	if err == nil {
+		err = decode(r, &req)
+	}
+	if err == nil && len(req.Tags) == 0 {
+		err = fault.New(fault.Validation, "1 validation error detected: Value null at 'tags' failed to satisfy constraint: Member must not be null")
+	}
+	if err == nil {
+		err = a.store.TagResource(r.Context(), name, req.Tags)
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *API) untagResource(w http.ResponseWriter, r *http.Request) {
+	name, _, err := function.ParseName(r.PathValue("arn"))
+	keys := r.URL.Query()["tagKeys"]
+	if err == nil && len(keys) == 0 {
+		err = fault.New(fault.Validation, "1 validation error detected: Value null at 'tagKeys' failed to satisfy constraint: Member must not be null")
+	}
+	if err == nil {
+		err = a.store.UntagResource(r.Context(), name, keys)
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
