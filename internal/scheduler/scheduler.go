@@ -69,8 +69,9 @@ type Config struct {
 	Region string
 	// Endpoint is AWS_ENDPOINT_URL inside environments: Updraft itself.
 	Endpoint string
-	// AccessKeyID and SecretAccessKey are the credentials environments get.
-	AccessKeyID, SecretAccessKey string
+	// Credentials gives a function's environments their access key.
+	// Required.
+	Credentials func(function string) (accessKeyID, secretAccessKey string)
 }
 
 // Runtimes says how to start the interpreted runtimes.
@@ -106,6 +107,8 @@ func (c *Config) Validate() error {
 		return errors.New("scheduler config: Driver is required")
 	case c.Code == nil:
 		return errors.New("scheduler config: Code is required")
+	case c.Credentials == nil:
+		return errors.New("scheduler config: Credentials is required")
 	case c.AccountConcurrency < 0:
 		return errors.New("scheduler config: AccountConcurrency is negative")
 	case c.Burst < 0:
@@ -527,6 +530,7 @@ func (s *Scheduler) command(c *function.Config) ([]string, error) {
 
 // environ is the environment of an execution environment, as Lambda sets it.
 func (s *Scheduler) environ(c *function.Config, codeDir, runtimeAPI, stream string) []string {
+	keyID, secret := s.cfg.Credentials(c.FunctionName)
 	env := []string{
 		"PATH=/usr/local/bin:/usr/bin:/bin:/opt/bin",
 		"LANG=en_US.UTF-8",
@@ -547,8 +551,8 @@ func (s *Scheduler) environ(c *function.Config, codeDir, runtimeAPI, stream stri
 		"AWS_REGION=" + s.cfg.Region,
 		"AWS_DEFAULT_REGION=" + s.cfg.Region,
 		"AWS_ENDPOINT_URL=" + s.cfg.Endpoint,
-		"AWS_ACCESS_KEY_ID=" + s.cfg.AccessKeyID,
-		"AWS_SECRET_ACCESS_KEY=" + s.cfg.SecretAccessKey,
+		"AWS_ACCESS_KEY_ID=" + keyID,
+		"AWS_SECRET_ACCESS_KEY=" + secret,
 	}
 	if c.LoggingConfig.LogFormat == "JSON" {
 		env = append(env, "AWS_LAMBDA_LOG_FORMAT=JSON")

@@ -32,14 +32,20 @@ func TestServer_VerifiesSignatures(t *testing.T) {
 	if out := n.invoke("signed", map[string]string{"action": "echo"}); out.FunctionError != nil {
 		t.Fatalf("signed invoke: %s", out.Payload)
 	}
-	// The function's own credentials are the node's key, so code inside it
-	// can call Updraft with an AWS SDK.
+	// The function gets a key of its own, not the operator's, and code
+	// inside it can call Updraft with an AWS SDK.
 	env := decodeResult(t, n.invoke("signed", map[string]string{"action": "env"}).Payload)["env"].(map[string]any)
-	if env["AWS_ACCESS_KEY_ID"] != "AKIDUPDRAFT" {
-		t.Errorf("function credentials: got %v", env["AWS_ACCESS_KEY_ID"])
+	fnID, fnSecret := env["AWS_ACCESS_KEY_ID"].(string), env["AWS_SECRET_ACCESS_KEY"].(string)
+	if fnID == "AKIDUPDRAFT" || fnSecret == "s3cret" || !strings.HasPrefix(fnID, "UPDRAFTFN") {
+		t.Errorf("function credentials: got %s", fnID)
 	}
+	if _, err := lambdaClient(n.url, fnID, fnSecret).ListFunctions(ctx, &lambda.ListFunctionsInput{}); err != nil {
+		t.Errorf("call with the function's credentials: %v", err)
+	}
+	_, err := lambdaClient(n.url, fnID, "guessed").ListFunctions(ctx, &lambda.ListFunctionsInput{})
+	apiErr(t, err, "InvalidSignatureException", "signature")
 
-	_, err := lambdaClient(n.url, "AKIDUPDRAFT", "wrong").ListFunctions(ctx, &lambda.ListFunctionsInput{})
+	_, err = lambdaClient(n.url, "AKIDUPDRAFT", "wrong").ListFunctions(ctx, &lambda.ListFunctionsInput{})
 	apiErr(t, err, "InvalidSignatureException", "signature")
 	_, err = lambdaClient(n.url, "AKIDOTHER", "s3cret").Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("signed")})
 	apiErr(t, err, "UnrecognizedClientException", "security token")
@@ -70,4 +76,18 @@ func TestServer_VerifiesSignatures(t *testing.T) {
 	if resp.StatusCode != http.StatusForbidden || resp.Header.Get("x-amzn-ErrorType") != "MissingAuthenticationTokenException" {
 		t.Errorf("unsigned request: got %d %s, want 403 MissingAuthenticationTokenException", resp.StatusCode, resp.Header.Get("x-amzn-ErrorType"))
 	}
+}
+
+func TestServer_FunctionKeyRevokedWithFunction(t *testing.T) {
+	n := startNode(t, func(c *server.Config) { c.AccessKeys = []string{"AKIDUPDRAFT:s3cret"} })
+	n.lambda = lambdaClient(n.url, "AKIDUPDRAFT", "s3cret")
+	n.create("short-lived", nil)
+	env := decodeResult(t, n.invoke("short-lived", map[string]string{"action": "env"}).Payload)["env"].(map[string]any)
+	fn := lambdaClient(n.url, env["AWS_ACCESS_KEY_ID"].(string), env["AWS_SECRET_ACCESS_KEY"].(string))
+	ctx := context.Background()
+	if _, err := n.lambda.DeleteFunction(ctx, &lambda.DeleteFunctionInput{FunctionName: aws.String("short-lived")}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := fn.ListFunctions(ctx, &lambda.ListFunctionsInput{})
+	apiErr(t, err, "UnrecognizedClientException", "security token")
 }

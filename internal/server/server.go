@@ -172,10 +172,6 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	keyID, secret := "test", "test"
-	if len(s.cfg.AccessKeys) > 0 {
-		keyID, secret, _ = strings.Cut(s.cfg.AccessKeys[0], ":")
-	}
 	s.sched, err = scheduler.New(scheduler.Config{
 		Driver:             process.New(),
 		Code:               s.store,
@@ -188,8 +184,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		Runtimes:           rt,
 		Region:             s.store.Region(),
 		Endpoint:           "http://" + dialable(ln.Addr().String()),
-		AccessKeyID:        keyID,
-		SecretAccessKey:    secret,
+		Credentials:        s.functionCredentials,
 	}, s.log)
 	if err != nil {
 		return err
@@ -258,7 +253,7 @@ func (s *Server) withSignatures(next http.Handler) http.Handler {
 		id, secret, _ := strings.Cut(k, ":")
 		creds = append(creds, sigv4.Credentials{AccessKeyID: id, SecretAccessKey: secret})
 	}
-	v, err := sigv4.NewVerifier(sigv4.Config{Credentials: creds, MaxBodySize: 70 << 20})
+	v, err := sigv4.NewVerifier(sigv4.Config{Credentials: creds, Lookup: s.functionSecret, MaxBodySize: 70 << 20})
 	if err != nil {
 		panic(err) // Validate checked the keys
 	}

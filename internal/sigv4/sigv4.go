@@ -56,9 +56,13 @@ type Credentials struct {
 
 // Config configures a Verifier.
 type Config struct {
-	// Credentials are the access keys accepted. At least one is required,
-	// and access key IDs must be unique.
+	// Credentials are the access keys accepted. At least one is required
+	// unless Lookup is set, and access key IDs must be unique.
 	Credentials []Credentials
+
+	// Lookup, when set, gives the secret of an access key that is not among
+	// Credentials (keys derived per function, for example).
+	Lookup func(accessKeyID string) (secret string, ok bool)
 
 	// MaxSkew is how far the signing time may be from Now, earlier or later.
 	// A presigned request is valid from its signing time minus MaxSkew to its
@@ -77,7 +81,7 @@ type Config struct {
 
 // Validate reports the first invalid field.
 func (c *Config) Validate() error {
-	if len(c.Credentials) == 0 {
+	if len(c.Credentials) == 0 && c.Lookup == nil {
 		return errors.New("sigv4 config: Credentials: none configured")
 	}
 	seen := make(map[string]bool, len(c.Credentials))
@@ -106,6 +110,7 @@ func (c *Config) Validate() error {
 // Verifier checks SigV4 signatures against a fixed set of access keys.
 type Verifier struct {
 	secrets map[string]string // access key ID -> secret access key
+	lookup  func(string) (string, bool)
 	maxSkew time.Duration
 	maxBody int64
 	now     func() time.Time
@@ -119,6 +124,7 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 	}
 	v := &Verifier{
 		secrets: make(map[string]string, len(cfg.Credentials)),
+		lookup:  cfg.Lookup,
 		maxSkew: cfg.MaxSkew,
 		maxBody: cfg.MaxBodySize,
 		now:     cfg.Now,
@@ -162,6 +168,9 @@ func (v *Verifier) Verify(r *http.Request) (string, error) {
 		return "", err
 	}
 	secret, ok := v.secrets[s.accessKeyID]
+	if !ok && v.lookup != nil {
+		secret, ok = v.lookup(s.accessKeyID)
+	}
 	if !ok {
 		return "", unrecognizedClientError()
 	}
