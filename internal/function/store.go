@@ -47,19 +47,11 @@ type StoreConfig struct {
 
 // Store creates, changes and finds functions.
 type Store struct {
-	cfg  StoreConfig
-	kv   jetstream.KeyValue
-	code *codeStore
-	log  *slog.Logger
-
-	mu       sync.RWMutex
-	index    map[string]*Record
-	tombs    map[string]uint64 // revision at which a function was deleted
-	watchers []func(old, new *Record)
-
-	watch  jetstream.KeyWatcher
-	done   chan struct{}
-	synced chan struct{}
+	cfg   StoreConfig
+	kv    jetstream.KeyValue
+	code  *codeStore
+	log   *slog.Logger
+	index *backbone.Index[*Record]
 }
 
 // NewStore opens the buckets. Call Start to load the index.
@@ -85,111 +77,32 @@ func NewStore(ctx context.Context, bb *backbone.Backbone, cfg StoreConfig, log *
 		return nil, err
 	}
 	return &Store{
-		cfg:    cfg,
-		kv:     kv,
-		code:   &codeStore{obj: obj, dir: cfg.CacheDir, ready: map[string]*sync.Once{}, errs: map[string]error{}},
-		log:    log,
-		index:  map[string]*Record{},
-		tombs:  map[string]uint64{},
-		done:   make(chan struct{}),
-		synced: make(chan struct{}),
+		cfg:   cfg,
+		kv:    kv,
+		code:  &codeStore{obj: obj, dir: cfg.CacheDir, ready: map[string]*sync.Once{}, errs: map[string]error{}},
+		log:   log,
+		index: backbone.NewIndex(kv, decodeRecord, log),
 	}, nil
 }
 
-// OnChange registers fn to be called, in the watch goroutine, whenever a
-// function is created (old nil), changed, or deleted (new nil). Register
-// before Start.
-func (s *Store) OnChange(fn func(old, new *Record)) { s.watchers = append(s.watchers, fn) }
+func decodeRecord(name string, data []byte, revision uint64) (*Record, error) {
+	var r Record
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, fmt.Errorf("decode function %s: %w", name, err)
+	}
+	r.revision = revision
+	return &r, nil
+}
+
+// OnChange registers fn to be called whenever a function is created (old
+// nil), changed, or deleted (new nil). Register before Start.
+func (s *Store) OnChange(fn func(old, new *Record)) { s.index.OnChange(fn) }
 
 // Start loads the index and keeps it current until Stop.
-func (s *Store) Start(ctx context.Context) error {
-	w, err := s.kv.WatchAll(context.Background())
-	if err != nil {
-		return fmt.Errorf("watch functions: %w", err)
-	}
-	s.watch = w
-	go s.run(w)
-	select {
-	case <-s.synced:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+func (s *Store) Start(ctx context.Context) error { return s.index.Start(ctx) }
 
 // Stop ends the watch.
-func (s *Store) Stop(ctx context.Context) error {
-	if s.watch == nil {
-		return nil
-	}
-	err := s.watch.Stop()
-	select {
-	case <-s.done:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	s.watch = nil
-	return err
-}
-
-func (s *Store) run(w jetstream.KeyWatcher) {
-	defer close(s.done)
-	syncedOnce := sync.OnceFunc(func() { close(s.synced) })
-	defer syncedOnce()
-	for e := range w.Updates() {
-		if e == nil {
-			syncedOnce()
-			continue
-		}
-		name := e.Key()
-		if e.Operation() != jetstream.KeyValuePut {
-			s.apply(name, nil, e.Revision())
-			continue
-		}
-		var r Record
-		if err := json.Unmarshal(e.Value(), &r); err != nil {
-			s.log.Error("decode function record", "function", name, "err", err)
-			continue
-		}
-		r.revision = e.Revision()
-		s.apply(name, &r, e.Revision())
-	}
-}
-
-// apply installs a record (nil: deleted) seen at revision rev, unless the
-// index already holds a newer one.
-func (s *Store) apply(name string, r *Record, rev uint64) {
-	s.mu.Lock()
-	old := s.index[name]
-	if tomb, ok := s.tombs[name]; ok && rev <= tomb {
-		s.mu.Unlock()
-		return
-	}
-	if old != nil && old.revision > rev {
-		s.mu.Unlock()
-		return
-	}
-	if old != nil && r != nil && old.revision == rev {
-		s.mu.Unlock()
-		return
-	}
-	if r == nil {
-		if old == nil {
-			s.mu.Unlock()
-			return
-		}
-		delete(s.index, name)
-		s.tombs[name] = rev
-	} else {
-		delete(s.tombs, name)
-		s.index[name] = r
-	}
-	watchers := s.watchers
-	s.mu.Unlock()
-	for _, fn := range watchers {
-		fn(old, r)
-	}
-}
+func (s *Store) Stop(ctx context.Context) error { return s.index.Stop(ctx) }
 
 // ARN is the function's unqualified ARN.
 func (s *Store) ARN(name string) string {
@@ -213,9 +126,7 @@ func (s *Store) notFound(name, qualifier string) error {
 // Get returns the current record of a function. Qualifier may be "" or
 // $LATEST.
 func (s *Store) Get(name, qualifier string) (*Record, error) {
-	s.mu.RLock()
-	r := s.index[name]
-	s.mu.RUnlock()
+	r := s.index.Get(name)
 	if r == nil || (qualifier != "" && qualifier != Latest) {
 		return nil, s.notFound(name, qualifier)
 	}
@@ -224,12 +135,7 @@ func (s *Store) Get(name, qualifier string) (*Record, error) {
 
 // List returns the functions in name order.
 func (s *Store) List() []*Record {
-	s.mu.RLock()
-	out := make([]*Record, 0, len(s.index))
-	for _, r := range s.index {
-		out = append(out, r)
-	}
-	s.mu.RUnlock()
+	out := s.index.Values()
 	slices.SortFunc(out, func(a, b *Record) int { return strings.Compare(a.Config.FunctionName, b.Config.FunctionName) })
 	return out
 }
@@ -246,10 +152,8 @@ func (s *Store) Code(ctx context.Context, r *Record) ([]byte, error) {
 
 // TotalCodeSize sums the code size of every function.
 func (s *Store) TotalCodeSize() int64 {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
 	var n int64
-	for _, r := range s.index {
+	for _, r := range s.index.Values() {
 		n += r.Config.CodeSize
 	}
 	return n
@@ -305,7 +209,7 @@ func (s *Store) Create(ctx context.Context, in CreateInput) (*Record, error) {
 		return nil, fmt.Errorf("store function %s: %w", name, err)
 	}
 	r.revision = rev
-	s.apply(name, r, rev)
+	s.index.Apply(name, r, rev)
 	return r, nil
 }
 
@@ -354,7 +258,7 @@ func (s *Store) update(ctx context.Context, name, expectRevisionID string, touch
 			return nil, fmt.Errorf("store function %s: %w", name, err)
 		}
 		next.revision = rev
-		s.apply(name, next, rev)
+		s.index.Apply(name, next, rev)
 		return next, nil
 	}
 }
@@ -369,12 +273,7 @@ func (s *Store) read(ctx context.Context, name string) (*Record, error) {
 		}
 		return nil, fmt.Errorf("load function %s: %w", name, err)
 	}
-	var r Record
-	if err := json.Unmarshal(e.Value(), &r); err != nil {
-		return nil, fmt.Errorf("decode function %s: %w", name, err)
-	}
-	r.revision = e.Revision()
-	return &r, nil
+	return decodeRecord(name, e.Value(), e.Revision())
 }
 
 func isWrongRevision(err error) bool {
@@ -492,7 +391,7 @@ func (s *Store) Delete(ctx context.Context, name, qualifier string) (*Record, er
 		}
 		return nil, fmt.Errorf("delete function %s: %w", name, err)
 	}
-	s.apply(name, nil, r.revision+1)
+	s.index.Apply(name, nil, r.revision+1)
 	return r, nil
 }
 

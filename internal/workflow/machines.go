@@ -15,7 +15,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -62,13 +61,7 @@ type Machines struct {
 	kv      jetstream.KeyValue
 	region  string
 	account string
-	log     *slog.Logger
-
-	mu    sync.RWMutex
-	index map[string]*Machine
-	tombs map[string]uint64
-	watch jetstream.KeyWatcher
-	done  chan struct{}
+	index   *backbone.Index[*Machine]
 }
 
 // NewMachines opens the bucket; Start loads the index.
@@ -77,91 +70,26 @@ func NewMachines(ctx context.Context, bb *backbone.Backbone, region, account str
 	if err != nil {
 		return nil, err
 	}
-	return &Machines{kv: kv, region: region, account: account, log: log, index: map[string]*Machine{}, tombs: map[string]uint64{}, done: make(chan struct{})}, nil
+	return &Machines{kv: kv, region: region, account: account, index: backbone.NewIndex(kv, decodeMachine, log)}, nil
 }
 
 // Start loads the index and keeps it current until Stop.
-func (s *Machines) Start(ctx context.Context) error {
-	w, err := s.kv.WatchAll(context.Background())
-	if err != nil {
-		return fmt.Errorf("watch state machines: %w", err)
-	}
-	s.watch = w
-	synced := make(chan struct{})
-	go func() {
-		defer close(s.done)
-		once := sync.OnceFunc(func() { close(synced) })
-		defer once()
-		for e := range w.Updates() {
-			if e == nil {
-				once()
-				continue
-			}
-			if e.Operation() != jetstream.KeyValuePut {
-				s.apply(e.Key(), nil, e.Revision())
-				continue
-			}
-			m, err := decodeMachine(e.Value())
-			if err != nil {
-				s.log.Error("decode state machine", "name", e.Key(), "err", err)
-				continue
-			}
-			m.revision = e.Revision()
-			s.apply(e.Key(), m, e.Revision())
-		}
-	}()
-	select {
-	case <-synced:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+func (s *Machines) Start(ctx context.Context) error { return s.index.Start(ctx) }
 
 // Stop ends the watch.
-func (s *Machines) Stop(ctx context.Context) error {
-	if s.watch == nil {
-		return nil
-	}
-	err := s.watch.Stop()
-	select {
-	case <-s.done:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	s.watch = nil
-	return err
-}
+func (s *Machines) Stop(ctx context.Context) error { return s.index.Stop(ctx) }
 
-func decodeMachine(b []byte) (*Machine, error) {
+func decodeMachine(name string, b []byte, revision uint64) (*Machine, error) {
 	var m Machine
 	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("decode state machine %s: %w", name, err)
 	}
 	parsed, err := states.Parse([]byte(m.Definition))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("parse state machine %s: %w", name, err)
 	}
-	m.parsed = parsed
+	m.parsed, m.revision = parsed, revision
 	return &m, nil
-}
-
-func (s *Machines) apply(name string, m *Machine, rev uint64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if tomb, ok := s.tombs[name]; ok && rev <= tomb {
-		return
-	}
-	if old := s.index[name]; old != nil && old.revision >= rev {
-		return
-	}
-	if m == nil {
-		delete(s.index, name)
-		s.tombs[name] = rev
-		return
-	}
-	delete(s.tombs, name)
-	s.index[name] = m
 }
 
 // ARN is a state machine's ARN.
@@ -190,9 +118,7 @@ func (s *Machines) Get(arn string) (*Machine, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.mu.RLock()
-	m := s.index[name]
-	s.mu.RUnlock()
+	m := s.index.Get(name)
 	if m == nil {
 		return nil, fault.Typed(fault.NotFound, "StateMachineDoesNotExist", "State Machine Does Not Exist: '%s'", arn)
 	}
@@ -201,12 +127,7 @@ func (s *Machines) Get(arn string) (*Machine, error) {
 
 // List returns the state machines by name.
 func (s *Machines) List() []*Machine {
-	s.mu.RLock()
-	out := make([]*Machine, 0, len(s.index))
-	for _, m := range s.index {
-		out = append(out, m)
-	}
-	s.mu.RUnlock()
+	out := s.index.Values()
 	slices.SortFunc(out, func(a, b *Machine) int { return strings.Compare(a.Name, b.Name) })
 	return out
 }
@@ -272,7 +193,7 @@ func (s *Machines) Create(ctx context.Context, in CreateInput) (*Machine, error)
 		return nil, fmt.Errorf("store state machine %s: %w", in.Name, err)
 	}
 	m.revision = rev
-	s.apply(in.Name, m, rev)
+	s.index.Apply(in.Name, m, rev)
 	return m, nil
 }
 
@@ -310,7 +231,7 @@ func (s *Machines) Update(ctx context.Context, arn string, definition, roleArn *
 		return nil, fault.Typed(fault.Conflict, "ConflictException", "The state machine was changed concurrently; retry.")
 	}
 	next.revision = rev
-	s.apply(cur.Name, &next, rev)
+	s.index.Apply(cur.Name, &next, rev)
 	return &next, nil
 }
 
@@ -331,6 +252,6 @@ func (s *Machines) Delete(ctx context.Context, arn string) error {
 	if err := s.kv.Delete(ctx, name, jetstream.LastRevision(e.Revision())); err != nil {
 		return fmt.Errorf("delete state machine %s: %w", name, err)
 	}
-	s.apply(name, nil, e.Revision()+1)
+	s.index.Apply(name, nil, e.Revision()+1)
 	return nil
 }
