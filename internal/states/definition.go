@@ -82,9 +82,10 @@ type State struct {
 	SecondsPath   *Path
 	TimestampPath *Path
 
-	// Fail
-	Error, Cause         string
-	ErrorPath, CausePath *Path
+	// Fail: ErrorPath and CausePath are a path or an intrinsic call.
+	Error, Cause             string
+	ErrorPath, CausePath     *Path
+	ErrorIntrinsic, CauseFun *Intrinsic
 
 	// Parallel
 	Branches []*Machine
@@ -101,7 +102,7 @@ type State struct {
 	ToleratedFailureCountPath  *Path
 	ToleratedFailurePercentage float64
 	ToleratedFailurePctPath    *Path
-	hasTolerance               bool
+	hasTolCount, hasTolPct     bool
 	MaxItemsPerBatch           int
 	BatchInput                 any
 	hasBatcher                 bool
@@ -249,6 +250,18 @@ func (p *parser) path(obj map[string]any, key, at string, reference bool) *Path 
 		p.schema(at+"/"+key, "The value for the field '%s' must be a valid Reference Path", key)
 	}
 	return path
+}
+
+// pathOrIntrinsic parses a field that takes a path or an intrinsic call.
+func (p *parser) pathOrIntrinsic(obj map[string]any, key, at string) (*Path, *Intrinsic) {
+	if s, ok := obj[key].(string); ok && IsIntrinsic(s) {
+		f, err := ParseIntrinsic(s)
+		if err != nil {
+			p.schema(at+"/"+key, "The value for the field '%s' must be a valid JSONPath or a valid intrinsic function call", key)
+		}
+		return nil, f
+	}
+	return p.path(obj, key, at, false), nil
 }
 
 func (p *parser) optPath(obj map[string]any, key, at string, reference bool) optPath {
@@ -466,12 +479,12 @@ func (p *parser) state(name string, obj map[string]any, at, lang string) *State 
 	case TypeFail:
 		st.Error = p.str(obj, "Error", at, false)
 		st.Cause = p.str(obj, "Cause", at, false)
-		st.ErrorPath = p.path(obj, "ErrorPath", at, false)
-		st.CausePath = p.path(obj, "CausePath", at, false)
-		if st.Error != "" && st.ErrorPath != nil {
+		st.ErrorPath, st.ErrorIntrinsic = p.pathOrIntrinsic(obj, "ErrorPath", at)
+		st.CausePath, st.CauseFun = p.pathOrIntrinsic(obj, "CausePath", at)
+		if st.Error != "" && (st.ErrorPath != nil || st.ErrorIntrinsic != nil) {
 			p.schema(at, "Only one of 'Error' or 'ErrorPath' may be specified")
 		}
-		if st.Cause != "" && st.CausePath != nil {
+		if st.Cause != "" && (st.CausePath != nil || st.CauseFun != nil) {
 			p.schema(at, "Only one of 'Cause' or 'CausePath' may be specified")
 		}
 	case TypeParallel:
@@ -700,19 +713,18 @@ func (p *parser) mapState(st *State, obj map[string]any, at, lang string) {
 	st.MaxConcurrency, _ = p.integer(obj, "MaxConcurrency", at, 0)
 	st.MaxConcurrencyPath = p.path(obj, "MaxConcurrencyPath", at, true)
 	if n, ok := p.integer(obj, "ToleratedFailureCount", at, 0); ok {
-		st.ToleratedFailureCount, st.hasTolerance = n, true
+		st.ToleratedFailureCount, st.hasTolCount = n, true
 	}
 	st.ToleratedFailureCountPath = p.path(obj, "ToleratedFailureCountPath", at, true)
 	if f, ok := p.number(obj, "ToleratedFailurePercentage", at); ok {
 		if f < 0 || f > 100 {
 			p.schema(at+"/ToleratedFailurePercentage", "Value must be between 0 and 100")
 		}
-		st.ToleratedFailurePercentage, st.hasTolerance = f, true
+		st.ToleratedFailurePercentage, st.hasTolPct = f, true
 	}
 	st.ToleratedFailurePctPath = p.path(obj, "ToleratedFailurePercentagePath", at, true)
-	if st.ToleratedFailureCountPath != nil || st.ToleratedFailurePctPath != nil {
-		st.hasTolerance = true
-	}
+	st.hasTolCount = st.hasTolCount || st.ToleratedFailureCountPath != nil
+	st.hasTolPct = st.hasTolPct || st.ToleratedFailurePctPath != nil
 	if b, ok := obj["ItemBatcher"].(map[string]any); ok {
 		bat := at + "/ItemBatcher"
 		p.fields(b, bat, "MaxItemsPerBatch", "MaxItemsPerBatchPath", "MaxInputBytesPerBatch", "MaxInputBytesPerBatchPath", "BatchInput")
@@ -740,7 +752,7 @@ func (p *parser) mapState(st *State, obj map[string]any, at, lang string) {
 			p.schema(at+"/"+procKey+"/ProcessorConfig/Mode", "Value is not a valid enum value: [INLINE, DISTRIBUTED]")
 		}
 	}
-	if st.hasTolerance && st.ProcessorMode != "DISTRIBUTED" {
+	if (st.hasTolCount || st.hasTolPct) && st.ProcessorMode != "DISTRIBUTED" {
 		p.schema(at, "ToleratedFailure fields are only supported in DISTRIBUTED mode")
 	}
 	st.Processor = p.machine(proc, at+"/"+procKey, lang, false)

@@ -117,6 +117,7 @@ type Execution struct {
 	pending map[string]*frame
 	step    *Step
 	queue   []*frame
+	events  int // history events emitted so far; the next has ID events+1
 
 	Status string
 	Output any
@@ -126,36 +127,38 @@ type Execution struct {
 // frame runs one machine: the execution itself, a Parallel branch or a
 // Map iteration.
 type frame struct {
-	id      string
-	m       *Machine
-	parent  *frame
-	index   int
-	state   string
-	input   any // raw input of the current state
-	entered time.Time
-	retries int
-	wait    string // command waited on
-	retry   bool   // the wait is a retry backoff
-	done    bool
-	failed  bool
-	counted bool // its end has been reported to its parent
-	output  any
-	err     *Error
-	kidErr  *Error // first error of a failed child
+	id           string
+	m            *Machine
+	parent       *frame
+	index        int
+	state        string
+	input        any // raw input of the current state
+	entered      time.Time
+	retries      int    // retries of the current state, for $$.State.RetryCount
+	attempts     []int  // retries made by each retrier of the current state
+	wait         string // command waited on
+	retry        bool   // the wait is a retry backoff
+	done         bool
+	failed       bool
+	counted      bool // its end has been reported to its parent
+	output       any
+	err          *Error
+	kidErr       *Error // first error of a failed child
+	enteredEvent int    // history event ID of the current state's entry
 
 	// Parallel and Map bookkeeping for the current state.
-	effective any
-	kids      []*frame
-	results   []any
-	finished  int
-	failures  int
-	items     []any
-	started   int
-	maxConc   int
-	tolCount  int
-	tolPct    float64
-	hasTol    bool
-	selector  func(i int) (any, error)
+	effective                           any
+	kids                                []*frame
+	results                             []any
+	finished                            int
+	failures                            int
+	items                               []any
+	started                             int
+	maxConc                             int
+	tolCount                            int
+	tolPct                              float64
+	tolCountSet, tolPctSet, distributed bool
+	selector                            func(i int) (any, error)
 }
 
 // Start begins an execution of m with input at now.
@@ -209,7 +212,7 @@ func (x *Execution) Apply(ev Event) (*Step, error) {
 	case TaskSucceeded:
 		x.taskHistory(st, "Succeeded", map[string]any{"output": Encode(ev.Output)})
 		if err := x.finishResult(f, st, ev.Output, true); err != nil {
-			x.fail(f, st, err)
+			x.fail(f, st, x.inState(f, err))
 		}
 	case TaskFailed:
 		e := ev.Err
@@ -246,6 +249,7 @@ func (x *Execution) finishStep() *Step {
 }
 
 func (x *Execution) history(typ string, details map[string]any) {
+	x.events++
 	x.step.History = append(x.step.History, History{Type: typ, Time: x.now, Details: details})
 }
 
@@ -302,7 +306,8 @@ func formatTime(t time.Time) string {
 // enter records that f enters its current state.
 func (x *Execution) enter(f *frame) {
 	f.entered = x.now
-	f.retries = 0
+	f.enteredEvent = x.events + 1
+	f.retries, f.attempts = 0, nil
 	st := f.m.States[f.state]
 	x.step.Transitions++
 	x.history(st.Type+"StateEntered", map[string]any{"name": st.Name, "input": Encode(f.input), "inputDetails": map[string]any{"truncated": false}})
@@ -334,7 +339,7 @@ func (x *Execution) advance(f *frame) {
 	for !f.done && f.wait == "" && f.kids == nil {
 		st := f.m.States[f.state]
 		if err := x.execute(f, st); err != nil {
-			x.fail(f, st, err)
+			x.fail(f, st, x.inState(f, err))
 		}
 	}
 	if f.done {
@@ -437,6 +442,15 @@ func (x *Execution) outputPath(st *State, v any) (any, *Error) {
 	return out, asStatesError(err)
 }
 
+// inState names the state in the cause of an error the interpreter itself
+// raised while running it, as AWS does.
+func (x *Execution) inState(f *frame, e *Error) *Error {
+	if e.Name == ErrNoChoiceMatched {
+		return e
+	}
+	return &Error{Name: e.Name, Cause: fmt.Sprintf("An error occurred while executing the state '%s' (entered at the event id #%d). %s", f.state, f.enteredEvent, e.Cause)}
+}
+
 // asStatesError turns a helper's error into a States error.
 func asStatesError(err error) *Error {
 	if err == nil {
@@ -520,14 +534,20 @@ func (x *Execution) end(f *frame, out any) {
 func (x *Execution) fail(f *frame, st *State, e *Error) {
 	f.kids = nil
 	if e.Name != ErrRuntime && e.Name != ErrDataLimitExceeded {
-		for _, r := range st.Retry {
+		for i, r := range st.Retry {
 			if !matches(r.ErrorEquals, e.Name) {
 				continue
 			}
-			if f.retries >= r.MaxAttempts {
+			// Each retrier counts its own attempts across every visit.
+			if f.attempts == nil {
+				f.attempts = make([]int, len(st.Retry))
+			}
+			n := f.attempts[i]
+			if n >= r.MaxAttempts {
 				break // this retrier is spent; Catch decides
 			}
-			delay := r.IntervalSeconds * math.Pow(r.BackoffRate, float64(f.retries))
+			f.attempts[i]++
+			delay := r.IntervalSeconds * math.Pow(r.BackoffRate, float64(n))
 			if r.MaxDelaySeconds > 0 && delay > r.MaxDelaySeconds {
 				delay = r.MaxDelaySeconds
 			}
@@ -609,12 +629,19 @@ func (x *Execution) failState(f *frame, st *State) *Error {
 	for _, fp := range []struct {
 		field string
 		path  *Path
+		fun   *Intrinsic
 		dst   *string
-	}{{"ErrorPath", st.ErrorPath, &e.Name}, {"CausePath", st.CausePath, &e.Cause}} {
-		if fp.path == nil {
+	}{{"ErrorPath", st.ErrorPath, st.ErrorIntrinsic, &e.Name}, {"CausePath", st.CausePath, st.CauseFun, &e.Cause}} {
+		var v any
+		var err error
+		switch {
+		case fp.fun != nil:
+			v, err = fp.fun.Eval(f.input, x.contextObject(f, ""), x.intrinsics())
+		case fp.path != nil:
+			v, err = ApplyPath(fp.field, fp.path, f.input)
+		default:
 			continue
 		}
-		v, err := ApplyPath(fp.field, fp.path, f.input)
 		if err != nil {
 			return asStatesError(err)
 		}
@@ -826,7 +853,15 @@ func (x *Execution) mapState(f *frame, st *State, effective any) *Error {
 		}
 	}
 	if st.hasBatcher {
-		inputs = batch(inputs, st.MaxItemsPerBatch, st.BatchInput)
+		batchInput := st.BatchInput
+		if batchInput != nil {
+			v, err := EvalTemplate(batchInput, effective, x.contextObject(f, ""), x.intrinsics())
+			if err != nil {
+				return asStatesError(err)
+			}
+			batchInput = v
+		}
+		inputs = batch(inputs, st.MaxItemsPerBatch, batchInput)
 	}
 	x.history("MapStateStarted", map[string]any{"length": len(inputs)})
 	f.kidErr = nil
@@ -834,7 +869,8 @@ func (x *Execution) mapState(f *frame, st *State, effective any) *Error {
 	f.results = make([]any, len(inputs))
 	f.kids = make([]*frame, len(inputs))
 	f.finished, f.failures, f.started = 0, 0, 0
-	f.maxConc, f.tolCount, f.tolPct, f.hasTol = maxConc, tolCount, tolPct, st.hasTolerance
+	f.maxConc, f.tolCount, f.tolPct = maxConc, tolCount, tolPct
+	f.tolCountSet, f.tolPctSet, f.distributed = st.hasTolCount, st.hasTolPct, st.ProcessorMode == "DISTRIBUTED"
 	x.startIterations(f, st)
 	x.schedule(f)
 	return nil
@@ -894,23 +930,23 @@ func (x *Execution) checkChildren(f *frame) {
 	f.kids, f.results = nil, nil
 	x.history("ParallelStateSucceeded", nil)
 	if err := x.finishResult(f, st, results, true); err != nil {
-		x.fail(f, st, err)
+		x.fail(f, st, x.inState(f, err))
 	}
 }
 
 func (x *Execution) checkMap(f *frame, st *State) {
 	total := len(f.items)
 	if f.failures > 0 {
-		exceeded := !f.hasTol
-		if f.hasTol {
-			exceeded = f.failures > f.tolCount && (f.tolPct == 0 || float64(f.failures)*100/float64(total) > f.tolPct)
-			if f.tolCount == 0 && f.tolPct > 0 {
-				exceeded = float64(f.failures)*100/float64(total) > f.tolPct
-			}
+		// Inline: any failure fails the Map. Distributed: a failure count or
+		// percentage above either configured threshold (default zero).
+		exceeded := true
+		if f.distributed && (f.tolCountSet || f.tolPctSet) {
+			pct := float64(f.failures) * 100 / float64(total)
+			exceeded = f.tolCountSet && f.failures > f.tolCount || f.tolPctSet && pct > f.tolPct
 		}
 		if exceeded {
 			e := f.kidErr
-			if f.hasTol {
+			if f.distributed {
 				e = &Error{Name: ErrExceedToleratedFailureThresh, Cause: "The specified tolerated failure threshold was exceeded"}
 			}
 			x.cancelAll(f)
@@ -928,6 +964,6 @@ func (x *Execution) checkMap(f *frame, st *State) {
 	f.kids, f.results, f.items = nil, nil, nil
 	x.history("MapStateSucceeded", nil)
 	if err := x.finishResult(f, st, results, true); err != nil {
-		x.fail(f, st, err)
+		x.fail(f, st, x.inState(f, err))
 	}
 }
