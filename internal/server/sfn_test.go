@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
 func sfnClient(n *node) *sfn.Client {
@@ -163,4 +165,71 @@ func errString(err error) string {
 		return "nil"
 	}
 	return err.Error()
+}
+
+// noHostPrefix turns off the SDK's "sync-" host prefix for
+// StartSyncExecution, which a loopback endpoint cannot resolve.
+func noHostPrefix(o *sfn.Options) {
+	o.APIOptions = append(o.APIOptions, func(stack *middleware.Stack) error {
+		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("noHostPrefix",
+			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				return next.HandleInitialize(smithyhttp.DisableEndpointHostPrefix(ctx, true), in)
+			}), middleware.Before)
+	})
+}
+
+func TestStepFunctions_ExpressSyncExecution(t *testing.T) {
+	n := startNode(t, nil)
+	c := sfnClient(n)
+	ctx := context.Background()
+	fn := n.create("sfn-task", nil)
+	def := `{
+	  "StartAt": "Check",
+	  "States": {
+	    "Check": {"Type": "Choice", "Choices": [{"And": [{"Variable": "$.fail", "IsPresent": true}, {"Variable": "$.fail", "BooleanEquals": true}], "Next": "Boom"}], "Default": "Call"},
+	    "Call": {"Type": "Task", "Resource": "` + aws.ToString(fn.FunctionArn) + `",
+	      "Parameters": {"action": "echo", "message.$": "States.Format('hi {}', $.who)"},
+	      "ResultSelector": {"said.$": "$.message"}, "ResultPath": "$.lambda", "Next": "Optimized"},
+	    "Optimized": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+	      "Parameters": {"FunctionName": "sfn-task", "Payload": {"action": "error", "message": "nope"}},
+	      "Catch": [{"ErrorEquals": ["errorString"], "ResultPath": "$.caught", "Next": "Done"}], "End": true},
+	    "Done": {"Type": "Pass", "End": true},
+	    "Boom": {"Type": "Fail", "Error": "Asked", "Cause": "fail was true"}
+	  }}`
+	created, err := c.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{Name: aws.String("express"), Definition: aws.String(def),
+		RoleArn: aws.String("arn:aws:iam::000000000000:role/sfn"), Type: types.StateMachineTypeExpress})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.StartSyncExecution(ctx, &sfn.StartSyncExecutionInput{StateMachineArn: created.StateMachineArn, Input: aws.String(`{"who": "there"}`)}, noHostPrefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Status != types.SyncExecutionStatusSucceeded {
+		t.Fatalf("got %s %s %s", out.Status, aws.ToString(out.Error), aws.ToString(out.Cause))
+	}
+	res := decodeResult(t, []byte(aws.ToString(out.Output)))
+	if res["lambda"].(map[string]any)["said"] != "hi there" || res["caught"].(map[string]any)["Error"] != "errorString" {
+		t.Errorf("got output %s", aws.ToString(out.Output))
+	}
+	if !strings.HasPrefix(aws.ToString(out.ExecutionArn), "arn:aws:states:us-east-1:000000000000:express:express:") {
+		t.Errorf("got execution ARN %s", aws.ToString(out.ExecutionArn))
+	}
+
+	failed, err := c.StartSyncExecution(ctx, &sfn.StartSyncExecutionInput{StateMachineArn: created.StateMachineArn, Input: aws.String(`{"fail": true}`)}, noHostPrefix)
+	if err != nil || failed.Status != types.SyncExecutionStatusFailed || aws.ToString(failed.Error) != "Asked" || aws.ToString(failed.Cause) != "fail was true" {
+		t.Errorf("failing execution: %+v %v", failed, err)
+	}
+
+	std, _ := c.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{Name: aws.String("std"), Definition: aws.String(passMachine), RoleArn: aws.String("arn:aws:iam::000000000000:role/sfn")})
+	_, err = c.StartSyncExecution(ctx, &sfn.StartSyncExecutionInput{StateMachineArn: std.StateMachineArn}, noHostPrefix)
+	var unsupported *types.StateMachineTypeNotSupported
+	if !errors.As(err, &unsupported) {
+		t.Errorf("sync execution of a STANDARD machine: got %v, want StateMachineTypeNotSupported", err)
+	}
+	_, err = c.StartSyncExecution(ctx, &sfn.StartSyncExecutionInput{StateMachineArn: created.StateMachineArn, Input: aws.String(`{bad`)}, noHostPrefix)
+	var badInput *types.InvalidExecutionInput
+	if !errors.As(err, &badInput) {
+		t.Errorf("bad input: got %v, want InvalidExecutionInput", err)
+	}
 }
