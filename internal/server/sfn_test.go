@@ -3,11 +3,14 @@ package server_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/aws/smithy-go"
@@ -231,5 +234,47 @@ func TestStepFunctions_ExpressSyncExecution(t *testing.T) {
 	var badInput *types.InvalidExecutionInput
 	if !errors.As(err, &badInput) {
 		t.Errorf("bad input: got %v, want InvalidExecutionInput", err)
+	}
+}
+
+func TestStepFunctions_ExpressParallelWaitAndTaskTimeout(t *testing.T) {
+	n := startNode(t, nil)
+	c := sfnClient(n)
+	ctx := context.Background()
+	fn := n.create("sleepy", func(in *lambda.CreateFunctionInput) { in.Timeout = aws.Int32(10) })
+	arn := aws.ToString(fn.FunctionArn)
+	def := `{
+	  "StartAt": "Both",
+	  "States": {
+	    "Both": {"Type": "Parallel", "Next": "Pause", "ResultPath": "$.branches", "Branches": [
+	      {"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "` + arn + `", "Parameters": {"action": "sleep", "sleepMs": 700, "message": "a"}, "OutputPath": "$.message", "End": true}}},
+	      {"StartAt": "B", "States": {"B": {"Type": "Task", "Resource": "` + arn + `", "Parameters": {"action": "sleep", "sleepMs": 700, "message": "b"}, "OutputPath": "$.message", "End": true}}}
+	    ]},
+	    "Pause": {"Type": "Wait", "Seconds": 0.2, "Next": "TooSlow"},
+	    "TooSlow": {"Type": "Task", "Resource": "` + arn + `", "TimeoutSeconds": 1,
+	      "Parameters": {"action": "sleep", "sleepMs": 3000},
+	      "Catch": [{"ErrorEquals": ["States.Timeout"], "ResultPath": "$.timeout", "Next": "End"}], "End": true},
+	    "End": {"Type": "Pass", "End": true}
+	  }}`
+	created, err := c.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{Name: aws.String("concurrent"), Definition: aws.String(def),
+		RoleArn: aws.String("arn:aws:iam::000000000000:role/sfn"), Type: types.StateMachineTypeExpress})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Warm two environments so the timing below measures the workflow.
+	concurrentInvokes(n, "sleepy", 2, 10)
+	start := time.Now()
+	out, err := c.StartSyncExecution(ctx, &sfn.StartSyncExecutionInput{StateMachineArn: created.StateMachineArn}, noHostPrefix)
+	took := time.Since(start)
+	if err != nil || out.Status != types.SyncExecutionStatusSucceeded {
+		t.Fatalf("got %v: %s %s", err, aws.ToString(out.Error), aws.ToString(out.Cause))
+	}
+	res := decodeResult(t, []byte(aws.ToString(out.Output)))
+	if res["timeout"].(map[string]any)["Error"] != "States.Timeout" || fmt.Sprint(res["branches"]) != "[a b]" {
+		t.Errorf("got output %s, want the task timeout caught", aws.ToString(out.Output))
+	}
+	// Branches ran at once (~0.7 s, not 1.4 s), then 0.2 s wait, then 1 s timeout.
+	if took > 2800*time.Millisecond {
+		t.Errorf("execution took %v; the Parallel branches did not run concurrently", took)
 	}
 }
