@@ -489,18 +489,12 @@ func (p *parser) state(name string, obj map[string]any, at, lang string) *State 
 		}
 	case TypeParallel:
 		p.retryCatch(st, obj, at)
-		branches, ok := obj["Branches"].([]any)
-		if !ok || len(branches) == 0 {
+		if branches, ok := obj["Branches"].([]any); !ok || len(branches) == 0 {
 			p.schema(at, "These fields are required: [Branches]")
 		}
-		for i, b := range branches {
-			bobj, ok := b.(map[string]any)
-			if !ok {
-				p.schema(fmt.Sprintf("%s/Branches/%d", at, i), "Expected value of type: Object")
-				continue
-			}
-			st.Branches = append(st.Branches, p.machine(bobj, fmt.Sprintf("%s/Branches/%d", at, i), lang, false))
-		}
+		p.objects(obj, "Branches", at, func(bobj map[string]any, bat string) {
+			st.Branches = append(st.Branches, p.machine(bobj, bat, lang, false))
+		})
 	case TypeMap:
 		p.mapState(st, obj, at, lang)
 	}
@@ -550,71 +544,74 @@ func (p *parser) errorEquals(obj map[string]any, at string) []string {
 }
 
 func (p *parser) retryCatch(st *State, obj map[string]any, at string) {
-	if raw, ok := obj["Retry"]; ok {
-		list, isList := raw.([]any)
-		if !isList {
-			p.schema(at+"/Retry", "Expected value of type: Array")
+	if p.objects(obj, "Retry", at, func(robj map[string]any, rat string) {
+		p.fields(robj, rat, "ErrorEquals", "IntervalSeconds", "MaxAttempts", "BackoffRate", "MaxDelaySeconds", "JitterStrategy", "Comment")
+		rt := &Retrier{ErrorEquals: p.errorEquals(robj, rat), IntervalSeconds: 1, MaxAttempts: 3, BackoffRate: 2}
+		if n, ok := p.integer(robj, "IntervalSeconds", rat, 1); ok {
+			rt.IntervalSeconds = float64(n)
 		}
-		for i, r := range list {
-			rat := fmt.Sprintf("%s/Retry/%d", at, i)
-			robj, ok := r.(map[string]any)
-			if !ok {
-				p.schema(rat, "Expected value of type: Object")
-				continue
-			}
-			p.fields(robj, rat, "ErrorEquals", "IntervalSeconds", "MaxAttempts", "BackoffRate", "MaxDelaySeconds", "JitterStrategy", "Comment")
-			rt := &Retrier{ErrorEquals: p.errorEquals(robj, rat), IntervalSeconds: 1, MaxAttempts: 3, BackoffRate: 2}
-			if n, ok := p.integer(robj, "IntervalSeconds", rat, 1); ok {
-				rt.IntervalSeconds = float64(n)
-			}
-			if n, ok := p.integer(robj, "MaxAttempts", rat, 0); ok {
-				rt.MaxAttempts = n
-			}
-			if f, ok := p.number(robj, "BackoffRate", rat); ok {
-				if f < 1 {
-					p.schema(rat+"/BackoffRate", "Value must be at least 1.0")
-				}
-				rt.BackoffRate = f
-			}
-			if n, ok := p.integer(robj, "MaxDelaySeconds", rat, 1); ok {
-				rt.MaxDelaySeconds = float64(n)
-			}
-			switch js := p.str(robj, "JitterStrategy", rat, false); js {
-			case "", "NONE":
-			case "FULL":
-				rt.JitterFull = true
-			default:
-				p.schema(rat+"/JitterStrategy", "Value is not a valid enum value: [FULL, NONE]")
-			}
-			st.Retry = append(st.Retry, rt)
+		if n, ok := p.integer(robj, "MaxAttempts", rat, 0); ok {
+			rt.MaxAttempts = n
 		}
+		if f, ok := p.number(robj, "BackoffRate", rat); ok {
+			if f < 1 {
+				p.schema(rat+"/BackoffRate", "Value must be at least 1.0")
+			}
+			rt.BackoffRate = f
+		}
+		if n, ok := p.integer(robj, "MaxDelaySeconds", rat, 1); ok {
+			rt.MaxDelaySeconds = float64(n)
+		}
+		switch js := p.str(robj, "JitterStrategy", rat, false); js {
+		case "", "NONE":
+		case "FULL":
+			rt.JitterFull = true
+		default:
+			p.schema(rat+"/JitterStrategy", "Value is not a valid enum value: [FULL, NONE]")
+		}
+		st.Retry = append(st.Retry, rt)
+	}) {
 		p.allLast(st.retryErrors(), at+"/Retry")
 	}
-	if raw, ok := obj["Catch"]; ok {
-		list, isList := raw.([]any)
-		if !isList {
-			p.schema(at+"/Catch", "Expected value of type: Array")
-		}
-		for i, c := range list {
-			cat := fmt.Sprintf("%s/Catch/%d", at, i)
-			cobj, ok := c.(map[string]any)
-			if !ok {
-				p.schema(cat, "Expected value of type: Object")
-				continue
-			}
-			p.fields(cobj, cat, "ErrorEquals", "Next", "ResultPath", "Comment")
-			st.Catch = append(st.Catch, &Catcher{
-				ErrorEquals: p.errorEquals(cobj, cat),
-				Next:        p.str(cobj, "Next", cat, true),
-				ResultPath:  p.optPath(cobj, "ResultPath", cat, true),
-			})
-		}
+	if p.objects(obj, "Catch", at, func(cobj map[string]any, cat string) {
+		p.fields(cobj, cat, "ErrorEquals", "Next", "ResultPath", "Comment")
+		st.Catch = append(st.Catch, &Catcher{
+			ErrorEquals: p.errorEquals(cobj, cat),
+			Next:        p.str(cobj, "Next", cat, true),
+			ResultPath:  p.optPath(cobj, "ResultPath", cat, true),
+		})
+	}) {
 		var lists [][]string
 		for _, c := range st.Catch {
 			lists = append(lists, c.ErrorEquals)
 		}
 		p.allLast(lists, at+"/Catch")
 	}
+}
+
+// objects calls fn for each object of the array field key, with its JSON
+// pointer, reporting entries that are not objects. It reports whether the
+// field is present.
+func (p *parser) objects(obj map[string]any, key, at string, fn func(o map[string]any, at string)) bool {
+	raw, present := obj[key]
+	if !present {
+		return false
+	}
+	list, isList := raw.([]any)
+	if !isList {
+		p.schema(at+"/"+key, "Expected value of type: Array")
+		return true
+	}
+	for i, v := range list {
+		eat := fmt.Sprintf("%s/%s/%d", at, key, i)
+		o, ok := v.(map[string]any)
+		if !ok {
+			p.schema(eat, "Expected value of type: Object")
+			continue
+		}
+		fn(o, eat)
+	}
+	return true
 }
 
 func (st *State) retryErrors() [][]string {
@@ -636,18 +633,11 @@ func (p *parser) allLast(lists [][]string, at string) {
 
 func (p *parser) choice(st *State, obj map[string]any, at string) {
 	st.Default = p.str(obj, "Default", at, false)
-	list, ok := obj["Choices"].([]any)
-	if !ok || len(list) == 0 {
+	if list, ok := obj["Choices"].([]any); !ok || len(list) == 0 {
 		p.schema(at, "These fields are required: [Choices]")
 		return
 	}
-	for i, c := range list {
-		cat := fmt.Sprintf("%s/Choices/%d", at, i)
-		cobj, ok := c.(map[string]any)
-		if !ok {
-			p.schema(cat, "Expected value of type: Object")
-			continue
-		}
+	p.objects(obj, "Choices", at, func(cobj map[string]any, cat string) {
 		rule, err := ParseChoiceRule(cobj, true)
 		if err != nil {
 			var ce *ChoiceRuleError
@@ -656,10 +646,10 @@ func (p *parser) choice(st *State, obj map[string]any, at string) {
 			} else {
 				p.schema(cat, "%v", err)
 			}
-			continue
+			return
 		}
 		st.Choices = append(st.Choices, rule)
-	}
+	})
 }
 
 func (p *parser) wait(st *State, obj map[string]any, at string) {

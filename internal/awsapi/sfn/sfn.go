@@ -173,17 +173,23 @@ func tagMap(tags []tag) map[string]string {
 	return m
 }
 
-func (a *API) describeStateMachine(r *http.Request, body []byte) (any, error) {
+// machineArn reads a request whose only field is stateMachineArn.
+func machineArn(body []byte) (string, error) {
 	var in struct {
 		StateMachineArn string `json:"stateMachineArn"`
 	}
 	if err := decode(body, &in); err != nil {
+		return "", err
+	}
+	return in.StateMachineArn, required("stateMachineArn", in.StateMachineArn)
+}
+
+func (a *API) describeStateMachine(r *http.Request, body []byte) (any, error) {
+	arn, err := machineArn(body)
+	if err != nil {
 		return nil, err
 	}
-	if err := required("stateMachineArn", in.StateMachineArn); err != nil {
-		return nil, err
-	}
-	m, err := a.machines.Get(in.StateMachineArn)
+	m, err := a.machines.Get(arn)
 	if err != nil {
 		return nil, err
 	}
@@ -260,16 +266,11 @@ func (a *API) updateStateMachine(r *http.Request, body []byte) (any, error) {
 }
 
 func (a *API) deleteStateMachine(r *http.Request, body []byte) (any, error) {
-	var in struct {
-		StateMachineArn string `json:"stateMachineArn"`
-	}
-	if err := decode(body, &in); err != nil {
+	arn, err := machineArn(body)
+	if err != nil {
 		return nil, err
 	}
-	if err := required("stateMachineArn", in.StateMachineArn); err != nil {
-		return nil, err
-	}
-	return map[string]any{}, a.machines.Delete(r.Context(), in.StateMachineArn)
+	return map[string]any{}, a.machines.Delete(r.Context(), arn)
 }
 
 func (a *API) validateStateMachineDefinition(r *http.Request, body []byte) (any, error) {
