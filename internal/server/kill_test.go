@@ -15,8 +15,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 )
 
 var (
@@ -146,5 +149,28 @@ func TestAsync_SurvivesKill9(t *testing.T) {
 	}
 	if len(ids) != 5 {
 		t.Errorf("got %d distinct queued events done, want 5", len(ids))
+	}
+}
+
+func TestStepFunctions_StandardExecutionSurvivesKill9(t *testing.T) {
+	addr, dataDir := freeAddr(t), t.TempDir()
+	p := startProcess(t, addr, dataDir)
+	c := sfn.New(sfn.Options{Region: "us-east-1", BaseEndpoint: aws.String(p.url), Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""), RetryMaxAttempts: 1})
+	ctx := context.Background()
+	m, err := c.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{Name: aws.String("killed"), RoleArn: aws.String("arn:aws:iam::000000000000:role/sfn"),
+		Definition: aws.String(`{"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 2, "Next": "P"}, "P": {"Type": "Pass", "Result": "after", "End": true}}}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := c.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: m.StateMachineArn, Input: aws.String(`{}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.kill9(t)
+	p2 := startProcess(t, addr, dataDir)
+	c = sfn.New(sfn.Options{Region: "us-east-1", BaseEndpoint: aws.String(p2.url), Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""), RetryMaxAttempts: 1})
+	out := waitStatus(t, c, run.ExecutionArn, sfntypes.ExecutionStatusSucceeded, 20*time.Second)
+	if aws.ToString(out.Output) != `"after"` {
+		t.Errorf("got output %s", aws.ToString(out.Output))
 	}
 }

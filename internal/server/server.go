@@ -116,6 +116,7 @@ type Server struct {
 	bb    *backbone.Backbone
 	store *function.Store
 	sms   *workflow.Machines
+	execs *workflow.Executions
 	logs  *telemetry.Logs
 	sched *scheduler.Scheduler
 	inv   *invoke.Service
@@ -193,6 +194,10 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	if err := s.inv.OpenAsync(ctx, s.bb); err != nil {
 		return err
 	}
+	s.execs, err = workflow.NewExecutions(ctx, s.bb, s.sms, &workflow.Tasks{Lambda: s.inv}, s.log)
+	if err != nil {
+		return err
+	}
 	s.store.OnChange(func(old, new *function.Record) {
 		if new == nil {
 			s.sched.SetReserved(old.Config.FunctionName, nil)
@@ -204,7 +209,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		}
 		s.inv.FunctionChanged(old, new)
 	})
-	for _, c := range []interface{ Start(context.Context) error }{s.store, s.sms, s.logs, s.sched, s.inv} {
+	for _, c := range []interface{ Start(context.Context) error }{s.store, s.sms, s.logs, s.sched, s.inv, s.execs} {
 		if err := c.Start(ctx); err != nil {
 			return err
 		}
@@ -222,7 +227,7 @@ func (s *Server) handler() http.Handler {
 	mux := http.NewServeMux()
 	lambda.New(s.store, s.inv, s.sched.AccountConcurrency(), s.codeURL, s.log).Register(mux)
 	(&control.API{Store: s.store, Scheduler: s.sched, Logs: s.logs, Info: s.info, Log: s.log}).Register(mux)
-	var h http.Handler = byTarget(mux, map[string]http.Handler{sfn.TargetPrefix: sfn.New(s.sms, &workflow.Tasks{Lambda: s.inv}, s.log)})
+	var h http.Handler = byTarget(mux, map[string]http.Handler{sfn.TargetPrefix: sfn.New(s.sms, s.execs, &workflow.Tasks{Lambda: s.inv}, s.log)})
 	if len(s.cfg.AccessKeys) > 0 {
 		h = s.withSignatures(mux)
 	}
@@ -342,6 +347,9 @@ func (s *Server) Stop(ctx context.Context) error {
 			cancel()
 		} else if s.ln != nil {
 			_ = s.ln.Close()
+		}
+		if s.execs != nil {
+			errs = append(errs, s.execs.Stop(ctx))
 		}
 		if s.inv != nil {
 			// Give running async deliveries a moment, then end their

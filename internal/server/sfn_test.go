@@ -278,3 +278,118 @@ func TestStepFunctions_ExpressParallelWaitAndTaskTimeout(t *testing.T) {
 		t.Errorf("execution took %v; the Parallel branches did not run concurrently", took)
 	}
 }
+
+func waitStatus(t *testing.T, c *sfn.Client, arn *string, want types.ExecutionStatus, within time.Duration) *sfn.DescribeExecutionOutput {
+	t.Helper()
+	var out *sfn.DescribeExecutionOutput
+	eventually(t, within, "execution "+string(want), func() bool {
+		var err error
+		out, err = c.DescribeExecution(context.Background(), &sfn.DescribeExecutionInput{ExecutionArn: arn})
+		return err == nil && out.Status == want
+	})
+	return out
+}
+
+func TestStepFunctions_StandardExecutionSurvivesRestart(t *testing.T) {
+	n := startNode(t, nil)
+	c := sfnClient(n)
+	ctx := context.Background()
+	fn := n.create("std-task", nil)
+	def := `{"StartAt": "Call", "States": {
+	  "Call": {"Type": "Task", "Resource": "` + aws.ToString(fn.FunctionArn) + `", "Parameters": {"action": "echo", "message.$": "$.greeting"}, "ResultSelector": {"said.$": "$.message"}, "ResultPath": "$.first", "Next": "Pause"},
+	  "Pause": {"Type": "Wait", "Seconds": 2, "Next": "Again"},
+	  "Again": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName": "std-task", "Payload": {"action": "echo", "message": "second"}}, "ResultSelector": {"said.$": "$.Payload.message"}, "ResultPath": "$.second", "End": true}
+	}}`
+	m, err := c.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{Name: aws.String("durable"), Definition: aws.String(def), RoleArn: aws.String("arn:aws:iam::000000000000:role/sfn")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	started, err := c.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: m.StateMachineArn, Name: aws.String("run-1"), Input: aws.String(`{"greeting": "hello"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToString(started.ExecutionArn) != "arn:aws:states:us-east-1:000000000000:execution:durable:run-1" {
+		t.Errorf("got ARN %s", aws.ToString(started.ExecutionArn))
+	}
+	// Same name and input while running: the same execution.
+	again, err := c.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: m.StateMachineArn, Name: aws.String("run-1"), Input: aws.String(`{"greeting": "hello"}`)})
+	if err != nil || aws.ToString(again.ExecutionArn) != aws.ToString(started.ExecutionArn) {
+		t.Errorf("idempotent start: %v %v", again, err)
+	}
+	_, err = c.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: m.StateMachineArn, Name: aws.String("run-1"), Input: aws.String(`{"greeting": "other"}`)})
+	var exists *types.ExecutionAlreadyExists
+	if !errors.As(err, &exists) {
+		t.Errorf("same name, other input: got %v, want ExecutionAlreadyExists", err)
+	}
+
+	// The node stops during the Wait; the restarted node finishes the run.
+	eventually(t, 5*time.Second, "the wait to begin", func() bool {
+		h, err := c.GetExecutionHistory(ctx, &sfn.GetExecutionHistoryInput{ExecutionArn: started.ExecutionArn})
+		if err != nil {
+			return false
+		}
+		for _, e := range h.Events {
+			if e.Type == types.HistoryEventTypeWaitStateEntered {
+				return true
+			}
+		}
+		return false
+	})
+	n = n.restart()
+	c = sfnClient(n)
+	done := waitStatus(t, c, started.ExecutionArn, types.ExecutionStatusSucceeded, 20*time.Second)
+	res := decodeResult(t, []byte(aws.ToString(done.Output)))
+	if res["first"].(map[string]any)["said"] != "hello" || res["second"].(map[string]any)["said"] != "second" {
+		t.Errorf("got output %s", aws.ToString(done.Output))
+	}
+	h, err := c.GetExecutionHistory(ctx, &sfn.GetExecutionHistoryInput{ExecutionArn: started.ExecutionArn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var typesSeen []string
+	for _, e := range h.Events {
+		typesSeen = append(typesSeen, string(e.Type))
+	}
+	joined := strings.Join(typesSeen, ",")
+	for _, want := range []string{"ExecutionStarted", "TaskStateEntered", "LambdaFunctionScheduled", "LambdaFunctionSucceeded", "WaitStateEntered", "WaitStateExited", "TaskScheduled", "TaskSucceeded", "ExecutionSucceeded"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("history lacks %s: %s", want, joined)
+		}
+	}
+	if strings.Count(joined, "ExecutionSucceeded") != 1 || strings.Count(joined, "LambdaFunctionSucceeded") != 1 {
+		t.Errorf("a transition was applied twice: %s", joined)
+	}
+	list, err := c.ListExecutions(ctx, &sfn.ListExecutionsInput{StateMachineArn: m.StateMachineArn, StatusFilter: types.ExecutionStatusSucceeded})
+	if err != nil || len(list.Executions) != 1 {
+		t.Errorf("list executions: %v %v", list, err)
+	}
+}
+
+func TestStepFunctions_StopExecution(t *testing.T) {
+	n := startNode(t, nil)
+	c := sfnClient(n)
+	ctx := context.Background()
+	m, err := c.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{Name: aws.String("long"),
+		Definition: aws.String(`{"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 31536000, "End": true}}}`),
+		RoleArn:    aws.String("arn:aws:iam::000000000000:role/sfn")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := c.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: m.StateMachineArn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, c, run.ExecutionArn, types.ExecutionStatusRunning, 5*time.Second)
+	if _, err := c.StopExecution(ctx, &sfn.StopExecutionInput{ExecutionArn: run.ExecutionArn, Error: aws.String("Enough"), Cause: aws.String("a year is long")}); err != nil {
+		t.Fatal(err)
+	}
+	stopped := waitStatus(t, c, run.ExecutionArn, types.ExecutionStatusAborted, 5*time.Second)
+	if stopped.StopDate == nil {
+		t.Errorf("no stop date")
+	}
+	_, err = c.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String("arn:aws:states:us-east-1:000000000000:execution:long:nope")})
+	var missing *types.ExecutionDoesNotExist
+	if !errors.As(err, &missing) {
+		t.Errorf("describe missing: got %v", err)
+	}
+}

@@ -24,23 +24,30 @@ const TargetPrefix = "AWSStepFunctions."
 
 // API serves the Step Functions operations.
 type API struct {
-	machines *workflow.Machines
-	tasks    *workflow.Tasks
-	log      *slog.Logger
-	ops      map[string]func(*http.Request, []byte) (any, error)
+	machines   *workflow.Machines
+	executions *workflow.Executions
+	tasks      *workflow.Tasks
+	log        *slog.Logger
+	ops        map[string]func(*http.Request, []byte) (any, error)
 }
 
 // New returns the Step Functions API.
-func New(machines *workflow.Machines, tasks *workflow.Tasks, log *slog.Logger) *API {
-	a := &API{machines: machines, tasks: tasks, log: log}
+func New(machines *workflow.Machines, executions *workflow.Executions, tasks *workflow.Tasks, log *slog.Logger) *API {
+	a := &API{machines: machines, executions: executions, tasks: tasks, log: log}
 	a.ops = map[string]func(*http.Request, []byte) (any, error){
-		"CreateStateMachine":             a.createStateMachine,
-		"DescribeStateMachine":           a.describeStateMachine,
-		"ListStateMachines":              a.listStateMachines,
-		"UpdateStateMachine":             a.updateStateMachine,
-		"DeleteStateMachine":             a.deleteStateMachine,
-		"ValidateStateMachineDefinition": a.validateStateMachineDefinition,
-		"StartSyncExecution":             a.startSyncExecution,
+		"CreateStateMachine":               a.createStateMachine,
+		"DescribeStateMachine":             a.describeStateMachine,
+		"ListStateMachines":                a.listStateMachines,
+		"UpdateStateMachine":               a.updateStateMachine,
+		"DeleteStateMachine":               a.deleteStateMachine,
+		"ValidateStateMachineDefinition":   a.validateStateMachineDefinition,
+		"StartSyncExecution":               a.startSyncExecution,
+		"StartExecution":                   a.startExecution,
+		"DescribeExecution":                a.describeExecution,
+		"DescribeStateMachineForExecution": a.describeStateMachineForExecution,
+		"ListExecutions":                   a.listExecutions,
+		"GetExecutionHistory":              a.getExecutionHistory,
+		"StopExecution":                    a.stopExecution,
 	}
 	return a
 }
@@ -363,4 +370,210 @@ func (a *API) startSyncExecution(r *http.Request, body []byte) (any, error) {
 		out["error"], out["cause"] = res.Err.Name, res.Err.Cause
 	}
 	return out, nil
+}
+
+func (a *API) startExecution(r *http.Request, body []byte) (any, error) {
+	var in struct {
+		StateMachineArn string `json:"stateMachineArn"`
+		Name            string `json:"name"`
+		Input           string `json:"input"`
+	}
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	if err := required("stateMachineArn", in.StateMachineArn); err != nil {
+		return nil, err
+	}
+	if in.Input == "" {
+		in.Input = "{}"
+	}
+	if _, err := states.Decode([]byte(in.Input)); err != nil {
+		return nil, fault.Typed(fault.InvalidParameter, "InvalidExecutionInput", "Invalid State Machine Execution Input: '%v'", err)
+	}
+	m, err := a.machines.Get(in.StateMachineArn)
+	if err != nil {
+		return nil, err
+	}
+	run, err := a.executions.StartExecution(r.Context(), m, in.Name, []byte(in.Input))
+	if err != nil {
+		return nil, err
+	}
+	s := run.Snapshot()
+	return map[string]any{"executionArn": s.ExecutionArn, "startDate": epoch(s.Start)}, nil
+}
+
+func executionArn(body []byte) (string, error) {
+	var in struct {
+		ExecutionArn string `json:"executionArn"`
+	}
+	if err := decode(body, &in); err != nil {
+		return "", err
+	}
+	return in.ExecutionArn, required("executionArn", in.ExecutionArn)
+}
+
+func describe(s workflow.Snapshot) map[string]any {
+	out := map[string]any{
+		"executionArn": s.ExecutionArn, "stateMachineArn": s.MachineArn, "name": s.Name, "status": s.Status,
+		"startDate": epoch(s.Start), "input": states.Encode(s.Input), "inputDetails": map[string]bool{"included": true},
+		"redriveCount": 0, "redriveStatus": "NOT_REDRIVABLE",
+	}
+	if s.Status != states.Running {
+		out["stopDate"] = epoch(s.Stop)
+	}
+	if s.Status == states.Succeeded {
+		out["output"] = states.Encode(s.Output)
+		out["outputDetails"] = map[string]bool{"included": true}
+	}
+	if s.Err != nil {
+		out["error"], out["cause"] = s.Err.Name, s.Err.Cause
+	}
+	return out
+}
+
+func (a *API) describeExecution(r *http.Request, body []byte) (any, error) {
+	arn, err := executionArn(body)
+	if err != nil {
+		return nil, err
+	}
+	run, err := a.executions.Get(arn)
+	if err != nil {
+		return nil, err
+	}
+	return describe(run.Snapshot()), nil
+}
+
+func (a *API) describeStateMachineForExecution(r *http.Request, body []byte) (any, error) {
+	arn, err := executionArn(body)
+	if err != nil {
+		return nil, err
+	}
+	run, err := a.executions.Get(arn)
+	if err != nil {
+		return nil, err
+	}
+	return a.describeStateMachine(r, []byte(`{"stateMachineArn":"`+run.Snapshot().MachineArn+`"}`))
+}
+
+func (a *API) listExecutions(r *http.Request, body []byte) (any, error) {
+	var in struct {
+		StateMachineArn string `json:"stateMachineArn"`
+		StatusFilter    string `json:"statusFilter"`
+		MaxResults      int    `json:"maxResults"`
+		NextToken       string `json:"nextToken"`
+	}
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	if err := required("stateMachineArn", in.StateMachineArn); err != nil {
+		return nil, err
+	}
+	m, err := a.machines.Get(in.StateMachineArn)
+	if err != nil {
+		return nil, err
+	}
+	if in.MaxResults <= 0 || in.MaxResults > 1000 {
+		in.MaxResults = 100
+	}
+	start, _ := strconv.Atoi(in.NextToken)
+	var items []map[string]any
+	runs := a.executions.List(m.Name)
+	i := start
+	for ; i < len(runs) && len(items) < in.MaxResults; i++ {
+		s := runs[i].Snapshot()
+		if in.StatusFilter != "" && s.Status != in.StatusFilter {
+			continue
+		}
+		item := map[string]any{"executionArn": s.ExecutionArn, "stateMachineArn": s.MachineArn, "name": s.Name, "status": s.Status, "startDate": epoch(s.Start)}
+		if s.Status != states.Running {
+			item["stopDate"] = epoch(s.Stop)
+		}
+		items = append(items, item)
+	}
+	out := map[string]any{"executions": items}
+	if items == nil {
+		out["executions"] = []any{}
+	}
+	if i < len(runs) {
+		out["nextToken"] = strconv.Itoa(i)
+	}
+	return out, nil
+}
+
+func (a *API) getExecutionHistory(r *http.Request, body []byte) (any, error) {
+	var in struct {
+		ExecutionArn string `json:"executionArn"`
+		ReverseOrder bool   `json:"reverseOrder"`
+		MaxResults   int    `json:"maxResults"`
+		NextToken    string `json:"nextToken"`
+	}
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	if err := required("executionArn", in.ExecutionArn); err != nil {
+		return nil, err
+	}
+	run, err := a.executions.Get(in.ExecutionArn)
+	if err != nil {
+		return nil, err
+	}
+	hist := run.History()
+	events := make([]map[string]any, len(hist))
+	for i, h := range hist {
+		ev := map[string]any{"id": i + 1, "previousEventId": i, "timestamp": epoch(h.Time), "type": h.Type}
+		if h.Details != nil {
+			ev[detailsKey(h.Type)] = h.Details
+		}
+		events[i] = ev
+	}
+	if in.ReverseOrder {
+		for i, j := 0, len(events)-1; i < j; i, j = i+1, j-1 {
+			events[i], events[j] = events[j], events[i]
+		}
+	}
+	if in.MaxResults <= 0 || in.MaxResults > 1000 {
+		in.MaxResults = 100
+	}
+	start, _ := strconv.Atoi(in.NextToken)
+	start = min(start, len(events))
+	end := min(start+in.MaxResults, len(events))
+	out := map[string]any{"events": events[start:end]}
+	if end < len(events) {
+		out["nextToken"] = strconv.Itoa(end)
+	}
+	return out, nil
+}
+
+// detailsKey is the field of a history event that holds its details, as
+// AWS names it: "executionStartedEventDetails", "stateEnteredEventDetails", …
+func detailsKey(typ string) string {
+	switch {
+	case strings.HasSuffix(typ, "StateEntered"):
+		return "stateEnteredEventDetails"
+	case strings.HasSuffix(typ, "StateExited"):
+		return "stateExitedEventDetails"
+	}
+	return strings.ToLower(typ[:1]) + typ[1:] + "EventDetails"
+}
+
+func (a *API) stopExecution(r *http.Request, body []byte) (any, error) {
+	var in struct {
+		ExecutionArn string `json:"executionArn"`
+		Error        string `json:"error"`
+		Cause        string `json:"cause"`
+	}
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	if err := required("executionArn", in.ExecutionArn); err != nil {
+		return nil, err
+	}
+	var stopErr *states.Error
+	if in.Error != "" || in.Cause != "" {
+		stopErr = &states.Error{Name: in.Error, Cause: in.Cause}
+	}
+	if _, err := a.executions.StopExecution(r.Context(), in.ExecutionArn, stopErr); err != nil {
+		return nil, err
+	}
+	return map[string]any{"stopDate": epoch(time.Now())}, nil
 }

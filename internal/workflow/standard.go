@@ -1,0 +1,491 @@
+package workflow
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/updraft/updraft/internal/backbone"
+	"github.com/updraft/updraft/internal/fault"
+	"github.com/updraft/updraft/internal/function"
+	"github.com/updraft/updraft/internal/states"
+)
+
+// StreamExecutions holds the history of every STANDARD execution: one
+// subject per execution ("exec.<machine>.<name>"), whose first message
+// starts it and whose later messages are the interpreter events, in the
+// order they are applied. Timers are message schedules
+// ("sched.<machine>.<name>.<id>") that fire into the execution's subject.
+const StreamExecutions = "UPDRAFT_EXECUTIONS"
+
+// record is one message of an execution's subject.
+type record struct {
+	Start *startRecord `json:"start,omitempty"`
+	Event *eventRecord `json:"event,omitempty"`
+}
+
+type startRecord struct {
+	MachineArn string          `json:"machineArn"`
+	Definition string          `json:"definition"`
+	RoleArn    string          `json:"roleArn"`
+	Name       string          `json:"name"`
+	Input      json.RawMessage `json:"input"`
+	Time       time.Time       `json:"time"`
+}
+
+type eventRecord struct {
+	Kind    states.EventKind `json:"kind"`
+	Command string           `json:"command,omitempty"`
+	Output  json.RawMessage  `json:"output,omitempty"`
+	Err     *states.Error    `json:"err,omitempty"`
+	Time    time.Time        `json:"time"`
+}
+
+// Executions runs STANDARD executions durably: every event is stored in
+// the backbone before it is applied, and a restarted node replays each
+// execution's subject and carries on.
+type Executions struct {
+	machines *Machines
+	tasks    *Tasks
+	js       jetstream.JetStream
+	stream   jetstream.Stream
+	log      *slog.Logger
+
+	mu   sync.Mutex
+	runs map[string]*Run // by execution ARN
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// NewExecutions opens the executions stream.
+func NewExecutions(ctx context.Context, bb *backbone.Backbone, machines *Machines, tasks *Tasks, log *slog.Logger) (*Executions, error) {
+	st, err := bb.Stream(ctx, jetstream.StreamConfig{
+		Name:              StreamExecutions,
+		Subjects:          []string{"exec.>", "sched.>"},
+		AllowMsgSchedules: true,
+		MaxAge:            90 * 24 * time.Hour,
+	})
+	if err != nil {
+		return nil, err
+	}
+	cctx, cancel := context.WithCancel(context.Background())
+	return &Executions{machines: machines, tasks: tasks, js: bb.JetStream(), stream: st, log: log, runs: map[string]*Run{}, ctx: cctx, cancel: cancel}, nil
+}
+
+// Start resumes every execution stored in the backbone.
+func (e *Executions) Start(ctx context.Context) error {
+	info, err := e.stream.Info(ctx, jetstream.WithSubjectFilter("exec.>"))
+	if err != nil {
+		return fmt.Errorf("list executions: %w", err)
+	}
+	subjects := make([]string, 0, len(info.State.Subjects))
+	for subj := range info.State.Subjects {
+		subjects = append(subjects, subj)
+	}
+	sort.Strings(subjects)
+	for _, subj := range subjects {
+		parts := strings.Split(subj, ".")
+		if len(parts) != 3 {
+			continue
+		}
+		r := e.newRun(parts[1], parts[2])
+		if err := e.follow(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Stop ends every execution loop on this node; their histories stay in
+// the backbone for the next start.
+func (e *Executions) Stop(ctx context.Context) error {
+	e.cancel()
+	done := make(chan struct{})
+	go func() { e.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// ExecutionARN names an execution.
+func (e *Executions) ExecutionARN(machine, name string) string {
+	return fmt.Sprintf("arn:aws:states:%s:%s:execution:%s:%s", e.machines.region, e.machines.account, machine, name)
+}
+
+func (e *Executions) newRun(machine, name string) *Run {
+	r := &Run{arn: e.ExecutionARN(machine, name), machine: machine, name: name, subject: "exec." + machine + "." + name,
+		outstanding: map[string]states.Command{}, issued: map[string]bool{}}
+	e.mu.Lock()
+	e.runs[r.arn] = r
+	e.mu.Unlock()
+	return r
+}
+
+// StartExecution stores a new execution and starts running it. Starting
+// again with the same name and input while it runs returns it, as Step
+// Functions does.
+func (e *Executions) StartExecution(ctx context.Context, m *Machine, name string, input []byte) (*Run, error) {
+	if m.Type != Standard {
+		return nil, fault.Typed(fault.InvalidParameter, "StateMachineTypeNotSupported", "This operation is not supported by this type of state machine yet: start EXPRESS machines with StartSyncExecution")
+	}
+	if name == "" {
+		name = function.NewUUID()
+	}
+	if !namePattern.MatchString(name) {
+		return nil, fault.Typed(fault.InvalidParameter, "InvalidName", "Invalid Name: '%s'", name)
+	}
+	arn := e.ExecutionARN(m.Name, name)
+	e.mu.Lock()
+	existing := e.runs[arn]
+	e.mu.Unlock()
+	if existing != nil {
+		if st := existing.snapshot(); st.Status == states.Running && sameJSON(existing.rawInput, input) {
+			return existing, nil
+		}
+		return nil, fault.Typed(fault.Conflict, "ExecutionAlreadyExists", "Execution Already Exists: '%s'", arn)
+	}
+	rec := record{Start: &startRecord{MachineArn: m.StateMachineArn, Definition: m.Definition, RoleArn: m.RoleArn, Name: name, Input: input, Time: time.Now().UTC()}}
+	data, err := json.Marshal(rec)
+	if err != nil {
+		return nil, err
+	}
+	msg := nats.NewMsg("exec." + m.Name + "." + name)
+	msg.Data = data
+	msg.Header.Set(jetstream.ExpectedLastSubjSeqHeader, "0") // the fence: only the first start wins
+	if _, err := e.js.PublishMsg(ctx, msg); err != nil {
+		var apiErr *jetstream.APIError
+		if errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence {
+			return nil, fault.Typed(fault.Conflict, "ExecutionAlreadyExists", "Execution Already Exists: '%s'", arn)
+		}
+		return nil, fmt.Errorf("store execution %s: %w", arn, err)
+	}
+	r := e.newRun(m.Name, name)
+	if err := e.follow(r); err != nil {
+		return nil, err
+	}
+	<-r.started
+	return r, nil
+}
+
+// Get returns an execution by ARN.
+func (e *Executions) Get(arn string) (*Run, error) {
+	e.mu.Lock()
+	r := e.runs[arn]
+	e.mu.Unlock()
+	if r == nil {
+		if !strings.HasPrefix(arn, "arn:aws:states:") || !strings.Contains(arn, ":execution:") {
+			return nil, fault.Typed(fault.InvalidParameter, "InvalidArn", "Invalid Arn: 'Resource type not valid in this context: %s'", arn)
+		}
+		return nil, fault.Typed(fault.NotFound, "ExecutionDoesNotExist", "Execution Does Not Exist: '%s'", arn)
+	}
+	return r, nil
+}
+
+// List returns the executions of a machine, newest first.
+func (e *Executions) List(machine string) []*Run {
+	e.mu.Lock()
+	var out []*Run
+	for _, r := range e.runs {
+		if r.machine == machine {
+			out = append(out, r)
+		}
+	}
+	e.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].snapshot().Start.After(out[j].snapshot().Start) })
+	return out
+}
+
+// Stop asks an execution to stop (StopExecution).
+func (e *Executions) StopExecution(ctx context.Context, arn string, stopErr *states.Error) (*Run, error) {
+	r, err := e.Get(arn)
+	if err != nil {
+		return nil, err
+	}
+	if r.snapshot().Status != states.Running {
+		return r, nil
+	}
+	return r, e.append(ctx, r, eventRecord{Kind: states.Stop, Err: stopErr, Time: time.Now().UTC()})
+}
+
+// append stores one event on the execution's subject.
+func (e *Executions) append(ctx context.Context, r *Run, ev eventRecord) error {
+	data, err := json.Marshal(record{Event: &ev})
+	if err != nil {
+		return err
+	}
+	if _, err := e.js.Publish(ctx, r.subject, data); err != nil {
+		return fmt.Errorf("store execution event: %w", err)
+	}
+	return nil
+}
+
+// follow replays the execution's subject and then applies new events as
+// they are stored, issuing the commands still outstanding.
+func (e *Executions) follow(r *Run) error {
+	cons, err := e.js.OrderedConsumer(e.ctx, StreamExecutions, jetstream.OrderedConsumerConfig{FilterSubjects: []string{r.subject}})
+	if err != nil {
+		return fmt.Errorf("follow execution %s: %w", r.arn, err)
+	}
+	it, err := cons.Messages()
+	if err != nil {
+		return fmt.Errorf("follow execution %s: %w", r.arn, err)
+	}
+	r.started = make(chan struct{})
+	e.wg.Add(2)
+	go func() {
+		defer e.wg.Done()
+		<-e.ctx.Done()
+		it.Stop()
+	}()
+	go func() {
+		defer e.wg.Done()
+		defer it.Stop()
+		startedOnce := sync.OnceFunc(func() { close(r.started) })
+		defer startedOnce()
+		for {
+			msg, err := it.Next()
+			if err != nil {
+				return
+			}
+			meta, _ := msg.Metadata()
+			caughtUp := meta == nil || meta.NumPending == 0
+			if !e.applyRecord(r, msg.Data(), caughtUp) {
+				continue
+			}
+			startedOnce()
+			if r.snapshot().Status != states.Running {
+				r.stopAll()
+				return
+			}
+		}
+	}()
+	return nil
+}
+
+// applyRecord applies one stored record; it reports whether the record
+// was understood.
+func (e *Executions) applyRecord(r *Run, data []byte, caughtUp bool) bool {
+	var rec record
+	if err := json.Unmarshal(data, &rec); err != nil {
+		e.log.Error("decode execution record", "execution", r.arn, "err", err)
+		return false
+	}
+	var step *states.Step
+	switch {
+	case rec.Start != nil && r.x == nil:
+		m, err := states.Parse([]byte(rec.Start.Definition))
+		if err != nil {
+			e.log.Error("parse stored definition", "execution", r.arn, "err", err)
+			return false
+		}
+		input, err := states.Decode(rec.Start.Input)
+		if err != nil {
+			return false
+		}
+		info := states.Info{ExecutionID: r.arn, ExecutionName: r.name, RoleArn: rec.Start.RoleArn, StartTime: rec.Start.Time,
+			StateMachineID: rec.Start.MachineArn, StateMachineName: r.machine}
+		x, s := m.Start(info, input, rec.Start.Time, states.Env{})
+		r.mu.Lock()
+		r.x, r.machineArn, r.input, r.rawInput, r.start = x, rec.Start.MachineArn, input, rec.Start.Input, rec.Start.Time
+		r.mu.Unlock()
+		step = s
+	case rec.Event != nil && r.x != nil:
+		ev := states.Event{Kind: rec.Event.Kind, Command: rec.Event.Command, Err: rec.Event.Err, Time: rec.Event.Time}
+		if len(rec.Event.Output) > 0 {
+			out, err := states.Decode(rec.Event.Output)
+			if err != nil {
+				return false
+			}
+			ev.Output = out
+		}
+		if ev.Command != "" {
+			if _, pending := r.outstanding[ev.Command]; !pending {
+				return true // a late answer to a withdrawn or answered command
+			}
+			delete(r.outstanding, ev.Command)
+		}
+		r.mu.Lock()
+		s, err := r.x.Apply(ev)
+		if r.x.Status != states.Running {
+			r.stop = ev.Time
+		}
+		r.mu.Unlock()
+		if err != nil {
+			return true
+		}
+		step = s
+	default:
+		return false
+	}
+	r.mu.Lock()
+	r.history = append(r.history, step.History...)
+	r.mu.Unlock()
+	for _, c := range step.Commands {
+		if c.Kind == states.Cancel {
+			r.cancel(c.ID)
+			delete(r.outstanding, c.ID)
+			continue
+		}
+		r.outstanding[c.ID] = c
+	}
+	if caughtUp {
+		for id, c := range r.outstanding {
+			if !r.issued[id] {
+				r.issued[id] = true
+				e.issue(r, c)
+			}
+		}
+	}
+	return true
+}
+
+// issue carries out a command: a task runs and stores its answer; a
+// timer becomes a message schedule that fires into the execution.
+func (e *Executions) issue(r *Run, c states.Command) {
+	switch c.Kind {
+	case states.RunTask:
+		ctx, cancel := context.WithCancel(e.ctx)
+		stop := cancel
+		if c.TimeoutSeconds > 0 {
+			t := time.AfterFunc(time.Duration(c.TimeoutSeconds)*time.Second, func() {
+				_ = e.append(e.ctx, r, eventRecord{Kind: states.TaskFailed, Command: c.ID, Err: &states.Error{Name: states.ErrTimeout, Cause: "The task timed out."}, Time: time.Now().UTC()})
+			})
+			stop = func() { t.Stop(); cancel() }
+		}
+		r.setCancel(c.ID, stop)
+		e.wg.Add(1)
+		go func() {
+			defer e.wg.Done()
+			out, terr := e.tasks.Run(ctx, c.Resource, c.Input)
+			if ctx.Err() != nil {
+				return // withdrawn, or the node is stopping: replay will run it again
+			}
+			ev := eventRecord{Kind: states.TaskSucceeded, Command: c.ID, Time: time.Now().UTC()}
+			if terr != nil {
+				ev = eventRecord{Kind: states.TaskFailed, Command: c.ID, Err: terr, Time: ev.Time}
+			} else {
+				ev.Output = json.RawMessage(states.Encode(out))
+			}
+			if err := e.append(e.ctx, r, ev); err != nil {
+				e.log.Warn("store task result", "execution", r.arn, "err", err)
+			}
+		}()
+	case states.StartTimer:
+		data, _ := json.Marshal(record{Event: &eventRecord{Kind: states.TimerFired, Command: c.ID, Time: c.At.UTC()}})
+		sum := sha256.Sum256([]byte(c.ID))
+		msg := nats.NewMsg("sched." + r.machine + "." + r.name + "." + hex.EncodeToString(sum[:8]))
+		msg.Data = data
+		at := c.At
+		if now := time.Now(); at.Before(now) {
+			at = now
+		}
+		msg.Header.Set("Nats-Schedule", "@at "+at.UTC().Format(time.RFC3339Nano))
+		msg.Header.Set("Nats-Schedule-Target", r.subject)
+		if _, err := e.js.PublishMsg(e.ctx, msg); err != nil {
+			e.log.Warn("schedule timer", "execution", r.arn, "err", err)
+		}
+	}
+}
+
+// Run is one STANDARD execution as this node knows it.
+type Run struct {
+	arn, machine, name, subject string
+	started                     chan struct{}
+
+	// Owned by the follow goroutine.
+	outstanding map[string]states.Command
+	issued      map[string]bool
+
+	mu         sync.Mutex
+	x          *states.Execution
+	machineArn string
+	input      any
+	rawInput   json.RawMessage
+	start      time.Time
+	stop       time.Time
+	history    []states.History
+	cancels    map[string]func()
+}
+
+// Snapshot is what DescribeExecution shows.
+type Snapshot struct {
+	ExecutionArn, MachineArn, Name, Status string
+	Start, Stop                            time.Time
+	Input, Output                          any
+	Err                                    *states.Error
+}
+
+func (r *Run) snapshot() Snapshot {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := Snapshot{ExecutionArn: r.arn, MachineArn: r.machineArn, Name: r.name, Start: r.start, Stop: r.stop, Input: r.input, Status: states.Running}
+	if r.x != nil {
+		s.Status, s.Output, s.Err = r.x.Status, r.x.Output, r.x.Err
+	}
+	return s
+}
+
+// Snapshot is the execution's current state.
+func (r *Run) Snapshot() Snapshot { return r.snapshot() }
+
+// History returns the execution's history events so far.
+func (r *Run) History() []states.History {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]states.History(nil), r.history...)
+}
+
+func (r *Run) setCancel(id string, stop func()) {
+	r.mu.Lock()
+	if r.cancels == nil {
+		r.cancels = map[string]func(){}
+	}
+	r.cancels[id] = stop
+	r.mu.Unlock()
+}
+
+func (r *Run) cancel(id string) {
+	r.mu.Lock()
+	stop := r.cancels[id]
+	delete(r.cancels, id)
+	r.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
+}
+
+func (r *Run) stopAll() {
+	r.mu.Lock()
+	cancels := r.cancels
+	r.cancels = nil
+	r.mu.Unlock()
+	for _, stop := range cancels {
+		stop()
+	}
+}
+
+// sameJSON reports whether two JSON texts are equal once compacted.
+func sameJSON(a, b []byte) bool {
+	var ca, cb bytes.Buffer
+	if json.Compact(&ca, a) != nil || json.Compact(&cb, b) != nil {
+		return bytes.Equal(a, b)
+	}
+	return bytes.Equal(ca.Bytes(), cb.Bytes())
+}
