@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/aws/smithy-go"
@@ -391,5 +392,78 @@ func TestStepFunctions_StopExecution(t *testing.T) {
 	var missing *types.ExecutionDoesNotExist
 	if !errors.As(err, &missing) {
 		t.Errorf("describe missing: got %v", err)
+	}
+}
+
+func TestStepFunctions_TaskTokens(t *testing.T) {
+	n := startNode(t, nil)
+	c := sfnClient(n)
+	ctx := context.Background()
+	records := t.TempDir() + "/records"
+	n.create("worker", func(in *lambda.CreateFunctionInput) {
+		in.Environment = &lambdatypes.Environment{Variables: map[string]string{"RECORD_FILE": records}}
+	})
+	def := `{"StartAt": "Ask", "States": {"Ask": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+	  "HeartbeatSeconds": %HB%, "Parameters": {"FunctionName": "worker", "Payload": {"action": "echo", "message.$": "$.id", "token.$": "$$.Task.Token"}}, "End": true}}}`
+	m, err := c.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{Name: aws.String("tokens"), RoleArn: aws.String("arn:aws:iam::000000000000:role/sfn"),
+		Definition: aws.String(strings.Replace(def, "%HB%", "30", 1))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokenFor := func(id string) string {
+		var token string
+		eventually(t, 10*time.Second, "the function to receive the token of "+id, func() bool {
+			for _, l := range lines(records) {
+				ev := decodeResult(t, []byte(l))
+				if ev["message"] == id {
+					token, _ = ev["token"].(string)
+				}
+			}
+			return token != ""
+		})
+		return token
+	}
+
+	ok, _ := c.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: m.StateMachineArn, Input: aws.String(`{"id": "one"}`)})
+	token := tokenFor("one")
+	if _, err := c.SendTaskHeartbeat(ctx, &sfn.SendTaskHeartbeatInput{TaskToken: aws.String(token)}); err != nil {
+		t.Errorf("heartbeat: %v", err)
+	}
+	if _, err := c.SendTaskSuccess(ctx, &sfn.SendTaskSuccessInput{TaskToken: aws.String(token), Output: aws.String(`{"approved": true}`)}); err != nil {
+		t.Fatal(err)
+	}
+	done := waitStatus(t, c, ok.ExecutionArn, types.ExecutionStatusSucceeded, 10*time.Second)
+	if aws.ToString(done.Output) != `{"approved":true}` {
+		t.Errorf("got output %s", aws.ToString(done.Output))
+	}
+	_, err = c.SendTaskSuccess(ctx, &sfn.SendTaskSuccessInput{TaskToken: aws.String(token), Output: aws.String(`{}`)})
+	var gone *types.TaskDoesNotExist
+	if !errors.As(err, &gone) {
+		t.Errorf("second answer: got %v, want TaskDoesNotExist", err)
+	}
+
+	bad, _ := c.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: m.StateMachineArn, Input: aws.String(`{"id": "two"}`)})
+	if _, err := c.SendTaskFailure(ctx, &sfn.SendTaskFailureInput{TaskToken: aws.String(tokenFor("two")), Error: aws.String("Rejected"), Cause: aws.String("no")}); err != nil {
+		t.Fatal(err)
+	}
+	failed := waitStatus(t, c, bad.ExecutionArn, types.ExecutionStatusFailed, 10*time.Second)
+	if aws.ToString(failed.Error) != "Rejected" || aws.ToString(failed.Cause) != "no" {
+		t.Errorf("got %s %s", aws.ToString(failed.Error), aws.ToString(failed.Cause))
+	}
+
+	_, err = c.SendTaskSuccess(ctx, &sfn.SendTaskSuccessInput{TaskToken: aws.String("not-a-token!"), Output: aws.String(`{}`)})
+	var invalid *types.InvalidToken
+	if !errors.As(err, &invalid) {
+		t.Errorf("bad token: got %v, want InvalidToken", err)
+	}
+
+	// A worker that never heartbeats times the task out.
+	if _, err := c.UpdateStateMachine(ctx, &sfn.UpdateStateMachineInput{StateMachineArn: m.StateMachineArn, Definition: aws.String(strings.Replace(def, "%HB%", "1", 1))}); err != nil {
+		t.Fatal(err)
+	}
+	silent, _ := c.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: m.StateMachineArn, Input: aws.String(`{"id": "three"}`)})
+	timedOut := waitStatus(t, c, silent.ExecutionArn, types.ExecutionStatusFailed, 10*time.Second)
+	if aws.ToString(timedOut.Error) != "States.HeartbeatTimeout" {
+		t.Errorf("got %s, want States.HeartbeatTimeout", aws.ToString(timedOut.Error))
 	}
 }

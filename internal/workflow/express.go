@@ -96,6 +96,10 @@ func (d *driver) handle(step *states.Step) {
 			}
 			d.cancels[c.ID] = stop
 			go func(c states.Command) {
+				if WaitsForToken(c.Resource) {
+					d.send(states.Event{Kind: states.TaskFailed, Command: c.ID, Err: &states.Error{Name: states.ErrRuntime, Cause: "Express workflows do not support the .waitForTaskToken integration pattern."}})
+					return
+				}
 				out, err := d.tasks.Run(tctx, c.Resource, c.Input)
 				if err != nil {
 					d.send(states.Event{Kind: states.TaskFailed, Command: c.ID, Err: err})

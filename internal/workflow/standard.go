@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -301,7 +302,7 @@ func (e *Executions) applyRecord(r *Run, data []byte, caughtUp bool) bool {
 		}
 		info := states.Info{ExecutionID: r.arn, ExecutionName: r.name, RoleArn: rec.Start.RoleArn, StartTime: rec.Start.Time,
 			StateMachineID: rec.Start.MachineArn, StateMachineName: r.machine}
-		x, s := m.Start(info, input, rec.Start.Time, states.Env{})
+		x, s := m.Start(info, input, rec.Start.Time, states.Env{TaskToken: func(id string) string { return taskToken(r.arn, id) }})
 		r.mu.Lock()
 		r.x, r.machineArn, r.input, r.rawInput, r.start = x, rec.Start.MachineArn, input, rec.Start.Input, rec.Start.Time
 		r.mu.Unlock()
@@ -320,6 +321,8 @@ func (e *Executions) applyRecord(r *Run, data []byte, caughtUp bool) bool {
 				return true // a late answer to a withdrawn or answered command
 			}
 			delete(r.outstanding, ev.Command)
+			r.setPending(ev.Command, false)
+			r.cancel(ev.Command)
 		}
 		r.mu.Lock()
 		s, err := r.x.Apply(ev)
@@ -341,9 +344,11 @@ func (e *Executions) applyRecord(r *Run, data []byte, caughtUp bool) bool {
 		if c.Kind == states.Cancel {
 			r.cancel(c.ID)
 			delete(r.outstanding, c.ID)
+			r.setPending(c.ID, false)
 			continue
 		}
 		r.outstanding[c.ID] = c
+		r.setPending(c.ID, c.Kind == states.RunTask)
 	}
 	if caughtUp {
 		for id, c := range r.outstanding {
@@ -369,6 +374,12 @@ func (e *Executions) issue(r *Run, c states.Command) {
 			})
 			stop = func() { t.Stop(); cancel() }
 		}
+		if c.HeartbeatSeconds > 0 {
+			hb := e.heartbeat(r, c)
+			prev := stop
+			stop = func() { hb.Stop(); prev() }
+			r.setHeartbeat(c.ID, hb, time.Duration(c.HeartbeatSeconds)*time.Second)
+		}
 		r.setCancel(c.ID, stop)
 		e.wg.Add(1)
 		go func() {
@@ -376,6 +387,9 @@ func (e *Executions) issue(r *Run, c states.Command) {
 			out, terr := e.tasks.Run(ctx, c.Resource, c.Input)
 			if ctx.Err() != nil {
 				return // withdrawn, or the node is stopping: replay will run it again
+			}
+			if WaitsForToken(c.Resource) && terr == nil {
+				return // SendTaskSuccess or SendTaskFailure answers it
 			}
 			ev := eventRecord{Kind: states.TaskSucceeded, Command: c.ID, Time: time.Now().UTC()}
 			if terr != nil {
@@ -422,6 +436,27 @@ type Run struct {
 	stop       time.Time
 	history    []states.History
 	cancels    map[string]func()
+	heartbeats map[string]heartbeat
+	pending    map[string]bool // commands awaiting an answer, for task tokens
+}
+
+func (r *Run) setPending(id string, on bool) {
+	r.mu.Lock()
+	if r.pending == nil {
+		r.pending = map[string]bool{}
+	}
+	if on {
+		r.pending[id] = true
+	} else {
+		delete(r.pending, id)
+	}
+	r.mu.Unlock()
+}
+
+func (r *Run) isPending(id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.pending[id]
 }
 
 // Snapshot is what DescribeExecution shows.
@@ -488,4 +523,84 @@ func sameJSON(a, b []byte) bool {
 		return bytes.Equal(a, b)
 	}
 	return bytes.Equal(ca.Bytes(), cb.Bytes())
+}
+
+// heartbeat starts the timer that fails a task whose worker stopped
+// sending heartbeats.
+func (e *Executions) heartbeat(r *Run, c states.Command) *time.Timer {
+	return time.AfterFunc(time.Duration(c.HeartbeatSeconds)*time.Second, func() {
+		_ = e.append(e.ctx, r, eventRecord{Kind: states.TaskFailed, Command: c.ID, Err: &states.Error{Name: states.ErrHeartbeatTimeout, Cause: "The task missed its heartbeat."}, Time: time.Now().UTC()})
+	})
+}
+
+func (r *Run) setHeartbeat(id string, t *time.Timer, every time.Duration) {
+	r.mu.Lock()
+	if r.heartbeats == nil {
+		r.heartbeats = map[string]heartbeat{}
+	}
+	r.heartbeats[id] = heartbeat{t, every}
+	r.mu.Unlock()
+}
+
+type heartbeat struct {
+	timer *time.Timer
+	every time.Duration
+}
+
+// taskToken names one task of one execution. It is derived, so replaying
+// an execution gives its tasks the same tokens.
+func taskToken(executionArn, commandID string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(executionArn + "\n" + commandID))
+}
+
+// byToken finds the execution and pending task a token names.
+func (e *Executions) byToken(token string) (*Run, string, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(token)
+	arn, id, ok := strings.Cut(string(raw), "\n")
+	if err != nil || !ok || len(token) > 1024 {
+		return nil, "", fault.Typed(fault.InvalidParameter, "InvalidToken", "Invalid Token: '%s'", token)
+	}
+	e.mu.Lock()
+	r := e.runs[arn]
+	e.mu.Unlock()
+	if r == nil || !r.isPending(id) {
+		return nil, "", fault.Typed(fault.NotFound, "TaskDoesNotExist", "Task Does Not Exist: the task was not found or has already completed")
+	}
+	return r, id, nil
+}
+
+// SendTaskSuccess answers a .waitForTaskToken task with its output.
+func (e *Executions) SendTaskSuccess(ctx context.Context, token string, output []byte) error {
+	r, id, err := e.byToken(token)
+	if err != nil {
+		return err
+	}
+	if _, err := states.Decode(output); err != nil {
+		return fault.Typed(fault.InvalidParameter, "InvalidOutput", "Invalid Output: '%v'", err)
+	}
+	return e.append(ctx, r, eventRecord{Kind: states.TaskSucceeded, Command: id, Output: output, Time: time.Now().UTC()})
+}
+
+// SendTaskFailure fails a .waitForTaskToken task.
+func (e *Executions) SendTaskFailure(ctx context.Context, token string, taskErr *states.Error) error {
+	r, id, err := e.byToken(token)
+	if err != nil {
+		return err
+	}
+	return e.append(ctx, r, eventRecord{Kind: states.TaskFailed, Command: id, Err: taskErr, Time: time.Now().UTC()})
+}
+
+// SendTaskHeartbeat restarts a task's heartbeat timer.
+func (e *Executions) SendTaskHeartbeat(token string) error {
+	r, id, err := e.byToken(token)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	hb, ok := r.heartbeats[id]
+	r.mu.Unlock()
+	if ok {
+		hb.timer.Reset(hb.every)
+	}
+	return nil
 }

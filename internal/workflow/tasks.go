@@ -14,7 +14,12 @@ import (
 // Invoker runs Lambda functions for Task states.
 type Invoker interface {
 	Invoke(ctx context.Context, req invoke.Request) (*invoke.Response, error)
+	InvokeAsync(ctx context.Context, req invoke.Request) (string, error)
 }
+
+// WaitsForToken reports whether a resource's result comes from
+// SendTaskSuccess/Failure rather than from the call itself.
+func WaitsForToken(resource string) bool { return strings.HasSuffix(resource, ".waitForTaskToken") }
 
 // Tasks runs the task resources Updraft integrates with.
 type Tasks struct {
@@ -30,6 +35,16 @@ func (t *Tasks) Run(ctx context.Context, resource string, input any) (any, *stat
 		return out, err
 	case resource == "arn:aws:states:::lambda:invoke":
 		return t.lambdaInvoke(ctx, input)
+	case resource == "arn:aws:states:::lambda:invoke.waitForTaskToken":
+		// The function gets the token in its payload and answers later.
+		params, _ := input.(map[string]any)
+		name, _ := params["FunctionName"].(string)
+		qualifier, _ := params["Qualifier"].(string)
+		body := []byte(states.Encode(params["Payload"]))
+		if _, err := t.Lambda.InvokeAsync(ctx, invoke.Request{Function: name, Qualifier: qualifier, Payload: body}); err != nil {
+			return nil, lambdaError(err)
+		}
+		return nil, nil
 	}
 	return nil, &states.Error{Name: states.ErrRuntime, Cause: fmt.Sprintf("Updraft does not support the task resource %s yet.", resource)}
 }

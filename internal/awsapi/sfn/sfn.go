@@ -48,6 +48,9 @@ func New(machines *workflow.Machines, executions *workflow.Executions, tasks *wo
 		"ListExecutions":                   a.listExecutions,
 		"GetExecutionHistory":              a.getExecutionHistory,
 		"StopExecution":                    a.stopExecution,
+		"SendTaskSuccess":                  a.sendTaskSuccess,
+		"SendTaskFailure":                  a.sendTaskFailure,
+		"SendTaskHeartbeat":                a.sendTaskHeartbeat,
 	}
 	return a
 }
@@ -576,4 +579,46 @@ func (a *API) stopExecution(r *http.Request, body []byte) (any, error) {
 		return nil, err
 	}
 	return map[string]any{"stopDate": epoch(time.Now())}, nil
+}
+
+type tokenRequest struct {
+	TaskToken string `json:"taskToken"`
+	Output    string `json:"output"`
+	Error     string `json:"error"`
+	Cause     string `json:"cause"`
+}
+
+func decodeToken(body []byte) (tokenRequest, error) {
+	var in tokenRequest
+	if err := decode(body, &in); err != nil {
+		return in, err
+	}
+	return in, required("taskToken", in.TaskToken)
+}
+
+func (a *API) sendTaskSuccess(r *http.Request, body []byte) (any, error) {
+	in, err := decodeToken(body)
+	if err == nil {
+		err = required("output", in.Output)
+	}
+	if err == nil {
+		err = a.executions.SendTaskSuccess(r.Context(), in.TaskToken, []byte(in.Output))
+	}
+	return map[string]any{}, err
+}
+
+func (a *API) sendTaskFailure(r *http.Request, body []byte) (any, error) {
+	in, err := decodeToken(body)
+	if err == nil {
+		err = a.executions.SendTaskFailure(r.Context(), in.TaskToken, &states.Error{Name: in.Error, Cause: in.Cause})
+	}
+	return map[string]any{}, err
+}
+
+func (a *API) sendTaskHeartbeat(r *http.Request, body []byte) (any, error) {
+	in, err := decodeToken(body)
+	if err == nil {
+		err = a.executions.SendTaskHeartbeat(in.TaskToken)
+	}
+	return map[string]any{}, err
 }
