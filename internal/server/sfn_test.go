@@ -467,3 +467,55 @@ func TestStepFunctions_TaskTokens(t *testing.T) {
 		t.Errorf("got %s, want States.HeartbeatTimeout", aws.ToString(timedOut.Error))
 	}
 }
+
+func TestStepFunctions_NestedExecutions(t *testing.T) {
+	n := startNode(t, nil)
+	c := sfnClient(n)
+	ctx := context.Background()
+	role := aws.String("arn:aws:iam::000000000000:role/sfn")
+	child, err := c.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{Name: aws.String("child"), RoleArn: role,
+		Definition: aws.String(`{"StartAt": "C", "States": {"C": {"Type": "Choice", "Choices": [{"Variable": "$.n", "NumericGreaterThan": 10, "Next": "Big"}], "Default": "Small"},
+		  "Big": {"Type": "Fail", "Error": "TooBig", "Cause": "n > 10"}, "Small": {"Type": "Pass", "Parameters": {"doubled.$": "States.MathAdd($.n, $.n)"}, "End": true}}}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	parent := `{"StartAt": "Run", "States": {
+	  "Run": {"Type": "Task", "Resource": "arn:aws:states:::states:startExecution.sync:2",
+	    "Parameters": {"StateMachineArn": "` + aws.ToString(child.StateMachineArn) + `", "Input": {"n.$": "$.n"}},
+	    "ResultSelector": {"out.$": "$.Output"}, "Catch": [{"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.failed", "Next": "Fire"}], "Next": "Fire"},
+	  "Fire": {"Type": "Task", "Resource": "arn:aws:states:::states:startExecution",
+	    "Parameters": {"StateMachineArn": "` + aws.ToString(child.StateMachineArn) + `", "Name": "fire-and-forget", "Input": "{\"n\": 1}"},
+	    "ResultPath": "$.fired", "End": true}}}`
+	p, err := c.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{Name: aws.String("parent"), RoleArn: role, Definition: aws.String(parent)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := c.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: p.StateMachineArn, Input: aws.String(`{"n": 4}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := waitStatus(t, c, run.ExecutionArn, types.ExecutionStatusSucceeded, 15*time.Second)
+	res := decodeResult(t, []byte(aws.ToString(done.Output)))
+	if fmt.Sprint(res["out"]) != "map[doubled:8]" {
+		t.Errorf("got output %s", aws.ToString(done.Output))
+	}
+	fired := res["fired"].(map[string]any)
+	if fired["ExecutionArn"] != "arn:aws:states:us-east-1:000000000000:execution:child:fire-and-forget" {
+		t.Errorf("fire-and-forget returned %v", fired)
+	}
+	waitStatus(t, c, aws.String(fired["ExecutionArn"].(string)), types.ExecutionStatusSucceeded, 10*time.Second)
+
+	run2, _ := c.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: p.StateMachineArn, Input: aws.String(`{"n": 40}`)})
+	// The fire-and-forget child name is taken now: the parent's second task fails.
+	failed := waitStatus(t, c, run2.ExecutionArn, types.ExecutionStatusFailed, 15*time.Second)
+	h, _ := c.GetExecutionHistory(ctx, &sfn.GetExecutionHistoryInput{ExecutionArn: run2.ExecutionArn})
+	caught := false
+	for _, e := range h.Events {
+		if e.StateExitedEventDetails != nil && aws.ToString(e.StateExitedEventDetails.Name) == "Run" && strings.Contains(aws.ToString(e.StateExitedEventDetails.Output), "TooBig") {
+			caught = true
+		}
+	}
+	if !caught || aws.ToString(failed.Error) != "StepFunctions.ExecutionAlreadyExistsException" {
+		t.Errorf("got error %s (caught child failure %v)", aws.ToString(failed.Error), caught)
+	}
+}

@@ -44,6 +44,9 @@ type startRecord struct {
 	Name       string          `json:"name"`
 	Input      json.RawMessage `json:"input"`
 	Time       time.Time       `json:"time"`
+	// Parent is "<execution ARN>\n<command ID>" of the task that started
+	// this execution, when one did.
+	Parent string `json:"parent,omitempty"`
 }
 
 type eventRecord struct {
@@ -64,8 +67,9 @@ type Executions struct {
 	stream   jetstream.Stream
 	log      *slog.Logger
 
-	mu   sync.Mutex
-	runs map[string]*Run // by execution ARN
+	mu      sync.Mutex
+	runs    map[string]*Run     // by execution ARN
+	waiters map[string][]waiter // by nested execution ARN
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -143,6 +147,10 @@ func (e *Executions) newRun(machine, name string) *Run {
 // again with the same name and input while it runs returns it, as Step
 // Functions does.
 func (e *Executions) StartExecution(ctx context.Context, m *Machine, name string, input []byte) (*Run, error) {
+	return e.start(ctx, m, name, input, "")
+}
+
+func (e *Executions) start(ctx context.Context, m *Machine, name string, input []byte, parent string) (*Run, error) {
 	if m.Type != Standard {
 		return nil, fault.Typed(fault.InvalidParameter, "StateMachineTypeNotSupported", "This operation is not supported by this type of state machine yet: start EXPRESS machines with StartSyncExecution")
 	}
@@ -162,7 +170,7 @@ func (e *Executions) StartExecution(ctx context.Context, m *Machine, name string
 		}
 		return nil, fault.Typed(fault.Conflict, "ExecutionAlreadyExists", "Execution Already Exists: '%s'", arn)
 	}
-	rec := record{Start: &startRecord{MachineArn: m.StateMachineArn, Definition: m.Definition, RoleArn: m.RoleArn, Name: name, Input: input, Time: time.Now().UTC()}}
+	rec := record{Start: &startRecord{MachineArn: m.StateMachineArn, Definition: m.Definition, RoleArn: m.RoleArn, Name: name, Input: input, Time: time.Now().UTC(), Parent: parent}}
 	data, err := json.Marshal(rec)
 	if err != nil {
 		return nil, err
@@ -273,6 +281,7 @@ func (e *Executions) follow(r *Run) error {
 			startedOnce()
 			if r.snapshot().Status != states.Running {
 				r.stopAll()
+				e.finished(r)
 				return
 			}
 		}
@@ -304,7 +313,7 @@ func (e *Executions) applyRecord(r *Run, data []byte, caughtUp bool) bool {
 			StateMachineID: rec.Start.MachineArn, StateMachineName: r.machine}
 		x, s := m.Start(info, input, rec.Start.Time, states.Env{TaskToken: func(id string) string { return taskToken(r.arn, id) }})
 		r.mu.Lock()
-		r.x, r.machineArn, r.input, r.rawInput, r.start = x, rec.Start.MachineArn, input, rec.Start.Input, rec.Start.Time
+		r.x, r.machineArn, r.input, r.rawInput, r.start, r.parent = x, rec.Start.MachineArn, input, rec.Start.Input, rec.Start.Time, rec.Start.Parent
 		r.mu.Unlock()
 		step = s
 	case rec.Event != nil && r.x != nil:
@@ -364,6 +373,11 @@ func (e *Executions) applyRecord(r *Run, data []byte, caughtUp bool) bool {
 // issue carries out a command: a task runs and stores its answer; a
 // timer becomes a message schedule that fires into the execution.
 func (e *Executions) issue(r *Run, c states.Command) {
+	switch {
+	case c.Kind == states.RunTask && strings.HasPrefix(c.Resource, startExecutionResource):
+		e.startChild(r, c)
+		return
+	}
 	switch c.Kind {
 	case states.RunTask:
 		ctx, cancel := context.WithCancel(e.ctx)
@@ -432,6 +446,7 @@ type Run struct {
 	machineArn string
 	input      any
 	rawInput   json.RawMessage
+	parent     string
 	start      time.Time
 	stop       time.Time
 	history    []states.History
@@ -451,6 +466,12 @@ func (r *Run) setPending(id string, on bool) {
 		delete(r.pending, id)
 	}
 	r.mu.Unlock()
+}
+
+func (r *Run) parentOf() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.parent
 }
 
 func (r *Run) isPending(id string) bool {
@@ -603,4 +624,110 @@ func (e *Executions) SendTaskHeartbeat(token string) error {
 		hb.timer.Reset(hb.every)
 	}
 	return nil
+}
+
+// startExecutionResource starts a nested execution; with ".sync" (output
+// as a string) or ".sync:2" (output as JSON) the task waits for it.
+const startExecutionResource = "arn:aws:states:::states:startExecution"
+
+// waiter is a parent task waiting for a nested execution to end.
+type waiter struct {
+	parent  *Run
+	command string
+	json    bool // .sync:2
+}
+
+// startChild starts the nested execution a task asks for. Its name is the
+// task's Name parameter or one derived from the parent task, so a replay
+// finds the same child instead of starting another.
+func (e *Executions) startChild(r *Run, c states.Command) {
+	fail := func(name, cause string) {
+		_ = e.append(e.ctx, r, eventRecord{Kind: states.TaskFailed, Command: c.ID, Err: &states.Error{Name: name, Cause: cause}, Time: time.Now().UTC()})
+	}
+	params, _ := c.Input.(map[string]any)
+	arn, _ := params["StateMachineArn"].(string)
+	m, err := e.machines.Get(arn)
+	if err != nil {
+		fail("StepFunctions.StateMachineDoesNotExistException", err.Error())
+		return
+	}
+	name, _ := params["Name"].(string)
+	if name == "" {
+		sum := sha256.Sum256([]byte(r.arn + "\n" + c.ID))
+		name = hex.EncodeToString(sum[:16])
+	}
+	input := []byte("{}")
+	switch in := params["Input"].(type) {
+	case nil:
+	case string:
+		input = []byte(in)
+	default:
+		input = []byte(states.Encode(in))
+	}
+	parent := r.arn + "\n" + c.ID
+	child, err := e.start(e.ctx, m, name, input, parent)
+	if fault.Is(err, fault.Conflict) {
+		// Started by this very task before a crash: carry on with it.
+		if existing, gerr := e.Get(e.ExecutionARN(m.Name, name)); gerr == nil && existing.parentOf() == parent {
+			child, err = existing, nil
+		}
+	}
+	if err != nil {
+		name := "StepFunctions.ExecutionAlreadyExistsException"
+		if !fault.Is(err, fault.Conflict) {
+			name = "States.Runtime"
+		}
+		fail(name, err.Error())
+		return
+	}
+	snap := child.snapshot()
+	suffix := strings.TrimPrefix(c.Resource, startExecutionResource)
+	if suffix == "" {
+		out := map[string]any{"ExecutionArn": snap.ExecutionArn, "StartDate": snap.Start.Format("Jan 2, 2006, 3:04:05 PM")}
+		_ = e.append(e.ctx, r, eventRecord{Kind: states.TaskSucceeded, Command: c.ID, Output: json.RawMessage(states.Encode(out)), Time: time.Now().UTC()})
+		return
+	}
+	w := waiter{parent: r, command: c.ID, json: suffix == ".sync:2"}
+	e.mu.Lock()
+	if e.waiters == nil {
+		e.waiters = map[string][]waiter{}
+	}
+	e.waiters[snap.ExecutionArn] = append(e.waiters[snap.ExecutionArn], w)
+	e.mu.Unlock()
+	// Checked after registering, so an end in between is not missed; a
+	// second answer is dropped as no longer pending.
+	if child.snapshot().Status != states.Running {
+		e.finished(child)
+	}
+}
+
+// finished answers the parent tasks waiting for execution r.
+func (e *Executions) finished(r *Run) {
+	e.mu.Lock()
+	ws := e.waiters[r.arn]
+	delete(e.waiters, r.arn)
+	e.mu.Unlock()
+	snap := r.snapshot()
+	for _, w := range ws {
+		ev := eventRecord{Command: w.command, Time: time.Now().UTC()}
+		if snap.Status == states.Succeeded {
+			out := map[string]any{"ExecutionArn": snap.ExecutionArn, "StateMachineArn": snap.MachineArn, "Name": snap.Name, "Status": snap.Status,
+				"StartDate": snap.Start.UnixMilli(), "StopDate": snap.Stop.UnixMilli(), "Input": states.Encode(snap.Input), "Output": states.Encode(snap.Output)}
+			if w.json {
+				out["Input"], out["Output"] = snap.Input, snap.Output
+			}
+			ev.Kind, ev.Output = states.TaskSucceeded, json.RawMessage(states.Encode(out))
+		} else {
+			// The cause describes the child, as DescribeExecution would.
+			d := map[string]any{"ExecutionArn": snap.ExecutionArn, "StateMachineArn": snap.MachineArn, "Name": snap.Name, "Status": snap.Status,
+				"StartDate": snap.Start.UnixMilli(), "StopDate": snap.Stop.UnixMilli(), "Input": states.Encode(snap.Input)}
+			if snap.Err != nil {
+				d["Error"], d["Cause"] = snap.Err.Name, snap.Err.Cause
+			}
+			ev.Kind, ev.Err = states.TaskFailed, &states.Error{Name: "States.TaskFailed", Cause: states.Encode(d)}
+		}
+		if err := e.append(e.ctx, w.parent, ev); err != nil {
+			e.log.Warn("answer parent execution", "execution", w.parent.arn, "err", err)
+		}
+	}
 }
