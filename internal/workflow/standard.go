@@ -189,7 +189,14 @@ func (e *Executions) start(ctx context.Context, m *Machine, name string, input [
 	if err := e.follow(r); err != nil {
 		return nil, err
 	}
-	<-r.started
+	select {
+	case <-r.started:
+	case <-time.After(10 * time.Second):
+		// Stored, so it will run; this node is just slow to pick it up.
+		e.log.Warn("execution slow to start", "execution", r.arn)
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 	return r, nil
 }
 
