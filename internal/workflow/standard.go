@@ -67,6 +67,8 @@ type Executions struct {
 	stream   jetstream.Stream
 	log      *slog.Logger
 
+	caughtUp bool // the follower has reached the end of the stream once
+
 	mu      sync.Mutex
 	runs    map[string]*Run     // by execution ARN
 	waiters map[string][]waiter // by nested execution ARN
@@ -91,28 +93,91 @@ func NewExecutions(ctx context.Context, bb *backbone.Backbone, machines *Machine
 	return &Executions{machines: machines, tasks: tasks, js: bb.JetStream(), stream: st, log: log, runs: map[string]*Run{}, ctx: cctx, cancel: cancel}, nil
 }
 
-// Start resumes every execution stored in the backbone.
+// Start follows every execution stored in the backbone with one ordered
+// consumer: it replays each history, then applies new events as they are
+// stored, in stream order.
 func (e *Executions) Start(ctx context.Context) error {
-	info, err := e.stream.Info(ctx, jetstream.WithSubjectFilter("exec.>"))
+	cons, err := e.js.OrderedConsumer(ctx, StreamExecutions, jetstream.OrderedConsumerConfig{FilterSubjects: []string{"exec.>"}})
 	if err != nil {
-		return fmt.Errorf("list executions: %w", err)
+		return fmt.Errorf("follow executions: %w", err)
 	}
-	subjects := make([]string, 0, len(info.State.Subjects))
-	for subj := range info.State.Subjects {
-		subjects = append(subjects, subj)
+	it, err := cons.Messages()
+	if err != nil {
+		return fmt.Errorf("follow executions: %w", err)
 	}
-	sort.Strings(subjects)
-	for _, subj := range subjects {
-		parts := strings.Split(subj, ".")
-		if len(parts) != 3 {
-			continue
+	e.wg.Add(2)
+	go func() {
+		defer e.wg.Done()
+		<-e.ctx.Done()
+		it.Stop()
+	}()
+	go func() {
+		defer e.wg.Done()
+		defer it.Stop()
+		for {
+			msg, err := it.Next()
+			if err != nil {
+				return
+			}
+			e.route(msg)
 		}
-		r := e.newRun(parts[1], parts[2])
-		if err := e.follow(r); err != nil {
-			return err
-		}
-	}
+	}()
 	return nil
+}
+
+// route applies one stored record to its execution. Commands are issued
+// only once the node has caught up with the stream, so a replay re-runs
+// only what is still outstanding.
+func (e *Executions) route(msg jetstream.Msg) {
+	parts := strings.Split(msg.Subject(), ".")
+	if len(parts) != 3 {
+		return
+	}
+	arn := e.ExecutionARN(parts[1], parts[2])
+	e.mu.Lock()
+	r := e.runs[arn]
+	e.mu.Unlock()
+	if r == nil {
+		r = e.newRun(parts[1], parts[2])
+	}
+	meta, _ := msg.Metadata()
+	caughtUp := meta == nil || meta.NumPending == 0
+	if !e.applyRecord(r, msg.Data(), e.caughtUp) {
+		return
+	}
+	r.startedOnce()
+	if caughtUp && !e.caughtUp {
+		e.caughtUp = true
+		e.issueAll()
+	}
+	if r.x != nil && !r.ended && r.snapshot().Status != states.Running {
+		r.ended = true
+		r.stopAll()
+		e.finished(r)
+	}
+}
+
+// issueAll issues every outstanding command of every execution, once the
+// replay is over.
+func (e *Executions) issueAll() {
+	e.mu.Lock()
+	runs := make([]*Run, 0, len(e.runs))
+	for _, r := range e.runs {
+		runs = append(runs, r)
+	}
+	e.mu.Unlock()
+	for _, r := range runs {
+		e.issueOutstanding(r)
+	}
+}
+
+func (e *Executions) issueOutstanding(r *Run) {
+	for id, c := range r.outstanding {
+		if !r.issued[id] {
+			r.issued[id] = true
+			e.issue(r, c)
+		}
+	}
 }
 
 // Stop ends every execution loop on this node; their histories stay in
@@ -136,10 +201,14 @@ func (e *Executions) ExecutionARN(machine, name string) string {
 
 func (e *Executions) newRun(machine, name string) *Run {
 	r := &Run{arn: e.ExecutionARN(machine, name), machine: machine, name: name, subject: "exec." + machine + "." + name,
-		outstanding: map[string]states.Command{}, issued: map[string]bool{}}
+		outstanding: map[string]states.Command{}, issued: map[string]bool{}, started: make(chan struct{})}
+	r.startedOnce = sync.OnceFunc(func() { close(r.started) })
 	e.mu.Lock()
+	defer e.mu.Unlock()
+	if existing := e.runs[r.arn]; existing != nil {
+		return existing
+	}
 	e.runs[r.arn] = r
-	e.mu.Unlock()
 	return r
 }
 
@@ -185,9 +254,11 @@ func (e *Executions) start(ctx context.Context, m *Machine, name string, input [
 		}
 		return nil, fmt.Errorf("store execution %s: %w", arn, err)
 	}
-	r := e.newRun(m.Name, name)
-	if err := e.follow(r); err != nil {
-		return nil, err
+	e.mu.Lock()
+	r := e.runs[arn]
+	e.mu.Unlock()
+	if r == nil {
+		r = e.newRun(m.Name, name)
 	}
 	select {
 	case <-r.started:
@@ -249,50 +320,6 @@ func (e *Executions) append(ctx context.Context, r *Run, ev eventRecord) error {
 	if _, err := e.js.Publish(ctx, r.subject, data); err != nil {
 		return fmt.Errorf("store execution event: %w", err)
 	}
-	return nil
-}
-
-// follow replays the execution's subject and then applies new events as
-// they are stored, issuing the commands still outstanding.
-func (e *Executions) follow(r *Run) error {
-	cons, err := e.js.OrderedConsumer(e.ctx, StreamExecutions, jetstream.OrderedConsumerConfig{FilterSubjects: []string{r.subject}})
-	if err != nil {
-		return fmt.Errorf("follow execution %s: %w", r.arn, err)
-	}
-	it, err := cons.Messages()
-	if err != nil {
-		return fmt.Errorf("follow execution %s: %w", r.arn, err)
-	}
-	r.started = make(chan struct{})
-	e.wg.Add(2)
-	go func() {
-		defer e.wg.Done()
-		<-e.ctx.Done()
-		it.Stop()
-	}()
-	go func() {
-		defer e.wg.Done()
-		defer it.Stop()
-		startedOnce := sync.OnceFunc(func() { close(r.started) })
-		defer startedOnce()
-		for {
-			msg, err := it.Next()
-			if err != nil {
-				return
-			}
-			meta, _ := msg.Metadata()
-			caughtUp := meta == nil || meta.NumPending == 0
-			if !e.applyRecord(r, msg.Data(), caughtUp) {
-				continue
-			}
-			startedOnce()
-			if r.snapshot().Status != states.Running {
-				r.stopAll()
-				e.finished(r)
-				return
-			}
-		}
-	}()
 	return nil
 }
 
@@ -367,12 +394,7 @@ func (e *Executions) applyRecord(r *Run, data []byte, caughtUp bool) bool {
 		r.setPending(c.ID, c.Kind == states.RunTask)
 	}
 	if caughtUp {
-		for id, c := range r.outstanding {
-			if !r.issued[id] {
-				r.issued[id] = true
-				e.issue(r, c)
-			}
-		}
+		e.issueOutstanding(r)
 	}
 	return true
 }
@@ -382,7 +404,12 @@ func (e *Executions) applyRecord(r *Run, data []byte, caughtUp bool) bool {
 func (e *Executions) issue(r *Run, c states.Command) {
 	switch {
 	case c.Kind == states.RunTask && strings.HasPrefix(c.Resource, startExecutionResource):
-		e.startChild(r, c)
+		// Not on the follower: starting a child waits for the follower.
+		e.wg.Add(1)
+		go func() {
+			defer e.wg.Done()
+			e.startChild(r, c)
+		}()
 		return
 	}
 	switch c.Kind {
@@ -443,6 +470,8 @@ func (e *Executions) issue(r *Run, c states.Command) {
 type Run struct {
 	arn, machine, name, subject string
 	started                     chan struct{}
+	startedOnce                 func()
+	ended                       bool // its end has been reported to waiting parents
 
 	// Owned by the follow goroutine.
 	outstanding map[string]states.Command
