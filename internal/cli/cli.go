@@ -22,6 +22,9 @@ const (
 	exitUsage = 2
 )
 
+// asErr is errors.As for a typed target.
+func asErr[T error](err error, target *T) bool { return errors.As(err, target) }
+
 // errUsage marks a usage error; its message has been printed already.
 var errUsage = errors.New("usage")
 
@@ -39,6 +42,10 @@ Usage:
   updraft function logs NAME [--follow]     print a function's logs
   updraft function ls                       list functions
   updraft function rm NAME                  delete a function
+  updraft workflow create DEF.json [flags]  create or update a state machine
+  updraft workflow start MACHINE [flags]    start an execution (--wait for its end)
+  updraft workflow describe|history ARN     show an execution or its history
+  updraft workflow ls                       list state machines
   updraft bench [scenario] [flags]          run the benchmark scenarios
   updraft version                           print the version
 
@@ -59,6 +66,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = e.up(ctx, args[1:])
 	case "function", "fn":
 		err = e.function(ctx, args[1:])
+	case "workflow", "wf":
+		err = e.workflow(ctx, args[1:])
 	case "bench":
 		err = e.bench(ctx, args[1:])
 	case "version", "--version":

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -129,5 +130,43 @@ func TestCLI_SignsRequests(t *testing.T) {
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "wrong")
 	if code, _, stderr := run(t, "function", "logs", "hello-python", "--endpoint", ep); code != 1 || !strings.Contains(stderr, "InvalidSignatureException") {
 		t.Errorf("logs with a wrong secret: exit %d %s", code, stderr)
+	}
+}
+
+func TestCLI_Workflow(t *testing.T) {
+	ep := startNode(t)
+	def := t.TempDir() + "/greet.json"
+	if err := os.WriteFile(def, []byte(`{"StartAt": "Hi", "States": {"Hi": {"Type": "Pass", "Parameters": {"msg.$": "States.Format('hi {}', $.who)"}, "End": true}}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := run(t, "workflow", "create", def, "--endpoint", ep)
+	if code != 0 || strings.TrimSpace(stdout) != "arn:aws:states:us-east-1:000000000000:stateMachine:greet" {
+		t.Fatalf("create: exit %d %s %s", code, stdout, stderr)
+	}
+	// Creating again updates it in place.
+	if code, _, stderr := run(t, "workflow", "create", def, "--endpoint", ep); code != 0 {
+		t.Fatalf("re-create: %s", stderr)
+	}
+	code, stdout, stderr = run(t, "workflow", "start", "greet", "--input", `{"who": "cli"}`, "--wait", "--json", "--endpoint", ep)
+	var res struct {
+		ExecutionArn, Status, Output string
+	}
+	if code != 0 || json.Unmarshal([]byte(stdout), &res) != nil || res.Status != "SUCCEEDED" || res.Output != `{"msg":"hi cli"}` {
+		t.Fatalf("start --wait: exit %d %s %s", code, stdout, stderr)
+	}
+	code, stdout, _ = run(t, "workflow", "history", res.ExecutionArn, "--endpoint", ep)
+	if code != 0 || !strings.Contains(stdout, "ExecutionSucceeded") || !strings.Contains(stdout, "PassStateEntered") {
+		t.Errorf("history: %s", stdout)
+	}
+	code, stdout, _ = run(t, "workflow", "describe", res.ExecutionArn, "--endpoint", ep)
+	if code != 0 || !strings.Contains(stdout, "SUCCEEDED") {
+		t.Errorf("describe: %s", stdout)
+	}
+	code, stdout, _ = run(t, "workflow", "ls", "--endpoint", ep)
+	if code != 0 || !strings.Contains(stdout, "greet") || !strings.Contains(stdout, "STANDARD") {
+		t.Errorf("ls: %s", stdout)
+	}
+	if code, _, stderr := run(t, "workflow", "start", "missing", "--endpoint", ep); code != 1 || !strings.Contains(stderr, "StateMachineDoesNotExist") {
+		t.Errorf("start missing: exit %d %s", code, stderr)
 	}
 }

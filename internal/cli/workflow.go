@@ -1,0 +1,243 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
+)
+
+func sfnClient(endpoint string) *sfn.Client {
+	c := credentialsFor(nil)
+	return sfn.New(sfn.Options{
+		Region:       region(),
+		BaseEndpoint: aws.String(endpoint),
+		Credentials:  credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, c.SessionToken),
+	})
+}
+
+// machineArn turns a state machine name or ARN into an ARN.
+func machineArn(nameOrArn string) string {
+	if strings.HasPrefix(nameOrArn, "arn:") {
+		return nameOrArn
+	}
+	return "arn:aws:states:" + region() + ":000000000000:stateMachine:" + nameOrArn
+}
+
+func (e *env) workflow(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprint(e.stderr, usage)
+		return errUsage
+	}
+	switch args[0] {
+	case "create":
+		return e.workflowCreate(ctx, args[1:])
+	case "start":
+		return e.workflowStart(ctx, args[1:])
+	case "describe":
+		return e.workflowDescribe(ctx, args[1:])
+	case "history":
+		return e.workflowHistory(ctx, args[1:])
+	case "ls", "list":
+		return e.workflowList(ctx, args[1:])
+	}
+	fmt.Fprintf(e.stderr, "updraft workflow: unknown command %q\n\n%s", args[0], usage)
+	return errUsage
+}
+
+func (e *env) workflowCreate(ctx context.Context, args []string) error {
+	fs := e.newFlags("updraft workflow create")
+	var cf clientFlags
+	cf.register(fs)
+	name := fs.String("name", "", "state machine name (default: the file's base name)")
+	typ := fs.String("type", "STANDARD", "STANDARD or EXPRESS")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		fmt.Fprintln(e.stderr, "usage: updraft workflow create DEFINITION.json [--name N] [--type STANDARD|EXPRESS]")
+		return errUsage
+	}
+	def, err := os.ReadFile(pos[0])
+	if err != nil {
+		return err
+	}
+	if *name == "" {
+		*name = strings.TrimSuffix(filepath.Base(pos[0]), filepath.Ext(pos[0]))
+	}
+	c := sfnClient(cf.base())
+	in := &sfn.CreateStateMachineInput{Name: name, Definition: aws.String(string(def)), RoleArn: aws.String("arn:aws:iam::000000000000:role/updraft"), Type: types.StateMachineType(*typ)}
+	out, err := c.CreateStateMachine(ctx, in)
+	var exists *types.StateMachineAlreadyExists
+	if asErr(err, &exists) {
+		_, err = c.UpdateStateMachine(ctx, &sfn.UpdateStateMachineInput{StateMachineArn: aws.String(machineArn(*name)), Definition: in.Definition})
+		out = &sfn.CreateStateMachineOutput{StateMachineArn: aws.String(machineArn(*name))}
+	}
+	if err != nil {
+		return apiError(err)
+	}
+	if cf.json {
+		return printJSON(e.stdout, map[string]string{"stateMachineArn": aws.ToString(out.StateMachineArn)})
+	}
+	fmt.Fprintln(e.stdout, aws.ToString(out.StateMachineArn))
+	return nil
+}
+
+func (e *env) workflowStart(ctx context.Context, args []string) error {
+	fs := e.newFlags("updraft workflow start")
+	var cf clientFlags
+	cf.register(fs)
+	input := fs.String("input", "{}", "JSON input, or @FILE")
+	name := fs.String("name", "", "execution name (default: generated)")
+	wait := fs.Bool("wait", false, "wait for the execution to end and print its description")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		fmt.Fprintln(e.stderr, "usage: updraft workflow start MACHINE [--input JSON|@FILE] [--name N] [--wait]")
+		return errUsage
+	}
+	body := *input
+	if strings.HasPrefix(body, "@") {
+		b, err := os.ReadFile(body[1:])
+		if err != nil {
+			return err
+		}
+		body = string(b)
+	}
+	c := sfnClient(cf.base())
+	in := &sfn.StartExecutionInput{StateMachineArn: aws.String(machineArn(pos[0])), Input: aws.String(body)}
+	if *name != "" {
+		in.Name = name
+	}
+	out, err := c.StartExecution(ctx, in)
+	if err != nil {
+		return apiError(err)
+	}
+	if !*wait {
+		if cf.json {
+			return printJSON(e.stdout, map[string]string{"executionArn": aws.ToString(out.ExecutionArn)})
+		}
+		fmt.Fprintln(e.stdout, aws.ToString(out.ExecutionArn))
+		return nil
+	}
+	for {
+		d, err := c.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: out.ExecutionArn})
+		if err != nil {
+			return apiError(err)
+		}
+		if d.Status != types.ExecutionStatusRunning {
+			return e.printExecution(d, cf.json)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func (e *env) printExecution(d *sfn.DescribeExecutionOutput, asJSON bool) error {
+	if asJSON {
+		return printJSON(e.stdout, map[string]any{
+			"executionArn": aws.ToString(d.ExecutionArn), "status": d.Status, "output": aws.ToString(d.Output),
+			"error": aws.ToString(d.Error), "cause": aws.ToString(d.Cause),
+		})
+	}
+	fmt.Fprintf(e.stdout, "%s\t%s\n", aws.ToString(d.ExecutionArn), d.Status)
+	if d.Output != nil {
+		fmt.Fprintln(e.stdout, aws.ToString(d.Output))
+	}
+	if d.Error != nil {
+		fmt.Fprintf(e.stdout, "%s: %s\n", aws.ToString(d.Error), aws.ToString(d.Cause))
+	}
+	return nil
+}
+
+func (e *env) workflowDescribe(ctx context.Context, args []string) error {
+	fs := e.newFlags("updraft workflow describe")
+	var cf clientFlags
+	cf.register(fs)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		fmt.Fprintln(e.stderr, "usage: updraft workflow describe EXECUTION-ARN")
+		return errUsage
+	}
+	d, err := sfnClient(cf.base()).DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(pos[0])})
+	if err != nil {
+		return apiError(err)
+	}
+	return e.printExecution(d, cf.json)
+}
+
+func (e *env) workflowHistory(ctx context.Context, args []string) error {
+	fs := e.newFlags("updraft workflow history")
+	var cf clientFlags
+	cf.register(fs)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		fmt.Fprintln(e.stderr, "usage: updraft workflow history EXECUTION-ARN")
+		return errUsage
+	}
+	var events []types.HistoryEvent
+	p := sfn.NewGetExecutionHistoryPaginator(sfnClient(cf.base()), &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(pos[0])})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return apiError(err)
+		}
+		events = append(events, page.Events...)
+	}
+	if cf.json {
+		return printJSON(e.stdout, events)
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tTIME\tTYPE")
+	for _, ev := range events {
+		fmt.Fprintf(tw, "%d\t%s\t%s\n", ev.Id, aws.ToTime(ev.Timestamp).UTC().Format(time.RFC3339Nano), ev.Type)
+	}
+	return tw.Flush()
+}
+
+func (e *env) workflowList(ctx context.Context, args []string) error {
+	fs := e.newFlags("updraft workflow ls")
+	var cf clientFlags
+	cf.register(fs)
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	var all []types.StateMachineListItem
+	p := sfn.NewListStateMachinesPaginator(sfnClient(cf.base()), &sfn.ListStateMachinesInput{})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return apiError(err)
+		}
+		all = append(all, page.StateMachines...)
+	}
+	if cf.json {
+		return printJSON(e.stdout, all)
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tTYPE\tCREATED")
+	for _, m := range all {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", aws.ToString(m.Name), m.Type, aws.ToTime(m.CreationDate).UTC().Format(time.RFC3339))
+	}
+	return tw.Flush()
+}
