@@ -134,6 +134,20 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// parseOne parses flags around exactly one positional argument, printing
+// usage when there is not exactly one.
+func (e *env) parseOne(fs *flag.FlagSet, args []string, usage string) (string, error) {
+	pos, err := parse(fs, args)
+	if err != nil {
+		return "", err
+	}
+	if len(pos) != 1 {
+		fmt.Fprintln(e.stderr, "usage: "+usage)
+		return "", errUsage
+	}
+	return pos[0], nil
+}
+
 func defaultEndpoint() string {
 	if v := os.Getenv("UPDRAFT_ENDPOINT"); v != "" {
 		return v

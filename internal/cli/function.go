@@ -101,15 +101,11 @@ func (e *env) deploy(ctx context.Context, args []string) error {
 	fs.IntVar(&o.memory, "memory", 0, "memory size in MB")
 	fs.IntVar(&o.timeout, "timeout", 0, "timeout in seconds")
 	fs.Var(&o.env, "env", "KEY=VALUE environment variable (repeatable)")
-	pos, err := parse(fs, args)
+	arg, err := e.parseOne(fs, args, "updraft function deploy DIR|ZIP [--name N] [--runtime R] [--handler H] [--memory MB] [--timeout S] [--env K=V]")
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		fmt.Fprintln(e.stderr, "usage: updraft function deploy DIR|ZIP [--name N] [--runtime R] [--handler H] [--memory MB] [--timeout S] [--env K=V]")
-		return errUsage
-	}
-	name, err := deployDir(ctx, e, cf.base(), pos[0], o, nil)
+	name, err := deployDir(ctx, e, cf.base(), arg, o, nil)
 	if err != nil {
 		return err
 	}
@@ -328,13 +324,9 @@ func (e *env) invoke(ctx context.Context, args []string) error {
 	payload := fs.String("payload", "", "JSON payload, or @FILE to read it from a file")
 	async := fs.Bool("async", false, "invoke asynchronously (InvocationType Event)")
 	tail := fs.Bool("log", false, "print the invocation's log tail to stderr")
-	pos, err := parse(fs, args)
+	arg, err := e.parseOne(fs, args, "updraft function invoke NAME [--payload JSON|@FILE] [--async] [--log] [--json]")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		fmt.Fprintln(e.stderr, "usage: updraft function invoke NAME [--payload JSON|@FILE] [--async] [--log] [--json]")
-		return errUsage
 	}
 	body := []byte(*payload)
 	if strings.HasPrefix(*payload, "@") {
@@ -342,7 +334,7 @@ func (e *env) invoke(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	in := &lambda.InvokeInput{FunctionName: aws.String(pos[0]), Payload: body}
+	in := &lambda.InvokeInput{FunctionName: aws.String(arg), Payload: body}
 	if *async {
 		in.InvocationType = types.InvocationTypeEvent
 	}
@@ -393,13 +385,9 @@ func (e *env) logs(ctx context.Context, args []string) error {
 	follow := fs.Bool("follow", false, "keep printing new lines")
 	fs.BoolVar(follow, "f", false, "same as --follow")
 	since := fs.String("since", "", "only lines newer than this duration (10m) or RFC 3339 time")
-	pos, err := parse(fs, args)
+	arg, err := e.parseOne(fs, args, "updraft function logs NAME [--follow] [--since 10m] [--json]")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		fmt.Fprintln(e.stderr, "usage: updraft function logs NAME [--follow] [--since 10m] [--json]")
-		return errUsage
 	}
 	q := url.Values{}
 	if *follow {
@@ -411,7 +399,7 @@ func (e *env) logs(ctx context.Context, args []string) error {
 	if cf.json {
 		q.Set("format", "json")
 	}
-	u := cf.base() + "/_updraft/v1/functions/" + url.PathEscape(pos[0]) + "/logs?" + q.Encode()
+	u := cf.base() + "/_updraft/v1/functions/" + url.PathEscape(arg) + "/logs?" + q.Encode()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return err
@@ -478,18 +466,14 @@ func (e *env) remove(ctx context.Context, args []string) error {
 	fs := e.newFlags("updraft function rm")
 	var cf clientFlags
 	cf.register(fs)
-	pos, err := parse(fs, args)
+	arg, err := e.parseOne(fs, args, "updraft function rm NAME")
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		fmt.Fprintln(e.stderr, "usage: updraft function rm NAME")
-		return errUsage
-	}
-	if _, err := lambdaClient(cf.base(), nil).DeleteFunction(ctx, &lambda.DeleteFunctionInput{FunctionName: aws.String(pos[0])}); err != nil {
+	if _, err := lambdaClient(cf.base(), nil).DeleteFunction(ctx, &lambda.DeleteFunctionInput{FunctionName: aws.String(arg)}); err != nil {
 		return apiError(err)
 	}
-	fmt.Fprintf(e.stderr, "deleted %s\n", pos[0])
+	fmt.Fprintf(e.stderr, "deleted %s\n", arg)
 	return nil
 }
 

@@ -59,20 +59,16 @@ func (e *env) workflowCreate(ctx context.Context, args []string) error {
 	cf.register(fs)
 	name := fs.String("name", "", "state machine name (default: the file's base name)")
 	typ := fs.String("type", "STANDARD", "STANDARD or EXPRESS")
-	pos, err := parse(fs, args)
+	arg, err := e.parseOne(fs, args, "updraft workflow create DEFINITION.json [--name N] [--type STANDARD|EXPRESS]")
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		fmt.Fprintln(e.stderr, "usage: updraft workflow create DEFINITION.json [--name N] [--type STANDARD|EXPRESS]")
-		return errUsage
-	}
-	def, err := os.ReadFile(pos[0])
+	def, err := os.ReadFile(arg)
 	if err != nil {
 		return err
 	}
 	if *name == "" {
-		*name = strings.TrimSuffix(filepath.Base(pos[0]), filepath.Ext(pos[0]))
+		*name = strings.TrimSuffix(filepath.Base(arg), filepath.Ext(arg))
 	}
 	c := sfnClient(cf.base())
 	in := &sfn.CreateStateMachineInput{Name: name, Definition: aws.String(string(def)), RoleArn: aws.String("arn:aws:iam::000000000000:role/updraft"), Type: types.StateMachineType(*typ)}
@@ -99,13 +95,9 @@ func (e *env) workflowStart(ctx context.Context, args []string) error {
 	input := fs.String("input", "{}", "JSON input, or @FILE")
 	name := fs.String("name", "", "execution name (default: generated)")
 	wait := fs.Bool("wait", false, "wait for the execution to end and print its description")
-	pos, err := parse(fs, args)
+	arg, err := e.parseOne(fs, args, "updraft workflow start MACHINE [--input JSON|@FILE] [--name N] [--wait]")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		fmt.Fprintln(e.stderr, "usage: updraft workflow start MACHINE [--input JSON|@FILE] [--name N] [--wait]")
-		return errUsage
 	}
 	body := *input
 	if strings.HasPrefix(body, "@") {
@@ -116,7 +108,7 @@ func (e *env) workflowStart(ctx context.Context, args []string) error {
 		body = string(b)
 	}
 	c := sfnClient(cf.base())
-	in := &sfn.StartExecutionInput{StateMachineArn: aws.String(machineArn(pos[0])), Input: aws.String(body)}
+	in := &sfn.StartExecutionInput{StateMachineArn: aws.String(machineArn(arg)), Input: aws.String(body)}
 	if *name != "" {
 		in.Name = name
 	}
@@ -168,15 +160,11 @@ func (e *env) workflowDescribe(ctx context.Context, args []string) error {
 	fs := e.newFlags("updraft workflow describe")
 	var cf clientFlags
 	cf.register(fs)
-	pos, err := parse(fs, args)
+	arg, err := e.parseOne(fs, args, "updraft workflow describe EXECUTION-ARN")
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		fmt.Fprintln(e.stderr, "usage: updraft workflow describe EXECUTION-ARN")
-		return errUsage
-	}
-	d, err := sfnClient(cf.base()).DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(pos[0])})
+	d, err := sfnClient(cf.base()).DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(arg)})
 	if err != nil {
 		return apiError(err)
 	}
@@ -187,16 +175,12 @@ func (e *env) workflowHistory(ctx context.Context, args []string) error {
 	fs := e.newFlags("updraft workflow history")
 	var cf clientFlags
 	cf.register(fs)
-	pos, err := parse(fs, args)
+	arg, err := e.parseOne(fs, args, "updraft workflow history EXECUTION-ARN")
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		fmt.Fprintln(e.stderr, "usage: updraft workflow history EXECUTION-ARN")
-		return errUsage
-	}
 	var events []types.HistoryEvent
-	p := sfn.NewGetExecutionHistoryPaginator(sfnClient(cf.base()), &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(pos[0])})
+	p := sfn.NewGetExecutionHistoryPaginator(sfnClient(cf.base()), &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(arg)})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
