@@ -30,6 +30,10 @@ type Spec struct {
 	MemoryMB int
 	// TmpMB is the size of the writable /tmp; drivers that can enforce it do.
 	TmpMB int
+	// OptDir, when set, holds the function's layers merged in order; the
+	// function sees it read-only at /opt in isolating drivers. Drivers
+	// that cannot mount it point the runtime's search paths at it.
+	OptDir string
 }
 
 // Driver starts environments.
