@@ -519,3 +519,70 @@ func TestStepFunctions_NestedExecutions(t *testing.T) {
 		t.Errorf("got error %s (caught child failure %v)", aws.ToString(failed.Error), caught)
 	}
 }
+
+// TestStepFunctions_JSONataAndVariables runs a Standard JSONata machine
+// that calls a real function, keeps data in workflow variables, and reads
+// the assignments back from the execution history.
+func TestStepFunctions_JSONataAndVariables(t *testing.T) {
+	n := startNode(t, nil)
+	c := sfnClient(n)
+	ctx := context.Background()
+	n.create("sfn-task", nil)
+	def := `{
+	  "QueryLanguage": "JSONata",
+	  "StartAt": "Call",
+	  "States": {
+	    "Call": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+	      "Arguments": {"FunctionName": "sfn-task", "Payload": {"action": "echo", "message": "{% 'hi ' & $states.input.who %}"}},
+	      "Assign": {"said": "{% $states.result.Payload.message %}", "status": "{% $states.result.StatusCode %}"},
+	      "Output": {"n": "{% $count($states.input.items) %}"}, "Next": "Each"},
+	    "Each": {"Type": "Map", "Items": "{% $states.input.n = 2 ? ['a','b'] : [] %}",
+	      "ItemProcessor": {"StartAt": "Tag", "States": {"Tag": {"Type": "Pass", "Output": "{% $said & '/' & $states.input %}", "End": true}}},
+	      "Next": "Decide"},
+	    "Decide": {"Type": "Choice", "Choices": [{"Condition": "{% $status = 200 %}", "Next": "Done", "Output": {"tags": "{% $states.input %}", "said": "{% $said %}"}}], "Default": "Bad"},
+	    "Bad": {"Type": "Fail", "Error": "Unexpected", "Cause": "{% $string($status) %}"},
+	    "Done": {"Type": "Succeed"}
+	  }}`
+	created, err := c.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{Name: aws.String("jsonata"), Definition: aws.String(def),
+		RoleArn: aws.String("arn:aws:iam::000000000000:role/sfn")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	started, err := c.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: created.StateMachineArn, Input: aws.String(`{"who": "there", "items": [1, 2]}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := waitStatus(t, c, started.ExecutionArn, types.ExecutionStatusSucceeded, 30*time.Second)
+	if got, want := aws.ToString(done.Output), `{"said":"hi there","tags":["hi there/a","hi there/b"]}`; got != want {
+		t.Errorf("got output %s, want %s", got, want)
+	}
+	hist, err := c.GetExecutionHistory(ctx, &sfn.GetExecutionHistoryInput{ExecutionArn: started.ExecutionArn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var assigned map[string]string
+	for _, e := range hist.Events {
+		if e.Type == types.HistoryEventTypeTaskStateExited && e.StateExitedEventDetails != nil {
+			assigned = e.StateExitedEventDetails.AssignedVariables
+		}
+	}
+	if assigned["said"] != `"hi there"` || assigned["status"] != `200` {
+		t.Errorf("got assignedVariables %v", assigned)
+	}
+
+	// A JSONPath field in a JSONata state is a definition error.
+	v, err := c.ValidateStateMachineDefinition(ctx, &sfn.ValidateStateMachineDefinitionInput{Definition: aws.String(
+		`{"QueryLanguage":"JSONata","StartAt":"P","States":{"P":{"Type":"Pass","OutputPath":"$.x","End":true}}}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Result != types.ValidateStateMachineDefinitionResultCodeFail || len(v.Diagnostics) == 0 {
+		t.Errorf("validation of a JSONPath field in a JSONata state: %+v", v)
+	}
+	_, err = c.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{Name: aws.String("bad"), RoleArn: aws.String("arn:aws:iam::000000000000:role/sfn"),
+		Definition: aws.String(`{"QueryLanguage":"JSONata","StartAt":"P","States":{"P":{"Type":"Pass","Output":"{% $x( %}","End":true}}}`)})
+	var invalid *types.InvalidDefinition
+	if !errors.As(err, &invalid) {
+		t.Errorf("bad expression: got %v, want InvalidDefinition", err)
+	}
+}

@@ -19,6 +19,12 @@ import (
 type ChoiceRule struct {
 	next string
 
+	// A top-level rule's Assign and (JSONata) Output, used when it matches.
+	assign, output       any
+	hasAssign, hasOutput bool
+	// condition is a JSONata rule's Condition expression ("{% ... %}").
+	condition string
+
 	// Boolean expressions.
 	op    *choiceOp     // nil for And, Or and Not
 	logic string        // "And", "Or" or "Not"
@@ -329,11 +335,16 @@ func (r *ChoiceRule) Next() string { return r.next }
 // operand that decides them, so an earlier IsPresent can guard a later
 // comparison.
 func (r *ChoiceRule) Match(input, context any) (bool, error) {
+	return r.MatchVars(input, context, nil)
+}
+
+// MatchVars is Match with $name paths reading workflow variables.
+func (r *ChoiceRule) MatchVars(input, context any, vars Vars) (bool, error) {
 	switch r.logic {
 	case "And", "Or":
 		want := r.logic == "Or" // the operand value that decides the result
 		for _, sub := range r.rules {
-			ok, err := sub.Match(input, context)
+			ok, err := sub.MatchVars(input, context, vars)
 			if err != nil {
 				return false, err
 			}
@@ -343,10 +354,10 @@ func (r *ChoiceRule) Match(input, context any) (bool, error) {
 		}
 		return !want, nil
 	case "Not":
-		ok, err := r.rules[0].Match(input, context)
+		ok, err := r.rules[0].MatchVars(input, context, vars)
 		return !ok && err == nil, err
 	}
-	v, ok := choiceGet(r.variable, input, context)
+	v, ok := choiceGet(r.variable, input, context, vars)
 	if r.op.kind == kindIsPresent {
 		return ok == r.boolean, nil
 	}
@@ -355,18 +366,19 @@ func (r *ChoiceRule) Match(input, context any) (bool, error) {
 	}
 	operand := any(nil)
 	if r.path != nil {
-		if operand, ok = choiceGet(r.path, input, context); !ok {
+		if operand, ok = choiceGet(r.path, input, context, vars); !ok {
 			return false, invalidChoicePath(r.pathSrc)
 		}
 	}
 	return r.test(v, operand)
 }
 
-func choiceGet(p *Path, input, context any) (any, bool) {
-	if p.Context() {
-		return p.Get(context)
+func choiceGet(p *Path, input, context any, vars Vars) (any, bool) {
+	src, ok := p.Source(input, context, vars)
+	if !ok {
+		return nil, false
 	}
-	return p.Get(input)
+	return p.Get(src)
 }
 
 func invalidChoicePath(path string) *Error {

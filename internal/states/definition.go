@@ -52,6 +52,20 @@ type State struct {
 	Comment string
 	Next    string
 	End     bool
+	// Lang is the state's query language, JSONPath or JSONata.
+	Lang string
+
+	// Assign sets workflow variables as the state ends (both languages).
+	Assign    any
+	hasAssign bool
+	// JSONata: Arguments (Task, Parallel), Output, Items (Map). Fields that
+	// take a number or an expression keep the expression in exprs, by
+	// field name (Seconds, Timestamp, TimeoutSeconds, HeartbeatSeconds,
+	// MaxConcurrency, ToleratedFailureCount, ToleratedFailurePercentage,
+	// MaxItemsPerBatch, Error, Cause).
+	Arguments, Output, Items          any
+	hasArguments, hasOutput, hasItems bool
+	exprs                             map[string]string
 
 	InputPath, OutputPath, ResultPath optPath
 	Parameters                        any // template; nil when absent
@@ -120,9 +134,11 @@ type Retrier struct {
 
 // Catcher is one Catch entry.
 type Catcher struct {
-	ErrorEquals []string
-	Next        string
-	ResultPath  optPath
+	ErrorEquals          []string
+	Next                 string
+	ResultPath           optPath
+	Assign, Output       any // Output: JSONata only
+	hasAssign, hasOutput bool
 }
 
 // DefinitionError lists what is wrong with a definition, in AWS's words.
@@ -246,6 +262,10 @@ func (p *parser) path(obj map[string]any, key, at string, reference bool) *Path 
 		p.schema(at+"/"+key, "The value for the field '%s' must be a valid JSONPath", key)
 		return nil
 	}
+	if key == "ResultPath" && path.Variable() != "" {
+		p.schema(at+"/"+key, "The value for the field '%s' must be a valid Reference Path to the state's data, not a variable", key)
+		return nil
+	}
 	if reference && !path.Definite() {
 		p.schema(at+"/"+key, "The value for the field '%s' must be a valid Reference Path", key)
 	}
@@ -301,12 +321,14 @@ func (p *parser) machine(obj map[string]any, at, lang string, top bool) *Machine
 	p.fields(obj, at, allowed...)
 	m := &Machine{Comment: p.str(obj, "Comment", at, false), StartAt: p.str(obj, "StartAt", at, true), QueryLanguage: lang}
 	if ql := p.str(obj, "QueryLanguage", at, false); ql != "" {
-		if ql != JSONPath && ql != JSONata {
+		switch {
+		case ql != JSONPath && ql != JSONata:
 			p.schema(at+"/QueryLanguage", "Value is not a valid enum value: [JSONPath, JSONata]")
-		} else if ql == JSONata {
-			p.fail("SCHEMA_VALIDATION_FAILED", at+"/QueryLanguage", "The JSONata query language is not supported yet")
+		case lang == JSONata && ql == JSONPath:
+			p.schema(at+"/QueryLanguage", "A state machine cannot use JSONPath inside a JSONata state machine")
+		default:
+			m.QueryLanguage = ql
 		}
-		m.QueryLanguage = ql
 	}
 	if top {
 		m.TimeoutSeconds, _ = p.integer(obj, "TimeoutSeconds", at, 1)
@@ -408,19 +430,46 @@ func (p *parser) transitions(m *Machine, at string) {
 }
 
 var stateFields = map[string][]string{
-	TypeTask:     {"Resource", "Parameters", "ResultSelector", "ResultPath", "Retry", "Catch", "TimeoutSeconds", "TimeoutSecondsPath", "HeartbeatSeconds", "HeartbeatSecondsPath", "Credentials"},
-	TypePass:     {"Parameters", "Result", "ResultPath"},
-	TypeChoice:   {"Choices", "Default"},
-	TypeWait:     {"Seconds", "Timestamp", "SecondsPath", "TimestampPath"},
+	TypeTask:     {"Resource", "Parameters", "ResultSelector", "ResultPath", "Retry", "Catch", "TimeoutSeconds", "TimeoutSecondsPath", "HeartbeatSeconds", "HeartbeatSecondsPath", "Credentials", "Assign"},
+	TypePass:     {"Parameters", "Result", "ResultPath", "Assign"},
+	TypeChoice:   {"Choices", "Default", "Assign"},
+	TypeWait:     {"Seconds", "Timestamp", "SecondsPath", "TimestampPath", "Assign"},
 	TypeSucceed:  {},
 	TypeFail:     {"Error", "Cause", "ErrorPath", "CausePath"},
-	TypeParallel: {"Branches", "Parameters", "ResultSelector", "ResultPath", "Retry", "Catch"},
-	TypeMap:      {"Iterator", "ItemProcessor", "ItemsPath", "ItemSelector", "Parameters", "ResultSelector", "ResultPath", "Retry", "Catch", "MaxConcurrency", "MaxConcurrencyPath", "ToleratedFailureCount", "ToleratedFailureCountPath", "ToleratedFailurePercentage", "ToleratedFailurePercentagePath", "ItemBatcher", "ItemReader", "ResultWriter", "Label"},
+	TypeParallel: {"Branches", "Parameters", "ResultSelector", "ResultPath", "Retry", "Catch", "Assign"},
+	TypeMap:      {"Iterator", "ItemProcessor", "ItemsPath", "ItemSelector", "Parameters", "ResultSelector", "ResultPath", "Retry", "Catch", "MaxConcurrency", "MaxConcurrencyPath", "ToleratedFailureCount", "ToleratedFailureCountPath", "ToleratedFailurePercentage", "ToleratedFailurePercentagePath", "ItemBatcher", "ItemReader", "ResultWriter", "Label", "Assign"},
+}
+
+// jsonataFields are the fields of each state type in a JSONata state,
+// besides Type, Comment, QueryLanguage, Next and End.
+var jsonataFields = map[string][]string{
+	TypeTask:     {"Resource", "Arguments", "Output", "Assign", "Retry", "Catch", "TimeoutSeconds", "HeartbeatSeconds", "Credentials"},
+	TypePass:     {"Output", "Assign"},
+	TypeChoice:   {"Choices", "Default", "Output", "Assign"},
+	TypeWait:     {"Seconds", "Timestamp", "Output", "Assign"},
+	TypeSucceed:  {"Output"},
+	TypeFail:     {"Error", "Cause"},
+	TypeParallel: {"Branches", "Arguments", "Output", "Assign", "Retry", "Catch"},
+	TypeMap:      {"Iterator", "ItemProcessor", "Items", "ItemSelector", "Output", "Assign", "Retry", "Catch", "MaxConcurrency", "ToleratedFailureCount", "ToleratedFailurePercentage", "ItemBatcher", "ItemReader", "ResultWriter", "Label"},
 }
 
 func (p *parser) state(name string, obj map[string]any, at, lang string) *State {
-	st := &State{Name: name, Type: p.str(obj, "Type", at, true), Comment: p.str(obj, "Comment", at, false)}
-	extra, known := stateFields[st.Type]
+	st := &State{Name: name, Type: p.str(obj, "Type", at, true), Comment: p.str(obj, "Comment", at, false), Lang: lang}
+	if ql := p.str(obj, "QueryLanguage", at, false); ql != "" {
+		switch {
+		case ql != JSONPath && ql != JSONata:
+			p.schema(at+"/QueryLanguage", "Value is not a valid enum value: [JSONPath, JSONata]")
+		case lang == JSONata && ql == JSONPath:
+			p.schema(at+"/QueryLanguage", "A state cannot use JSONPath when the state machine's QueryLanguage is JSONata")
+		default:
+			st.Lang = ql
+		}
+	}
+	table := stateFields
+	if st.Lang == JSONata {
+		table = jsonataFields
+	}
+	extra, known := table[st.Type]
 	if !known {
 		if st.Type != "" {
 			p.schema(at+"/Type", "Value is not a valid enum value: [Task, Pass, Choice, Wait, Succeed, Fail, Parallel, Map]")
@@ -432,7 +481,7 @@ func (p *parser) state(name string, obj map[string]any, at, lang string) *State 
 	if flows {
 		allowed = append(allowed, "Next", "End")
 	}
-	if st.Type != TypeFail {
+	if st.Type != TypeFail && st.Lang == JSONPath {
 		allowed = append(allowed, "InputPath", "OutputPath")
 	}
 	p.fields(obj, at, allowed...)
@@ -451,6 +500,13 @@ func (p *parser) state(name string, obj map[string]any, at, lang string) *State 
 		case st.Next == "" && !st.End:
 			p.schema(at, "One of 'Next' or 'End' is required")
 		}
+	}
+	if _, ok := obj["Assign"]; ok {
+		st.Assign, st.hasAssign = p.assign(obj, at, st.Lang)
+	}
+	if st.Lang == JSONata {
+		p.jsonataState(st, obj, at, lang)
+		return st
 	}
 	if st.Type != TypeFail {
 		st.InputPath = p.optPath(obj, "InputPath", at, false)
@@ -488,17 +544,175 @@ func (p *parser) state(name string, obj map[string]any, at, lang string) *State 
 			p.schema(at, "Only one of 'Cause' or 'CausePath' may be specified")
 		}
 	case TypeParallel:
-		p.retryCatch(st, obj, at)
-		if branches, ok := obj["Branches"].([]any); !ok || len(branches) == 0 {
-			p.schema(at, "These fields are required: [Branches]")
-		}
-		p.objects(obj, "Branches", at, func(bobj map[string]any, bat string) {
-			st.Branches = append(st.Branches, p.machine(bobj, bat, lang, false))
-		})
+		p.parallel(st, obj, at, lang)
 	case TypeMap:
 		p.mapState(st, obj, at, lang)
 	}
 	return st
+}
+
+func (p *parser) parallel(st *State, obj map[string]any, at, lang string) {
+	p.retryCatch(st, obj, at)
+	if branches, ok := obj["Branches"].([]any); !ok || len(branches) == 0 {
+		p.schema(at, "These fields are required: [Branches]")
+	}
+	p.objects(obj, "Branches", at, func(bobj map[string]any, bat string) {
+		st.Branches = append(st.Branches, p.machine(bobj, bat, lang, false))
+	})
+}
+
+// variableName reports whether s may name a workflow variable.
+func variableName(s string) bool {
+	if s == "" || len(s) > 80 || s == "states" {
+		return false
+	}
+	for i, c := range s {
+		switch {
+		case c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= 0x80:
+		case i > 0 && c >= '0' && c <= '9':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// assign parses an Assign field: an object whose keys name variables. In
+// JSONPath states its values are templates ("name.$" keys take a path or
+// an intrinsic); in JSONata states they may hold expressions.
+func (p *parser) assign(obj map[string]any, at, lang string) (any, bool) {
+	m, ok := obj["Assign"].(map[string]any)
+	if !ok {
+		p.schema(at+"/Assign", "Expected value of type: Object")
+		return nil, false
+	}
+	for _, k := range sortedKeys(m) {
+		name := k
+		if lang == JSONPath {
+			name = strings.TrimSuffix(k, ".$")
+		}
+		if !variableName(name) {
+			p.schema(at+"/Assign/"+k, "The variable name '%s' is invalid: it must start with a letter or '_', hold only letters, digits and '_', be at most 80 characters and not be 'states'", name)
+		}
+	}
+	if lang == JSONata {
+		if err := checkJSONata(m, "Assign"); err != nil {
+			p.schema(at+"/Assign", "%v", err)
+		}
+		return m, true
+	}
+	if err := CheckTemplate(m); err != nil {
+		p.schema(at+"/Assign", "%v", err)
+	}
+	return m, true
+}
+
+// jsonataValue parses a JSONata field that may hold any JSON with
+// expressions inside.
+func (p *parser) jsonataValue(obj map[string]any, key, at string) (any, bool) {
+	v, ok := obj[key]
+	if !ok {
+		return nil, false
+	}
+	if err := checkJSONata(v, key); err != nil {
+		p.fail("SCHEMA_VALIDATION_FAILED", at+"/"+key, "%v", err)
+	}
+	return v, true
+}
+
+// jsonataNumber parses a field that holds a number or an expression: a
+// number goes to set, an expression to st.exprs.
+func (p *parser) jsonataNumber(st *State, obj map[string]any, key, at string, set func(obj map[string]any)) {
+	v, ok := obj[key]
+	if !ok {
+		return
+	}
+	if s, isStr := v.(string); isStr {
+		if _, isExpr := jsonataExpr(s); !isExpr {
+			p.schema(at+"/"+key, "The value for the field '%s' must be a number or a JSONata expression", key)
+			return
+		}
+		if err := checkJSONata(s, key); err != nil {
+			p.schema(at+"/"+key, "%v", err)
+			return
+		}
+		if st.exprs == nil {
+			st.exprs = map[string]string{}
+		}
+		st.exprs[key] = s
+		return
+	}
+	set(obj)
+}
+
+// jsonataString parses a field that holds a literal string or an
+// expression.
+func (p *parser) jsonataString(st *State, obj map[string]any, key, at string) string {
+	s := p.str(obj, key, at, false)
+	if _, isExpr := jsonataExpr(s); isExpr {
+		if err := checkJSONata(s, key); err != nil {
+			p.schema(at+"/"+key, "%v", err)
+			return ""
+		}
+		if st.exprs == nil {
+			st.exprs = map[string]string{}
+		}
+		st.exprs[key] = s
+		return ""
+	}
+	return s
+}
+
+// jsonataState parses the type-specific fields of a JSONata state.
+func (p *parser) jsonataState(st *State, obj map[string]any, at, lang string) {
+	st.Output, st.hasOutput = p.jsonataValue(obj, "Output", at)
+	st.Arguments, st.hasArguments = p.jsonataValue(obj, "Arguments", at)
+	switch st.Type {
+	case TypeTask:
+		st.Resource = p.str(obj, "Resource", at, true)
+		if st.Resource != "" && !strings.HasPrefix(st.Resource, "arn:") {
+			p.schema(at+"/Resource", "Value is not a valid resource ARN")
+		}
+		p.jsonataNumber(st, obj, "TimeoutSeconds", at, func(o map[string]any) { st.TimeoutSeconds, _ = p.integer(o, "TimeoutSeconds", at, 1) })
+		p.jsonataNumber(st, obj, "HeartbeatSeconds", at, func(o map[string]any) { st.HeartbeatSeconds, _ = p.integer(o, "HeartbeatSeconds", at, 1) })
+		if st.HeartbeatSeconds > 0 && st.TimeoutSeconds > 0 && st.HeartbeatSeconds >= st.TimeoutSeconds {
+			p.schema(at+"/HeartbeatSeconds", "HeartbeatSeconds must be smaller than TimeoutSeconds")
+		}
+		p.retryCatch(st, obj, at)
+	case TypeChoice:
+		p.choice(st, obj, at)
+	case TypeWait:
+		set := 0
+		if _, ok := obj["Seconds"]; ok {
+			set++
+			p.jsonataNumber(st, obj, "Seconds", at, func(o map[string]any) {
+				if n, ok := p.integer(o, "Seconds", at, 0); ok {
+					f := float64(n)
+					st.Seconds = &f
+				}
+			})
+		}
+		if _, ok := obj["Timestamp"]; ok {
+			set++
+			if s := p.jsonataString(st, obj, "Timestamp", at); s != "" {
+				t, err := ParseTimestamp(s)
+				if err != nil {
+					p.schema(at+"/Timestamp", "The value for the field 'Timestamp' must be a valid ISO-8601 timestamp")
+				}
+				st.Timestamp = &t
+			}
+		}
+		if set != 1 {
+			p.schema(at, "Exactly one of 'Seconds' or 'Timestamp' is required")
+		}
+	case TypeFail:
+		st.Error = p.jsonataString(st, obj, "Error", at)
+		st.Cause = p.jsonataString(st, obj, "Cause", at)
+	case TypeParallel:
+		p.parallel(st, obj, at, lang)
+	case TypeMap:
+		p.mapState(st, obj, at, lang)
+	}
 }
 
 func (p *parser) task(st *State, obj map[string]any, at string) {
@@ -574,12 +788,18 @@ func (p *parser) retryCatch(st *State, obj map[string]any, at string) {
 		p.allLast(st.retryErrors(), at+"/Retry")
 	}
 	if p.objects(obj, "Catch", at, func(cobj map[string]any, cat string) {
-		p.fields(cobj, cat, "ErrorEquals", "Next", "ResultPath", "Comment")
-		st.Catch = append(st.Catch, &Catcher{
-			ErrorEquals: p.errorEquals(cobj, cat),
-			Next:        p.str(cobj, "Next", cat, true),
-			ResultPath:  p.optPath(cobj, "ResultPath", cat, true),
-		})
+		c := &Catcher{ErrorEquals: p.errorEquals(cobj, cat), Next: p.str(cobj, "Next", cat, true)}
+		if st.Lang == JSONata {
+			p.fields(cobj, cat, "ErrorEquals", "Next", "Output", "Assign", "Comment")
+			c.Output, c.hasOutput = p.jsonataValue(cobj, "Output", cat)
+		} else {
+			p.fields(cobj, cat, "ErrorEquals", "Next", "ResultPath", "Assign", "Comment")
+			c.ResultPath = p.optPath(cobj, "ResultPath", cat, true)
+		}
+		if _, ok := cobj["Assign"]; ok {
+			c.Assign, c.hasAssign = p.assign(cobj, cat, st.Lang)
+		}
+		st.Catch = append(st.Catch, c)
 	}) {
 		var lists [][]string
 		for _, c := range st.Catch {
@@ -638,15 +858,42 @@ func (p *parser) choice(st *State, obj map[string]any, at string) {
 		return
 	}
 	p.objects(obj, "Choices", at, func(cobj map[string]any, cat string) {
-		rule, err := ParseChoiceRule(cobj, true)
-		if err != nil {
-			var ce *ChoiceRuleError
-			if errors.As(err, &ce) {
-				p.schema(cat+ce.Pointer, "%s", ce.Msg)
-			} else {
-				p.schema(cat, "%v", err)
+		var rule *ChoiceRule
+		if st.Lang == JSONata {
+			p.fields(cobj, cat, "Condition", "Next", "Output", "Assign", "Comment")
+			rule = &ChoiceRule{next: p.str(cobj, "Next", cat, true), condition: p.str(cobj, "Condition", cat, true)}
+			if rule.condition != "" {
+				if _, ok := jsonataExpr(rule.condition); !ok {
+					p.schema(cat+"/Condition", "The value for the field 'Condition' must be a JSONata expression")
+				} else if err := checkJSONata(rule.condition, "Condition"); err != nil {
+					p.schema(cat+"/Condition", "%v", err)
+				}
 			}
-			return
+			rule.output, rule.hasOutput = p.jsonataValue(cobj, "Output", cat)
+		} else {
+			plain := cobj
+			if _, ok := cobj["Assign"]; ok {
+				plain = make(map[string]any, len(cobj))
+				for k, v := range cobj {
+					if k != "Assign" {
+						plain[k] = v
+					}
+				}
+			}
+			var err error
+			rule, err = ParseChoiceRule(plain, true)
+			if err != nil {
+				var ce *ChoiceRuleError
+				if errors.As(err, &ce) {
+					p.schema(cat+ce.Pointer, "%s", ce.Msg)
+				} else {
+					p.schema(cat, "%v", err)
+				}
+				return
+			}
+		}
+		if _, ok := cobj["Assign"]; ok {
+			rule.assign, rule.hasAssign = p.assign(cobj, cat, st.Lang)
 		}
 		st.Choices = append(st.Choices, rule)
 	})
@@ -688,6 +935,76 @@ func (p *parser) mapState(st *State, obj map[string]any, at, lang string) {
 	if _, ok := obj["ResultWriter"]; ok {
 		p.schema(at+"/ResultWriter", "ResultWriter is not supported yet")
 	}
+	if st.Lang == JSONata {
+		st.Items, st.hasItems = p.jsonataValue(obj, "Items", at)
+		if st.hasItems {
+			switch v := st.Items.(type) {
+			case []any:
+			case string:
+				if _, ok := jsonataExpr(v); !ok {
+					p.schema(at+"/Items", "The value for the field 'Items' must be an array or a JSONata expression")
+				}
+			default:
+				p.schema(at+"/Items", "The value for the field 'Items' must be an array or a JSONata expression")
+			}
+		}
+		st.ItemSelector, st.hasItemSelector = p.jsonataValue(obj, "ItemSelector", at)
+		p.jsonataNumber(st, obj, "MaxConcurrency", at, func(o map[string]any) { st.MaxConcurrency, _ = p.integer(o, "MaxConcurrency", at, 0) })
+		p.jsonataNumber(st, obj, "ToleratedFailureCount", at, func(o map[string]any) {
+			st.ToleratedFailureCount, st.hasTolCount = p.integer(o, "ToleratedFailureCount", at, 0)
+		})
+		p.jsonataNumber(st, obj, "ToleratedFailurePercentage", at, func(o map[string]any) {
+			if f, ok := p.number(o, "ToleratedFailurePercentage", at); ok {
+				if f < 0 || f > 100 {
+					p.schema(at+"/ToleratedFailurePercentage", "Value must be between 0 and 100")
+				}
+				st.ToleratedFailurePercentage, st.hasTolPct = f, true
+			}
+		})
+		st.hasTolCount = st.hasTolCount || st.exprs["ToleratedFailureCount"] != ""
+		st.hasTolPct = st.hasTolPct || st.exprs["ToleratedFailurePercentage"] != ""
+		if b, ok := obj["ItemBatcher"].(map[string]any); ok {
+			bat := at + "/ItemBatcher"
+			p.fields(b, bat, "MaxItemsPerBatch", "MaxInputBytesPerBatch", "BatchInput")
+			st.hasBatcher = true
+			p.jsonataNumber(st, b, "MaxItemsPerBatch", bat, func(o map[string]any) { st.MaxItemsPerBatch, _ = p.integer(o, "MaxItemsPerBatch", bat, 1) })
+			st.BatchInput, _ = p.jsonataValue(b, "BatchInput", bat)
+		}
+	} else {
+		p.jsonPathMapFields(st, obj, at)
+	}
+	procKey := "ItemProcessor"
+	proc, ok := obj["ItemProcessor"].(map[string]any)
+	if ok && st.Lang == JSONata {
+		if _, legacy := obj["Iterator"]; legacy {
+			p.schema(at+"/Iterator", "Field 'Iterator' is not supported")
+		}
+	}
+	if !ok {
+		procKey = "Iterator"
+		proc, ok = obj["Iterator"].(map[string]any)
+	}
+	if !ok {
+		p.schema(at, "These fields are required: [ItemProcessor]")
+		return
+	}
+	st.ProcessorMode = "INLINE"
+	if cfg, ok := proc["ProcessorConfig"].(map[string]any); ok {
+		switch mode := p.str(cfg, "Mode", at+"/"+procKey+"/ProcessorConfig", false); mode {
+		case "", "INLINE":
+		case "DISTRIBUTED":
+			st.ProcessorMode = mode
+		default:
+			p.schema(at+"/"+procKey+"/ProcessorConfig/Mode", "Value is not a valid enum value: [INLINE, DISTRIBUTED]")
+		}
+	}
+	if (st.hasTolCount || st.hasTolPct) && st.ProcessorMode != "DISTRIBUTED" {
+		p.schema(at, "ToleratedFailure fields are only supported in DISTRIBUTED mode")
+	}
+	st.Processor = p.machine(proc, at+"/"+procKey, lang, false)
+}
+
+func (p *parser) jsonPathMapFields(st *State, obj map[string]any, at string) {
 	st.ItemsPath = p.optPath(obj, "ItemsPath", at, true)
 	_, params := obj["Parameters"]
 	_, sel := obj["ItemSelector"]
@@ -722,30 +1039,6 @@ func (p *parser) mapState(st *State, obj map[string]any, at, lang string) {
 		st.MaxItemsPerBatch, _ = p.integer(b, "MaxItemsPerBatch", bat, 1)
 		st.BatchInput = b["BatchInput"]
 	}
-	procKey := "ItemProcessor"
-	proc, ok := obj["ItemProcessor"].(map[string]any)
-	if !ok {
-		procKey = "Iterator"
-		proc, ok = obj["Iterator"].(map[string]any)
-	}
-	if !ok {
-		p.schema(at, "These fields are required: [ItemProcessor]")
-		return
-	}
-	st.ProcessorMode = "INLINE"
-	if cfg, ok := proc["ProcessorConfig"].(map[string]any); ok {
-		switch mode := p.str(cfg, "Mode", at+"/"+procKey+"/ProcessorConfig", false); mode {
-		case "", "INLINE":
-		case "DISTRIBUTED":
-			st.ProcessorMode = mode
-		default:
-			p.schema(at+"/"+procKey+"/ProcessorConfig/Mode", "Value is not a valid enum value: [INLINE, DISTRIBUTED]")
-		}
-	}
-	if (st.hasTolCount || st.hasTolPct) && st.ProcessorMode != "DISTRIBUTED" {
-		p.schema(at, "ToleratedFailure fields are only supported in DISTRIBUTED mode")
-	}
-	st.Processor = p.machine(proc, at+"/"+procKey, lang, false)
 }
 
 // ParseTimestamp parses an RFC 3339 timestamp as Step Functions accepts

@@ -118,6 +118,7 @@ type Execution struct {
 	step    *Step
 	queue   []*frame
 	events  int // history events emitted so far; the next has ID events+1
+	jenv    *jsonataEnv
 
 	Status string
 	Output any
@@ -145,6 +146,14 @@ type frame struct {
 	err          *Error
 	kidErr       *Error // first error of a failed child
 	enteredEvent int    // history event ID of the current state's entry
+
+	// Workflow variables assigned in this frame's scope. A Parallel branch
+	// or Map iteration reads its parent's scope too, unless isolated (a
+	// distributed Map's iterations). pendingVars waits for a Wait state's
+	// end.
+	vars        map[string]any
+	isolated    bool
+	pendingVars map[string]any
 
 	// Parallel and Map bookkeeping for the current state.
 	effective                           any
@@ -231,7 +240,9 @@ func (x *Execution) Apply(ev Event) (*Step, error) {
 			f.retry = false
 			f.retries++
 		} else {
-			x.history("WaitStateExited", map[string]any{"name": st.Name, "output": Encode(f.effective)})
+			vals := f.pendingVars
+			f.pendingVars = nil
+			x.exitState(f, st, f.effective, vals)
 			x.transition(f, st, f.effective)
 		}
 	default:
@@ -271,6 +282,93 @@ func (x *Execution) rand() uint64 {
 }
 
 func (x *Execution) intrinsics() *IntrinsicEnv { return &IntrinsicEnv{Rand: x.rand} }
+
+// ienv is the evaluation environment of frame f: randomness and its
+// workflow variables.
+func (x *Execution) ienv(f *frame) *IntrinsicEnv {
+	return &IntrinsicEnv{Rand: x.rand, Vars: func(name string) (any, bool) { return lookupVar(f, name) }}
+}
+
+// lookupVar finds a workflow variable from f's scope outwards.
+func lookupVar(f *frame, name string) (any, bool) {
+	for g := f; g != nil; g = g.parent {
+		if v, ok := g.vars[name]; ok {
+			return v, true
+		}
+		if g.isolated {
+			break
+		}
+	}
+	return nil, false
+}
+
+// visibleVars is every variable f can read, inner scopes winning.
+func visibleVars(f *frame) map[string]any {
+	var chain []*frame
+	for g := f; g != nil; g = g.parent {
+		chain = append(chain, g)
+		if g.isolated {
+			break
+		}
+	}
+	out := map[string]any{}
+	for i := len(chain) - 1; i >= 0; i-- {
+		for k, v := range chain[i].vars {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// pathValue applies a *Path field (SecondsPath, MaxConcurrencyPath, ...)
+// to a state's effective input, or to the context object or a variable.
+func (x *Execution) pathValue(f *frame, p *Path, effective any) (any, bool) {
+	src, ok := p.Source(effective, x.contextObject(f, ""), x.ienv(f).Vars)
+	if !ok {
+		return nil, false
+	}
+	return p.Get(src)
+}
+
+// applyPath is ApplyPath on the source p selects from.
+func (x *Execution) applyPath(f *frame, field string, p *Path, v any) (any, *Error) {
+	if p == nil {
+		return v, nil
+	}
+	src, ok := p.Source(v, x.contextObject(f, ""), x.ienv(f).Vars)
+	if !ok {
+		return nil, Errorf(ErrRuntime, "Invalid path '%s': The variable '%s' is not defined.", p, p.Variable())
+	}
+	out, err := ApplyPath(field, p, src)
+	return out, asStatesError(err)
+}
+
+// jsonPathAssign evaluates a JSONPath state's or catcher's Assign
+// template against value ($) and the pre-state variables.
+func (x *Execution) jsonPathAssign(f *frame, assign any, has bool, value any) (map[string]any, *Error) {
+	if !has {
+		return nil, nil
+	}
+	v, err := EvalTemplate(assign, value, x.contextObject(f, ""), x.ienv(f))
+	if err != nil {
+		return nil, asStatesError(err)
+	}
+	m, _ := v.(map[string]any)
+	return m, nil
+}
+
+// setVars assigns variables in f's own scope.
+func setVars(f *frame, vals map[string]any) {
+	if len(vals) == 0 {
+		return
+	}
+	if f.vars == nil {
+		f.vars = make(map[string]any, len(vals))
+	}
+	for k, v := range vals {
+		f.vars[k] = v
+	}
+}
 
 // contextObject is $$ for frame f's current state.
 func (x *Execution) contextObject(f *frame, token string) map[string]any {
@@ -382,7 +480,10 @@ func (x *Execution) propagate(f *frame) {
 
 // execute carries out the current state of f.
 func (x *Execution) execute(f *frame, st *State) *Error {
-	effective, err := x.inputPath(st, f.input)
+	if st.Lang == JSONata {
+		return x.executeJSONata(f, st)
+	}
+	effective, err := x.inputPath(f, st, f.input)
 	if err != nil {
 		return err
 	}
@@ -398,11 +499,11 @@ func (x *Execution) execute(f *frame, st *State) *Error {
 		}
 		return x.finishResult(f, st, result, false)
 	case TypeSucceed:
-		out, err := x.outputPath(st, effective)
+		out, err := x.outputPath(f, st, effective)
 		if err != nil {
 			return err
 		}
-		x.exitState(f, st, out)
+		x.exitState(f, st, out, nil)
 		x.end(f, out)
 	case TypeFail:
 		return x.failState(f, st)
@@ -420,26 +521,24 @@ func (x *Execution) execute(f *frame, st *State) *Error {
 	return nil
 }
 
-func (x *Execution) inputPath(st *State, in any) (any, *Error) {
+func (x *Execution) inputPath(f *frame, st *State, in any) (any, *Error) {
 	switch {
 	case !st.InputPath.set:
 		return in, nil
 	case st.InputPath.null:
 		return map[string]any{}, nil
 	}
-	v, err := ApplyPath("InputPath", st.InputPath.path, in)
-	return v, asStatesError(err)
+	return x.applyPath(f, "InputPath", st.InputPath.path, in)
 }
 
-func (x *Execution) outputPath(st *State, v any) (any, *Error) {
+func (x *Execution) outputPath(f *frame, st *State, v any) (any, *Error) {
 	switch {
 	case !st.OutputPath.set:
 		return v, nil
 	case st.OutputPath.null:
 		return map[string]any{}, nil
 	}
-	out, err := ApplyPath("OutputPath", st.OutputPath.path, v)
-	return out, asStatesError(err)
+	return x.applyPath(f, "OutputPath", st.OutputPath.path, v)
 }
 
 // inState names the state in the cause of an error the interpreter itself
@@ -463,27 +562,34 @@ func asStatesError(err error) *Error {
 }
 
 func (x *Execution) template(f *frame, tmpl, input any, token string) (any, *Error) {
-	v, err := EvalTemplate(tmpl, input, x.contextObject(f, token), x.intrinsics())
+	v, err := EvalTemplate(tmpl, input, x.contextObject(f, token), x.ienv(f))
 	return v, asStatesError(err)
 }
 
 // finishResult applies ResultSelector (for tasks, Parallel and Map),
 // ResultPath and OutputPath to a state's result and moves on.
 func (x *Execution) finishResult(f *frame, st *State, result any, selector bool) *Error {
+	if st.Lang == JSONata {
+		return x.finishJSONata(f, st, result, true)
+	}
 	if selector && st.hasResultSelector {
 		var err *Error
 		if result, err = x.template(f, st.ResultSelector, result, ""); err != nil {
 			return err
 		}
 	}
+	vals, err := x.jsonPathAssign(f, st.Assign, st.hasAssign, result)
+	if err != nil {
+		return err
+	}
 	out, err := x.resultPath(st.ResultPath, f.input, result)
 	if err != nil {
 		return err
 	}
-	if out, err = x.outputPath(st, out); err != nil {
+	if out, err = x.outputPath(f, st, out); err != nil {
 		return err
 	}
-	x.exitState(f, st, out)
+	x.exitState(f, st, out, vals)
 	x.transition(f, st, out)
 	return nil
 }
@@ -505,8 +611,19 @@ func (x *Execution) resultPath(rp optPath, input, result any) (any, *Error) {
 	return out, nil
 }
 
-func (x *Execution) exitState(f *frame, st *State, out any) {
-	x.history(st.Type+"StateExited", map[string]any{"name": st.Name, "output": Encode(out), "outputDetails": map[string]any{"truncated": false}})
+// exitState records that f leaves st with output out, assigning vals.
+func (x *Execution) exitState(f *frame, st *State, out any, vals map[string]any) {
+	d := map[string]any{"name": st.Name, "output": Encode(out), "outputDetails": map[string]any{"truncated": false}}
+	if len(vals) > 0 {
+		setVars(f, vals)
+		enc := make(map[string]any, len(vals))
+		for k, v := range vals {
+			enc[k] = Encode(v)
+		}
+		d["assignedVariables"] = enc
+		d["assignedVariablesDetails"] = map[string]any{"truncated": false}
+	}
+	x.history(st.Type+"StateExited", d)
 }
 
 // transition moves f to the state after st, or ends it.
@@ -565,12 +682,12 @@ func (x *Execution) fail(f *frame, st *State, e *Error) {
 				continue
 			}
 			errOut := map[string]any{"Error": e.Name, "Cause": e.Cause}
-			out, perr := x.resultPath(c.ResultPath, f.input, errOut)
+			out, vals, perr := x.catchOutput(f, st, c, errOut)
 			if perr != nil {
 				e = perr
 				break
 			}
-			x.exitState(f, st, out)
+			x.exitState(f, st, out, vals)
 			x.next(f, c.Next, out)
 			return
 		}
@@ -593,6 +710,33 @@ func matches(list []string, name string) bool {
 		}
 	}
 	return false
+}
+
+// catchOutput is what a matching catcher makes of the error output: the
+// state's output and the variables it assigns.
+func (x *Execution) catchOutput(f *frame, st *State, c *Catcher, errOut map[string]any) (any, map[string]any, *Error) {
+	if st.Lang == JSONata {
+		b := x.jsonataBindings(f, map[string]any{"errorOutput": errOut})
+		out := any(errOut)
+		if c.hasOutput {
+			v, err := jsonataEval(c.Output, "Output", x.jsonataEnv(), b)
+			if err != nil {
+				return nil, nil, err
+			}
+			out = v
+		}
+		vals, err := x.jsonataAssign(c.Assign, c.hasAssign, b)
+		return out, vals, err
+	}
+	vals, err := x.jsonPathAssign(f, c.Assign, c.hasAssign, errOut)
+	if err != nil {
+		return nil, nil, err
+	}
+	out, err := x.resultPath(c.ResultPath, f.input, errOut)
+	if err != nil {
+		return nil, nil, err
+	}
+	return out, vals, nil
 }
 
 func (x *Execution) complete(root *frame) {
@@ -636,9 +780,12 @@ func (x *Execution) failState(f *frame, st *State) *Error {
 		var err error
 		switch {
 		case fp.fun != nil:
-			v, err = fp.fun.Eval(f.input, x.contextObject(f, ""), x.intrinsics())
+			v, err = fp.fun.Eval(f.input, x.contextObject(f, ""), x.ienv(f))
 		case fp.path != nil:
-			v, err = ApplyPath(fp.field, fp.path, f.input)
+			var perr *Error
+			if v, perr = x.applyPath(f, fp.field, fp.path, f.input); perr != nil {
+				err = perr
+			}
 		default:
 			continue
 		}
@@ -658,24 +805,33 @@ func (x *Execution) failState(f *frame, st *State) *Error {
 func (x *Execution) choose(f *frame, st *State, effective any) *Error {
 	ctx := x.contextObject(f, "")
 	next := st.Default
+	assign, hasAssign := st.Assign, st.hasAssign
+	vars := x.ienv(f).Vars
 	for _, rule := range st.Choices {
-		ok, err := rule.Match(effective, ctx)
+		ok, err := rule.MatchVars(effective, ctx, vars)
 		if err != nil {
 			return asStatesError(err)
 		}
 		if ok {
 			next = rule.Next()
+			if rule.hasAssign {
+				assign, hasAssign = rule.assign, true
+			}
 			break
 		}
 	}
 	if next == "" {
 		return &Error{Name: ErrNoChoiceMatched, Cause: fmt.Sprintf("No Matches for Choice State: %s", st.Name)}
 	}
-	out, err := x.outputPath(st, effective)
+	vals, err := x.jsonPathAssign(f, assign, hasAssign, effective)
 	if err != nil {
 		return err
 	}
-	x.exitState(f, st, out)
+	out, err := x.outputPath(f, st, effective)
+	if err != nil {
+		return err
+	}
+	x.exitState(f, st, out, vals)
 	x.next(f, next, out)
 	return nil
 }
@@ -688,7 +844,7 @@ func (x *Execution) waitState(f *frame, st *State, effective any) *Error {
 	case st.Timestamp != nil:
 		until = *st.Timestamp
 	case st.SecondsPath != nil:
-		v, ok := st.SecondsPath.Get(effective)
+		v, ok := x.pathValue(f, st.SecondsPath, effective)
 		n, isNum := v.(json.Number)
 		secs, err := n.Float64()
 		if !ok || !isNum || err != nil || secs < 0 {
@@ -696,7 +852,7 @@ func (x *Execution) waitState(f *frame, st *State, effective any) *Error {
 		}
 		until = f.entered.Add(time.Duration(secs * float64(time.Second)))
 	case st.TimestampPath != nil:
-		v, ok := st.TimestampPath.Get(effective)
+		v, ok := x.pathValue(f, st.TimestampPath, effective)
 		s, isStr := v.(string)
 		t, err := ParseTimestamp(s)
 		if !ok || !isStr || err != nil {
@@ -704,16 +860,27 @@ func (x *Execution) waitState(f *frame, st *State, effective any) *Error {
 		}
 		until = t
 	}
-	out, err := x.outputPath(st, effective)
+	vals, err := x.jsonPathAssign(f, st.Assign, st.hasAssign, effective)
 	if err != nil {
 		return err
 	}
+	out, err := x.outputPath(f, st, effective)
+	if err != nil {
+		return err
+	}
+	x.startWait(f, st, until, out, vals)
+	return nil
+}
+
+// startWait parks f in a Wait state until the timer fires; out and vals
+// are its output and assignments, applied as it leaves.
+func (x *Execution) startWait(f *frame, st *State, until time.Time, out any, vals map[string]any) {
 	f.effective = out
+	f.pendingVars = vals
 	id := x.nextID(f, "wait")
 	f.wait = id
 	x.pending[id] = f
 	x.command(Command{ID: id, Kind: StartTimer, State: st.Name, At: until})
-	return nil
 }
 
 // task schedules the state's resource.
@@ -739,7 +906,7 @@ func (x *Execution) task(f *frame, st *State, effective any) *Error {
 		if tp.path == nil {
 			continue
 		}
-		v, ok := tp.path.Get(effective)
+		v, ok := x.pathValue(f, tp.path, effective)
 		n, isNum := v.(json.Number)
 		i, err := n.Int64()
 		if !ok || !isNum || err != nil || i < 1 {
@@ -747,6 +914,12 @@ func (x *Execution) task(f *frame, st *State, effective any) *Error {
 		}
 		*tp.dst = int(i)
 	}
+	x.scheduleTask(f, st, id, token, params, timeout, heartbeat)
+	return nil
+}
+
+// scheduleTask records and commands the run of st's resource.
+func (x *Execution) scheduleTask(f *frame, st *State, id, token string, params any, timeout, heartbeat int) {
 	f.wait = id
 	x.pending[id] = f
 	details := map[string]any{"resource": st.Resource, "region": "", "parameters": Encode(params)}
@@ -762,7 +935,6 @@ func (x *Execution) task(f *frame, st *State, effective any) *Error {
 		x.history("TaskScheduled", details)
 	}
 	x.command(Command{ID: id, Kind: RunTask, State: st.Name, Resource: st.Resource, Input: params, TaskToken: token, TimeoutSeconds: timeout, HeartbeatSeconds: heartbeat})
-	return nil
 }
 
 func isLambdaARN(resource string) bool {
@@ -789,6 +961,12 @@ func (x *Execution) parallel(f *frame, st *State, effective any) *Error {
 			return err
 		}
 	}
+	x.startBranches(f, st, input)
+	return nil
+}
+
+// startBranches starts one child frame per branch, each with input.
+func (x *Execution) startBranches(f *frame, st *State, input any) {
 	x.history("ParallelStateStarted", nil)
 	f.kidErr = nil
 	f.results = make([]any, len(st.Branches))
@@ -799,15 +977,14 @@ func (x *Execution) parallel(f *frame, st *State, effective any) *Error {
 		f.kids[i] = kid
 		x.schedule(kid)
 	}
-	return nil
 }
 
 func (x *Execution) mapState(f *frame, st *State, effective any) *Error {
 	items := effective
 	if st.ItemsPath.set && !st.ItemsPath.null {
-		var err error
-		if items, err = ApplyPath("ItemsPath", st.ItemsPath.path, effective); err != nil {
-			return asStatesError(err)
+		var perr *Error
+		if items, perr = x.applyPath(f, "ItemsPath", st.ItemsPath.path, effective); perr != nil {
+			return perr
 		}
 	}
 	list, ok := items.([]any)
@@ -823,7 +1000,7 @@ func (x *Execution) mapState(f *frame, st *State, effective any) *Error {
 		if ip.path == nil {
 			continue
 		}
-		v, ok := ip.path.Get(effective)
+		v, ok := x.pathValue(f, ip.path, effective)
 		n, isNum := v.(json.Number)
 		i, err := n.Int64()
 		if !ok || !isNum || err != nil || i < 0 {
@@ -832,7 +1009,7 @@ func (x *Execution) mapState(f *frame, st *State, effective any) *Error {
 		*ip.dst = int(i)
 	}
 	if st.ToleratedFailurePctPath != nil {
-		v, ok := st.ToleratedFailurePctPath.Get(effective)
+		v, ok := x.pathValue(f, st.ToleratedFailurePctPath, effective)
 		n, isNum := v.(json.Number)
 		pct, err := n.Float64()
 		if !ok || !isNum || err != nil || pct < 0 || pct > 100 {
@@ -845,7 +1022,7 @@ func (x *Execution) mapState(f *frame, st *State, effective any) *Error {
 	for i, item := range list {
 		inputs[i] = item
 		if st.hasItemSelector {
-			v, err := EvalTemplate(st.ItemSelector, effective, x.mapContext(f, i, item), x.intrinsics())
+			v, err := EvalTemplate(st.ItemSelector, effective, x.mapContext(f, i, item), x.ienv(f))
 			if err != nil {
 				return asStatesError(err)
 			}
@@ -855,7 +1032,7 @@ func (x *Execution) mapState(f *frame, st *State, effective any) *Error {
 	if st.hasBatcher {
 		batchInput := st.BatchInput
 		if batchInput != nil {
-			v, err := EvalTemplate(batchInput, effective, x.contextObject(f, ""), x.intrinsics())
+			v, err := EvalTemplate(batchInput, effective, x.contextObject(f, ""), x.ienv(f))
 			if err != nil {
 				return asStatesError(err)
 			}
@@ -863,6 +1040,12 @@ func (x *Execution) mapState(f *frame, st *State, effective any) *Error {
 		}
 		inputs = batch(inputs, st.MaxItemsPerBatch, batchInput)
 	}
+	x.beginMap(f, st, inputs, maxConc, tolCount, tolPct)
+	return nil
+}
+
+// beginMap starts a Map state's iterations over inputs.
+func (x *Execution) beginMap(f *frame, st *State, inputs []any, maxConc, tolCount int, tolPct float64) {
 	x.history("MapStateStarted", map[string]any{"length": len(inputs)})
 	f.kidErr = nil
 	f.items = inputs
@@ -873,7 +1056,6 @@ func (x *Execution) mapState(f *frame, st *State, effective any) *Error {
 	f.tolCountSet, f.tolPctSet, f.distributed = st.hasTolCount, st.hasTolPct, st.ProcessorMode == "DISTRIBUTED"
 	x.startIterations(f, st)
 	x.schedule(f)
-	return nil
 }
 
 // batch groups inputs as ItemBatcher does: {"Items": [...], "BatchInput": ...}.
@@ -901,7 +1083,7 @@ func (x *Execution) startIterations(f *frame, st *State) {
 	for f.started < len(f.items) && (f.maxConc == 0 || f.started-f.finished < f.maxConc) {
 		i := f.started
 		f.started++
-		kid := &frame{id: fmt.Sprintf("%s/%s[%d]", f.id, st.Name, i), m: st.Processor, parent: f, index: i, state: st.Processor.StartAt, input: f.items[i]}
+		kid := &frame{id: fmt.Sprintf("%s/%s[%d]", f.id, st.Name, i), m: st.Processor, parent: f, index: i, state: st.Processor.StartAt, input: f.items[i], isolated: f.distributed}
 		f.kids[i] = kid
 		x.history("MapIterationStarted", map[string]any{"name": st.Name, "index": i})
 		x.schedule(kid)

@@ -44,6 +44,15 @@ type IntrinsicEnv struct {
 	// whole env) is nil they draw from math/rand/v2, which is not
 	// replayable.
 	Rand func() uint64
+	// Vars resolves $name paths to workflow variables; nil: none.
+	Vars Vars
+}
+
+func (e *IntrinsicEnv) vars() Vars {
+	if e == nil {
+		return nil
+	}
+	return e.Vars
 }
 
 func (e *IntrinsicEnv) uint64() uint64 {
@@ -332,11 +341,11 @@ func (c *icall) eval(input, context any, env *IntrinsicEnv) (any, error) {
 			}
 			args[i] = a.lit
 		case argPath:
-			src := input
-			if a.path.Context() {
-				src = context
+			src, ok := a.path.Source(input, context, env.vars())
+			var v any
+			if ok {
+				v, ok = a.path.Get(src)
 			}
-			v, ok := a.path.Get(src)
 			if !ok {
 				return nil, Errorf(ErrRuntime, "There was an error while evaluating the intrinsic function: %s. The JsonPath argument for the field '%s' could not be found in the input '%s'", c.src, a.path, Encode(src))
 			}

@@ -28,9 +28,10 @@ import (
 
 // Path is a parsed JSONPath. A Path is immutable and safe for concurrent use.
 type Path struct {
-	src     string
-	context bool // starts with $$
-	segs    []pathSegment
+	src      string
+	context  bool   // starts with $$
+	variable string // starts with $name: selects from the workflow variable name
+	segs     []pathSegment
 }
 
 type segKind int
@@ -81,6 +82,28 @@ func (p *Path) String() string { return p.src }
 // Context reports whether the path starts with $$ and so selects from the
 // context object rather than the state input.
 func (p *Path) Context() bool { return p.context }
+
+// Variable is the workflow variable the path selects from ($name.x), or
+// "" when it selects from the input or the context object.
+func (p *Path) Variable() string { return p.variable }
+
+// Vars looks up workflow variables by name.
+type Vars func(name string) (any, bool)
+
+// Source picks what p selects from: the context object for $$ paths, the
+// variable for $name paths (ok false when it is not assigned), else input.
+func (p *Path) Source(input, context any, vars Vars) (any, bool) {
+	switch {
+	case p.context:
+		return context, true
+	case p.variable != "":
+		if vars == nil {
+			return nil, false
+		}
+		return vars(p.variable)
+	}
+	return input, true
+}
 
 // Definite reports whether p is a reference path: only names and single
 // indexes, so it identifies at most one node. ResultPath, ItemsPath and a
@@ -731,6 +754,8 @@ func (p *pathParser) parse(embedded bool) (*Path, error) {
 	case p.eat('$'):
 		if p.eat('$') {
 			path.context = true
+		} else if !embedded {
+			path.variable = p.ident()
 		}
 	case embedded && p.eat('@'):
 	default:
@@ -749,6 +774,21 @@ func (p *pathParser) parse(embedded bool) (*Path, error) {
 	}
 	path.src = p.s[start:p.pos]
 	return path, nil
+}
+
+// ident reads a workflow variable name: a letter or underscore, then
+// letters, digits and underscores.
+func (p *pathParser) ident() string {
+	start := p.pos
+	for p.pos < len(p.s) {
+		c := p.s[p.pos]
+		if c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || p.pos > start && c >= '0' && c <= '9' || c >= 0x80 {
+			p.pos++
+			continue
+		}
+		break
+	}
+	return p.s[start:p.pos]
 }
 
 func (p *pathParser) eat(c byte) bool {

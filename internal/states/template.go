@@ -90,10 +90,11 @@ func evalField(key string, v, input, context any, env *IntrinsicEnv) (any, error
 	if err != nil {
 		return nil, Errorf(ErrRuntime, "The value for the field '%s' must be a valid JSONPath or a valid intrinsic function call", key)
 	}
-	src := input
-	if p.Context() {
-		src = context
-	} else if input == nil {
+	src, ok := p.Source(input, context, env.vars())
+	if !ok {
+		return nil, Errorf(ErrRuntime, "The JSONPath '%s' specified for the field '%s' could not be found in the input '%s'", s, key, Encode(input))
+	}
+	if src == nil && !p.Context() && p.Variable() == "" {
 		return nil, Errorf(ErrRuntime, "Unable to apply Path transformation to null or empty input.")
 	}
 	x, ok := p.Get(src)
