@@ -586,3 +586,62 @@ func TestStepFunctions_JSONataAndVariables(t *testing.T) {
 		t.Errorf("bad expression: got %v, want InvalidDefinition", err)
 	}
 }
+
+// TestStepFunctions_TestState runs single states through TestState: a
+// real function call, a mocked failure that a retrier would retry, a
+// caught one, and bad requests.
+func TestStepFunctions_TestState(t *testing.T) {
+	n := startNode(t, nil)
+	c := sfnClient(n)
+	ctx := context.Background()
+	n.create("sfn-task", nil)
+	real, err := c.TestState(ctx, &sfn.TestStateInput{
+		Definition: aws.String(`{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","Parameters":{"FunctionName":"sfn-task","Payload":{"action":"echo","message.$":"$greeting"}},"ResultSelector":{"said.$":"$.Payload.message"},"Next":"Done"}`),
+		Input:           aws.String(`{}`),
+		Variables:       aws.String(`{"greeting":"hello"}`),
+		InspectionLevel: types.InspectionLevelDebug,
+		RoleArn:         aws.String("arn:aws:iam::000000000000:role/sfn"),
+	}, noHostPrefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if real.Status != types.TestExecutionStatusSucceeded || aws.ToString(real.Output) != `{"said":"hello"}` || aws.ToString(real.NextState) != "Done" {
+		t.Errorf("real task: %s %s next %s (%s %s)", real.Status, aws.ToString(real.Output), aws.ToString(real.NextState), aws.ToString(real.Error), aws.ToString(real.Cause))
+	}
+	if real.InspectionData == nil || !strings.Contains(aws.ToString(real.InspectionData.AfterParameters), `"message":"hello"`) {
+		t.Errorf("inspection data: %+v", real.InspectionData)
+	}
+
+	retry, err := c.TestState(ctx, &sfn.TestStateInput{
+		Definition: aws.String(`{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","Arguments":{"FunctionName":"x"},"QueryLanguage":"JSONata","Retry":[{"ErrorEquals":["Boom"],"IntervalSeconds":3}],"End":true}`),
+		Mock:       &types.MockInput{ErrorOutput: &types.MockErrorOutput{Error: aws.String("Boom"), Cause: aws.String("mocked")}},
+	}, noHostPrefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if retry.Status != types.TestExecutionStatusRetriable || aws.ToString(retry.Error) != "Boom" {
+		t.Errorf("mocked failure with a retrier: %s %s", retry.Status, aws.ToString(retry.Error))
+	}
+
+	caught, err := c.TestState(ctx, &sfn.TestStateInput{
+		Definition: aws.String(`{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","Catch":[{"ErrorEquals":["States.ALL"],"Next":"Handler"}],"End":true}`),
+		Mock:       &types.MockInput{ErrorOutput: &types.MockErrorOutput{Error: aws.String("Boom"), Cause: aws.String("mocked")}},
+	}, noHostPrefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if caught.Status != types.TestExecutionStatusCaughtError || aws.ToString(caught.NextState) != "Handler" || aws.ToString(caught.Output) != `{"Cause":"mocked","Error":"Boom"}` {
+		t.Errorf("caught: %s next %s output %s", caught.Status, aws.ToString(caught.NextState), aws.ToString(caught.Output))
+	}
+
+	_, err = c.TestState(ctx, &sfn.TestStateInput{Definition: aws.String(`{"Type":"Nope"}`)}, noHostPrefix)
+	var invalid *types.InvalidDefinition
+	if !errors.As(err, &invalid) {
+		t.Errorf("bad state: got %v, want InvalidDefinition", err)
+	}
+	_, err = c.TestState(ctx, &sfn.TestStateInput{Definition: aws.String(`{"Type":"Pass","End":true}`), Input: aws.String(`{bad`)}, noHostPrefix)
+	var badInput *types.InvalidExecutionInput
+	if !errors.As(err, &badInput) {
+		t.Errorf("bad input: got %v, want InvalidExecutionInput", err)
+	}
+}

@@ -119,6 +119,9 @@ type Execution struct {
 	queue   []*frame
 	events  int // history events emitted so far; the next has ID events+1
 	jenv    *jsonataEnv
+	// outcome of the last error handled, for TestState.
+	lastRetry *retryInfo
+	lastCatch *catchInfo
 
 	Status string
 	Output any
@@ -172,13 +175,18 @@ type frame struct {
 
 // Start begins an execution of m with input at now.
 func (m *Machine) Start(info Info, input any, now time.Time, env Env) (*Execution, *Step) {
+	return m.start(info, input, now, env, nil)
+}
+
+// start is Start with variables already assigned in the top-level scope.
+func (m *Machine) start(info Info, input any, now time.Time, env Env, vars map[string]any) (*Execution, *Step) {
 	x := &Execution{m: m, info: info, env: env, input: input, now: now, pending: map[string]*frame{}, Status: Running}
 	h := fnv.New64a()
 	h.Write([]byte(info.ExecutionID))
 	x.rng = h.Sum64() | 1
 	x.step = &Step{}
 	x.history("ExecutionStarted", map[string]any{"input": Encode(input), "inputDetails": map[string]any{"truncated": false}, "roleArn": info.RoleArn})
-	x.root = &frame{id: "", m: m, state: m.StartAt, input: input}
+	x.root = &frame{id: "", m: m, state: m.StartAt, input: input, vars: vars}
 	x.schedule(x.root)
 	x.drain()
 	return x, x.finishStep()
@@ -671,13 +679,14 @@ func (x *Execution) fail(f *frame, st *State, e *Error) {
 			if r.JitterFull {
 				delay = delay * float64(x.rand()%1_000_000) / 1_000_000
 			}
+			x.lastRetry = &retryInfo{err: e, index: i, delay: delay}
 			id := x.nextID(f, "retry")
 			f.wait, f.retry = id, true
 			x.pending[id] = f
 			x.command(Command{ID: id, Kind: StartTimer, State: st.Name, At: x.now.Add(time.Duration(delay * float64(time.Second)))})
 			return
 		}
-		for _, c := range st.Catch {
+		for ci, c := range st.Catch {
 			if !matches(c.ErrorEquals, e.Name) {
 				continue
 			}
@@ -687,6 +696,7 @@ func (x *Execution) fail(f *frame, st *State, e *Error) {
 				e = perr
 				break
 			}
+			x.lastCatch = &catchInfo{err: e, index: ci}
 			x.exitState(f, st, out, vals)
 			x.next(f, c.Next, out)
 			return

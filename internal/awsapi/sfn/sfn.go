@@ -51,6 +51,7 @@ func New(machines *workflow.Machines, executions *workflow.Executions, tasks *wo
 		"SendTaskSuccess":                  a.sendTaskSuccess,
 		"SendTaskFailure":                  a.sendTaskFailure,
 		"SendTaskHeartbeat":                a.sendTaskHeartbeat,
+		"TestState":                        a.testState,
 	}
 	return a
 }

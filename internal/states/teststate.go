@@ -1,0 +1,270 @@
+package states
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// TestState runs one state once, as the TestState API does: with the
+// given input and variables, its task answered by a mock or by RunTask,
+// a Wait state's timer fired at once, and a retry reported rather than
+// waited for.
+
+// TestStateRequest describes the state to run.
+type TestStateRequest struct {
+	// Definition is one state's definition, or a whole state machine when
+	// StateName names the state to run.
+	Definition []byte
+	StateName  string
+	Input      any
+	// Variables are visible to the state as workflow variables.
+	Variables map[string]any
+	// Mock, when set, is the task's (or Map's, or Parallel's) result
+	// instead of running it: MockResult, or MockError when set.
+	Mock       bool
+	MockResult any
+	MockError  *Error
+	// RunTask runs a task when there is no mock.
+	RunTask func(c Command) (any, *Error)
+	// Now is the clock of the run ($$.State.EnteredTime and the like).
+	Now time.Time
+	// Info is the context object's execution data.
+	Info Info
+}
+
+// TestState outcomes.
+const (
+	TestSucceeded   = "SUCCEEDED"
+	TestFailed      = "FAILED"
+	TestRetriable   = "RETRIABLE"
+	TestCaughtError = "CAUGHT_ERROR"
+)
+
+// TestStateResult is what running the state gave.
+type TestStateResult struct {
+	Status    string
+	Output    any // valid unless Status is FAILED or RETRIABLE
+	Err       *Error
+	NextState string
+	// Variables are every variable after the state ran.
+	Variables map[string]any
+
+	// Inspection data.
+	AfterInputPath  any
+	AfterParameters any // the task's input (Parameters or Arguments)
+	Result          any // the task's result
+	HasTask         bool
+	RetryIndex      int // -1 unless RETRIABLE
+	RetryBackoff    float64
+	CatchIndex      int // -1 unless CAUGHT_ERROR
+}
+
+type retryInfo struct {
+	err   *Error
+	index int
+	delay float64
+}
+
+type catchInfo struct {
+	err   *Error
+	index int
+}
+
+// mockResource stands for a Map or Parallel state whose result is mocked.
+const mockResource = "arn:aws:states:::updraft:teststate.mock"
+
+// TestState runs the state. A definition that is not valid gives a
+// *DefinitionError.
+func TestState(req TestStateRequest) (*TestStateResult, error) {
+	raw, err := Decode(req.Definition)
+	if err != nil {
+		return nil, &DefinitionError{Problems: []string{"INVALID_JSON_DESCRIPTION: " + err.Error()}}
+	}
+	obj, ok := raw.(map[string]any)
+	if !ok {
+		return nil, &DefinitionError{Problems: []string{"SCHEMA_VALIDATION_FAILED: The definition must be a JSON object at /"}}
+	}
+	lang := JSONPath
+	name := req.StateName
+	stateObj := obj
+	if name != "" {
+		if _, err := Parse(req.Definition); err != nil {
+			return nil, err
+		}
+		if ql, _ := obj["QueryLanguage"].(string); ql != "" {
+			lang = ql
+		}
+		states, _ := obj["States"].(map[string]any)
+		stateObj, _ = states[name].(map[string]any)
+		if stateObj == nil {
+			return nil, &DefinitionError{Problems: []string{fmt.Sprintf("SCHEMA_VALIDATION_FAILED: The state '%s' is not a top-level state of the definition at /States", name)}}
+		}
+	} else {
+		name = "TestState"
+		if _, isMachine := obj["States"]; isMachine {
+			return nil, &DefinitionError{Problems: []string{"SCHEMA_VALIDATION_FAILED: A state machine definition needs stateName to say which state to test at /"}}
+		}
+	}
+	if ql, _ := stateObj["QueryLanguage"].(string); ql != "" {
+		lang = ql
+	}
+	typ, _ := stateObj["Type"].(string)
+	if req.Mock && (typ == TypeMap || typ == TypeParallel) {
+		stateObj = mockedAsTask(stateObj)
+	}
+	// A machine of the state and, for each state it can move to, a
+	// Succeed state that ends the run there.
+	states := map[string]any{name: stateObj}
+	for _, t := range targets(stateObj) {
+		if t != name {
+			states[t] = map[string]any{"Type": TypeSucceed}
+		}
+	}
+	machine := map[string]any{"StartAt": name, "States": states}
+	if lang == JSONata {
+		machine["QueryLanguage"] = JSONata
+	}
+	m, err := Parse([]byte(Encode(machine)))
+	if err != nil {
+		return nil, err
+	}
+	return runTestState(m, m.States[name], req)
+}
+
+// mockedAsTask turns a Map or Parallel state into a Task state with the
+// same input and output processing, so that a mock can be its result.
+func mockedAsTask(st map[string]any) map[string]any {
+	out := map[string]any{"Type": TypeTask, "Resource": mockResource}
+	for _, k := range []string{"Comment", "QueryLanguage", "Next", "End", "InputPath", "OutputPath", "ResultSelector", "ResultPath", "Retry", "Catch", "Output", "Assign"} {
+		if v, ok := st[k]; ok {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// targets lists the states st can move to.
+func targets(st map[string]any) []string {
+	var out []string
+	add := func(v any) {
+		if s, ok := v.(string); ok && s != "" {
+			out = append(out, s)
+		}
+	}
+	add(st["Next"])
+	add(st["Default"])
+	for _, key := range []string{"Choices", "Catch"} {
+		list, _ := st[key].([]any)
+		for _, e := range list {
+			if o, ok := e.(map[string]any); ok {
+				add(o["Next"])
+			}
+		}
+	}
+	return out
+}
+
+func runTestState(m *Machine, st *State, req TestStateRequest) (*TestStateResult, error) {
+	now := req.Now
+	if now.IsZero() {
+		now = time.Unix(0, 0).UTC()
+	}
+	info := req.Info
+	if info.ExecutionID == "" {
+		info.ExecutionID = "arn:aws:states:us-east-1:000000000000:execution:TestState:test"
+	}
+	vars := make(map[string]any, len(req.Variables))
+	for k, v := range req.Variables {
+		vars[k] = v
+	}
+	x, step := m.start(info, req.Input, now, Env{TaskToken: func(id string) string { return "TestStateToken-" + id }}, vars)
+	res := &TestStateResult{RetryIndex: -1, CatchIndex: -1}
+	if st.Lang == JSONPath {
+		res.AfterInputPath, _ = x.inputPath(x.root, st, req.Input)
+	}
+	var lastOutput any
+	var queue []Command
+	for {
+		for _, c := range step.Commands {
+			if c.Kind == Cancel {
+				queue = slices.DeleteFunc(queue, func(q Command) bool { return q.ID == c.ID })
+				continue
+			}
+			queue = append(queue, c)
+		}
+		// The run ends when the state exits to another (or itself again),
+		// fails, ends the execution, or asks to retry.
+		entries := 0
+		for _, h := range step.History {
+			switch {
+			case strings.HasSuffix(h.Type, "StateExited") && h.Details["name"] == st.Name:
+				lastOutput, _ = Decode([]byte(h.Details["output"].(string)))
+			case strings.HasSuffix(h.Type, "StateEntered"):
+				entries++
+				if h.Details["name"] != st.Name || entries > 1 {
+					res.NextState = h.Details["name"].(string)
+				}
+			}
+		}
+		if res.NextState != "" || x.Status != Running {
+			break
+		}
+		if len(queue) == 0 {
+			return nil, errors.New("the state is waiting for nothing")
+		}
+		c := queue[0]
+		queue = queue[1:]
+		var ev Event
+		switch c.Kind {
+		case RunTask:
+			res.HasTask = true
+			res.AfterParameters = c.Input
+			var out any
+			var terr *Error
+			switch {
+			case req.Mock && req.MockError != nil:
+				terr = req.MockError
+			case req.Mock:
+				out = req.MockResult
+			case req.RunTask != nil:
+				out, terr = req.RunTask(c)
+			default:
+				terr = &Error{Name: ErrTaskFailed, Cause: "No task runner"}
+			}
+			if terr != nil {
+				ev = Event{Kind: TaskFailed, Command: c.ID, Err: terr}
+			} else {
+				res.Result = out
+				ev = Event{Kind: TaskSucceeded, Command: c.ID, Output: out}
+			}
+		case StartTimer:
+			if x.lastRetry != nil {
+				res.Status, res.Err = TestRetriable, x.lastRetry.err
+				res.RetryIndex, res.RetryBackoff = x.lastRetry.index, x.lastRetry.delay
+				res.Variables = x.root.vars
+				return res, nil
+			}
+			ev = Event{Kind: TimerFired, Command: c.ID, Time: x.now}
+		default:
+			return nil, fmt.Errorf("unexpected command %s", c.Kind)
+		}
+		next, err := x.Apply(ev)
+		if err != nil {
+			return nil, err
+		}
+		step = next
+	}
+	res.Variables = x.root.vars
+	switch {
+	case x.Status == Failed:
+		res.Status, res.Err = TestFailed, x.Err
+	case x.lastCatch != nil:
+		res.Status, res.Err, res.CatchIndex, res.Output = TestCaughtError, x.lastCatch.err, x.lastCatch.index, lastOutput
+	default:
+		res.Status, res.Output = TestSucceeded, lastOutput
+	}
+	return res, nil
+}
