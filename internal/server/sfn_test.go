@@ -596,7 +596,7 @@ func TestStepFunctions_TestState(t *testing.T) {
 	ctx := context.Background()
 	n.create("sfn-task", nil)
 	real, err := c.TestState(ctx, &sfn.TestStateInput{
-		Definition: aws.String(`{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","Parameters":{"FunctionName":"sfn-task","Payload":{"action":"echo","message.$":"$greeting"}},"ResultSelector":{"said.$":"$.Payload.message"},"Next":"Done"}`),
+		Definition:      aws.String(`{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","Parameters":{"FunctionName":"sfn-task","Payload":{"action":"echo","message.$":"$greeting"}},"ResultSelector":{"said.$":"$.Payload.message"},"Next":"Done"}`),
 		Input:           aws.String(`{}`),
 		Variables:       aws.String(`{"greeting":"hello"}`),
 		InspectionLevel: types.InspectionLevelDebug,
