@@ -227,7 +227,7 @@ func (x *Execution) Apply(ev Event) (*Step, error) {
 	st := f.m.States[f.state]
 	switch ev.Kind {
 	case TaskSucceeded:
-		x.taskHistory(st, "Succeeded", map[string]any{"output": Encode(ev.Output)})
+		x.taskHistory(st, "Succeeded", map[string]any{"output": Encode(ev.Output), "outputDetails": map[string]any{"truncated": false}})
 		if err := x.finishResult(f, st, ev.Output, true); err != nil {
 			x.fail(f, st, x.inState(f, err))
 		}
@@ -932,19 +932,46 @@ func (x *Execution) task(f *frame, st *State, effective any) *Error {
 func (x *Execution) scheduleTask(f *frame, st *State, id, token string, params any, timeout, heartbeat int) {
 	f.wait = id
 	x.pending[id] = f
-	details := map[string]any{"resource": st.Resource, "region": "", "parameters": Encode(params)}
-	if timeout > 0 {
-		details["timeoutInSeconds"] = timeout
-	}
-	if heartbeat > 0 {
-		details["heartbeatInSeconds"] = heartbeat
-	}
 	if isLambdaARN(st.Resource) {
-		x.history("LambdaFunctionScheduled", map[string]any{"resource": st.Resource, "input": Encode(params), "timeoutInSeconds": timeout})
+		d := map[string]any{"resource": st.Resource, "input": Encode(params), "inputDetails": map[string]any{"truncated": false}}
+		if timeout > 0 {
+			d["timeoutInSeconds"] = timeout
+		}
+		x.history("LambdaFunctionScheduled", d)
+		x.history("LambdaFunctionStarted", nil)
 	} else {
-		x.history("TaskScheduled", details)
+		typ, res := splitResource(st.Resource)
+		d := map[string]any{"resourceType": typ, "resource": res, "region": x.region(), "parameters": Encode(params)}
+		if timeout > 0 {
+			d["timeoutInSeconds"] = timeout
+		}
+		if heartbeat > 0 {
+			d["heartbeatInSeconds"] = heartbeat
+		}
+		x.history("TaskScheduled", d)
+		x.history("TaskStarted", map[string]any{"resourceType": typ, "resource": res})
 	}
 	x.command(Command{ID: id, Kind: RunTask, State: st.Name, Resource: st.Resource, Input: params, TaskToken: token, TimeoutSeconds: timeout, HeartbeatSeconds: heartbeat})
+}
+
+// splitResource splits a service integration's ARN as history events
+// show it: arn:aws:states:::lambda:invoke is resource type "lambda",
+// resource "invoke".
+func splitResource(arn string) (typ, res string) {
+	parts := strings.SplitN(arn, ":", 7)
+	if len(parts) == 7 && parts[2] == "states" {
+		return parts[5], parts[6]
+	}
+	return "", arn
+}
+
+// region is the execution's region, from its ARN.
+func (x *Execution) region() string {
+	parts := strings.SplitN(x.info.ExecutionID, ":", 5)
+	if len(parts) == 5 && parts[0] == "arn" {
+		return parts[3]
+	}
+	return ""
 }
 
 func isLambdaARN(resource string) bool {
@@ -959,7 +986,7 @@ func (x *Execution) taskHistory(st *State, outcome string, details map[string]an
 		x.history("LambdaFunction"+outcome, details)
 		return
 	}
-	details["resource"] = st.Resource
+	details["resourceType"], details["resource"] = splitResource(st.Resource)
 	x.history("Task"+outcome, details)
 }
 

@@ -155,7 +155,7 @@ func TestExecution_TaskInputOutputProcessing(t *testing.T) {
 		return mustDecode(t, `{"price": 42, "noise": true}`), nil
 	})
 	d.wantOutput(`{"total": 42}`)
-	if got := d.types(); got[2] != "LambdaFunctionScheduled" || got[3] != "LambdaFunctionSucceeded" {
+	if got := d.types(); got[2] != "LambdaFunctionScheduled" || got[3] != "LambdaFunctionStarted" || got[4] != "LambdaFunctionSucceeded" {
 		t.Errorf("got history %v, want Lambda task events", got)
 	}
 }
