@@ -378,3 +378,46 @@ func TestParse_Errors(t *testing.T) {
 		})
 	}
 }
+
+// FuzzDefinition parses fuzzed definitions and runs the valid ones with
+// tasks that echo their input: nothing may panic, and every run must end
+// or wait with a command pending.
+func FuzzDefinition(f *testing.F) {
+	for _, def := range []string{
+		`{"StartAt":"P","States":{"P":{"Type":"Pass","Parameters":{"a.$":"$.x"},"Assign":{"v.$":"$.a"},"Next":"C"},"C":{"Type":"Choice","Choices":[{"Variable":"$v","IsPresent":true,"Next":"S"}],"Default":"F"},"S":{"Type":"Succeed"},"F":{"Type":"Fail"}}}`,
+		`{"QueryLanguage":"JSONata","StartAt":"M","States":{"M":{"Type":"Map","Items":"{% $states.input.l %}","ItemProcessor":{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","Retry":[{"ErrorEquals":["States.ALL"]}],"End":true}}},"Output":"{% $count($states.result) %}","End":true}}}`,
+		`{"StartAt":"Par","States":{"Par":{"Type":"Parallel","Branches":[{"StartAt":"W","States":{"W":{"Type":"Wait","SecondsPath":"$.s","End":true}}}],"Catch":[{"ErrorEquals":["States.ALL"],"Next":"E"}],"End":true},"E":{"Type":"Pass","End":true}}}`,
+	} {
+		f.Add(def, `{"x":1,"l":[1,2],"s":1}`)
+	}
+	f.Fuzz(func(t *testing.T, def, input string) {
+		m, err := Parse([]byte(def))
+		if err != nil {
+			return
+		}
+		in, err := Decode([]byte(input))
+		if err != nil {
+			return
+		}
+		x, step := m.Start(Info{ExecutionID: "arn:aws:states:us-east-1:0:execution:m:x"}, in, t0, Env{})
+		queue := step.Commands
+		for n := 0; len(queue) > 0 && x.Status == Running && n < 1000; n++ {
+			c := queue[0]
+			queue = queue[1:]
+			var ev Event
+			switch c.Kind {
+			case RunTask:
+				ev = Event{Kind: TaskSucceeded, Command: c.ID, Output: c.Input}
+			case StartTimer:
+				ev = Event{Kind: TimerFired, Command: c.ID, Time: c.At}
+			default:
+				continue
+			}
+			step, err := x.Apply(ev)
+			if err != nil {
+				continue // cancelled meanwhile
+			}
+			queue = append(queue, step.Commands...)
+		}
+	})
+}
