@@ -66,3 +66,37 @@ func BenchmarkExecution_Map10000(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkExecution_JSONataTransitions is BenchmarkExecution_Transitions
+// with JSONata Pass states that read the input and a variable and assign
+// one: the cost of the JSONata layer per transition.
+func BenchmarkExecution_JSONataTransitions(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString(`{"QueryLanguage": "JSONata", "StartAt": "S0", "States": {`)
+	for i := 0; i < 100; i++ {
+		if i > 0 {
+			sb.WriteString(",")
+		}
+		next := fmt.Sprintf(`"Next": "S%d"`, i+1)
+		if i == 99 {
+			next = `"End": true`
+		}
+		fmt.Fprintf(&sb, `"S%d": {"Type": "Pass", "Output": {"i": %d, "prev": "{%% $states.input.i %%}"}, "Assign": {"last": "{%% $states.input.i %%}"}, %s}`, i, i, next)
+	}
+	sb.WriteString(`}}`)
+	m, err := Parse([]byte(sb.String()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	transitions := 0
+	start := time.Now()
+	for b.Loop() {
+		x, step := m.Start(Info{ExecutionID: "bench"}, map[string]any{"i": 0}, t0, Env{})
+		if x.Status != Succeeded {
+			b.Fatalf("status %s: %v", x.Status, x.Err)
+		}
+		transitions += step.Transitions
+	}
+	b.ReportMetric(float64(transitions)/time.Since(start).Seconds(), "transitions/s")
+}

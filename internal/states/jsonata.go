@@ -49,18 +49,38 @@ func jsonataExpr(s string) (string, bool) {
 	return s[2 : len(s)-2], true
 }
 
-var jsonataCache sync.Map // expression text → *gnata.Expression
+var jsonataCache sync.Map // expression text → *compiled
 
-func compileJSONata(src string) (*gnata.Expression, error) {
+// compiled is a parsed expression; custom says whether it may call one
+// of the functions Step Functions adds or overrides, which need the
+// execution's environment (the others evaluate on the shared standard
+// library, which is much cheaper).
+type compiled struct {
+	expr   *gnata.Expression
+	custom bool
+}
+
+// customNames are the functions jsonataEnv defines. An expression can
+// only reach a function through its name in the text ($eval, which could
+// build one from a string, is among them).
+var customNames = []string{"$partition", "$range", "$hash", "$random", "$uuid", "$parse", "$now", "$millis", "$eval"}
+
+func compileJSONata(src string) (*compiled, error) {
 	if e, ok := jsonataCache.Load(src); ok {
-		return e.(*gnata.Expression), nil
+		return e.(*compiled), nil
 	}
 	e, err := gnata.Compile(src)
 	if err != nil {
 		return nil, err
 	}
-	jsonataCache.Store(src, e)
-	return e, nil
+	c := &compiled{expr: e}
+	for _, name := range customNames {
+		if strings.Contains(src, name) {
+			c.custom = true
+		}
+	}
+	jsonataCache.Store(src, c)
+	return c, nil
 }
 
 // checkJSONata validates every expression in v, a field value of a
@@ -116,7 +136,12 @@ func jsonataEval(tmpl any, field string, env *jsonataEnv, bindings map[string]an
 		if err != nil {
 			return nil, Errorf(ErrQueryEvaluationError, "The JSONata expression '%s' specified for the field '%s' is invalid: %v", src, field, err)
 		}
-		v, err := env.eval(expr, bindings)
+		var v any
+		if expr.custom {
+			v, err = env.eval(expr.expr, bindings)
+		} else {
+			v, err = evalStandard(expr.expr, bindings)
+		}
 		if err != nil {
 			return nil, Errorf(ErrQueryEvaluationError, "The JSONata expression '%s' specified for the field '%s' threw an error during evaluation: %s", src, field, jsonataMessage(err))
 		}
@@ -278,6 +303,14 @@ func jnum(v any) (float64, bool) {
 		return f, err == nil
 	}
 	return 0, false
+}
+
+// evalStandard evaluates an expression that needs only JSONata's own
+// functions.
+func evalStandard(expr *gnata.Expression, bindings map[string]any) (any, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), jsonataTimeout)
+	defer cancel()
+	return expr.EvalWithVars(ctx, nil, bindings)
 }
 
 // jsonataEnv holds the functions an execution's expressions call: the
