@@ -416,9 +416,11 @@ func TestConformance_ContextObject(t *testing.T) {
 			def: `{"StartAt": "W", "States": {
 			  "W": {"Type": "Wait", "Seconds": 10, "Next": "Test"},
 			  "Test": {"Type": "Pass", "Parameters": {"input.$": "$$.Execution.Input", "sm.$": "$$.StateMachine.Name",
-			    "state.$": "$$.State.Name", "entered.$": "$$.State.EnteredTime", "retries.$": "$$.State.RetryCount"}, "End": true}}}`,
-			input:      `{"key": "value"}`,
-			wantOutput: `{"input": {"key": "value"}, "sm": "sm", "state": "Test", "entered": "2026-01-02T03:04:15.000Z", "retries": 0}`,
+			    "state.$": "$$.State.Name", "entered.$": "$$.State.EnteredTime", "all.$": "$$.State"}, "End": true}}}`,
+			input: `{"key": "value"}`,
+			// Only Task states show State.RetryCount: AWS's recorded context
+			// objects of Pass states hold just EnteredTime and Name.
+			wantOutput: `{"input": {"key": "value"}, "sm": "sm", "state": "Test", "entered": "2026-01-02T03:04:15.000Z", "all": {"EnteredTime": "2026-01-02T03:04:15.000Z", "Name": "Test"}}`,
 		},
 		{
 			// "State": {"RetryCount": Number} — the count of retries of the current state so far.

@@ -120,6 +120,7 @@ type State struct {
 	MaxItemsPerBatch           int
 	BatchInput                 any
 	hasBatcher                 bool
+	Label                      string
 }
 
 // Retrier is one Retry entry.
@@ -973,6 +974,7 @@ func (p *parser) mapState(st *State, obj map[string]any, at, lang string) {
 	} else {
 		p.jsonPathMapFields(st, obj, at)
 	}
+	st.Label = p.str(obj, "Label", at, false)
 	procKey := "ItemProcessor"
 	proc, ok := obj["ItemProcessor"].(map[string]any)
 	if ok && st.Lang == JSONata {

@@ -2,6 +2,7 @@ package states
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"math"
@@ -63,6 +64,10 @@ type EventKind string
 // Events.
 const (
 	TaskSucceeded EventKind = "TaskSucceeded"
+	// TaskSubmitted reports that a .sync or .waitForTaskToken task's call
+	// went through (Output is the service's answer); the task keeps
+	// running and is answered later with TaskSucceeded or TaskFailed.
+	TaskSubmitted EventKind = "TaskSubmitted"
 	TaskFailed    EventKind = "TaskFailed"
 	TimerFired    EventKind = "TimerFired"
 	Stop          EventKind = "Stop"     // StopExecution: Error and Cause optional
@@ -119,6 +124,9 @@ type Execution struct {
 	queue   []*frame
 	events  int // history events emitted so far; the next has ID events+1
 	jenv    *jsonataEnv
+	// quiet is set while a frame inside a distributed Map's iteration
+	// runs: those events belong to the iteration's child execution.
+	quiet bool
 	// outcome of the last error handled, for TestState.
 	lastRetry *retryInfo
 	lastCatch *catchInfo
@@ -222,8 +230,15 @@ func (x *Execution) Apply(ev Event) (*Step, error) {
 	if f == nil {
 		return nil, fmt.Errorf("no command %q is pending", ev.Command)
 	}
+	if ev.Kind == TaskSubmitted {
+		x.quiet = x.hidden(f)
+		x.taskHistory(f.m.States[f.state], "Submitted", map[string]any{"output": Encode(ev.Output), "outputDetails": map[string]any{"truncated": false}})
+		x.quiet = false
+		return x.finishStep(), nil
+	}
 	delete(x.pending, ev.Command)
 	f.wait = ""
+	x.quiet = x.hidden(f)
 	st := f.m.States[f.state]
 	switch ev.Kind {
 	case TaskSucceeded:
@@ -256,6 +271,7 @@ func (x *Execution) Apply(ev Event) (*Step, error) {
 	default:
 		return nil, fmt.Errorf("unknown event %q", ev.Kind)
 	}
+	x.quiet = false
 	x.schedule(f)
 	x.drain()
 	return x.finishStep(), nil
@@ -268,6 +284,9 @@ func (x *Execution) finishStep() *Step {
 }
 
 func (x *Execution) history(typ string, details map[string]any) {
+	if x.quiet {
+		return // a distributed Map's iteration: its own child execution
+	}
 	x.events++
 	x.step.History = append(x.step.History, History{Type: typ, Time: x.now, Details: details})
 }
@@ -386,11 +405,12 @@ func (x *Execution) contextObject(f *frame, token string) map[string]any {
 			"RoleArn": x.info.RoleArn, "StartTime": formatTime(x.info.StartTime),
 			"RedriveCount": json.Number(strconv.Itoa(x.info.RedriveCount)),
 		},
-		"State": map[string]any{
-			"EnteredTime": formatTime(f.entered), "Name": f.state,
-			"RetryCount": json.Number(strconv.Itoa(f.retries)),
-		},
+		"State":        map[string]any{"EnteredTime": formatTime(f.entered), "Name": f.state},
 		"StateMachine": map[string]any{"Id": x.info.StateMachineID, "Name": x.info.StateMachineName},
+	}
+	if st := f.m.States[f.state]; st != nil && st.Type == TypeTask {
+		// Only Task states show RetryCount, as AWS's context object does.
+		ctx["State"].(map[string]any)["RetryCount"] = json.Number(strconv.Itoa(f.retries))
 	}
 	if token != "" {
 		ctx["Task"] = map[string]any{"Token": token}
@@ -436,6 +456,8 @@ func (x *Execution) advance(f *frame) {
 	if x.Status != Running {
 		return
 	}
+	x.quiet = x.hidden(f)
+	defer func() { x.quiet = false }()
 	if !f.done && f.entered.IsZero() {
 		x.enter(f)
 	}
@@ -451,6 +473,17 @@ func (x *Execution) advance(f *frame) {
 	if f.done {
 		x.propagate(f)
 	}
+}
+
+// hidden reports whether f runs inside an iteration of a distributed Map,
+// whose events belong to the iteration's own child execution.
+func (x *Execution) hidden(f *frame) bool {
+	for g := f; g.parent != nil; g = g.parent {
+		if g.parent.distributed {
+			return true
+		}
+	}
+	return false
 }
 
 // propagate reports the end of f to its parent, or ends the execution.
@@ -472,11 +505,18 @@ func (x *Execution) propagate(f *frame) {
 		if p.kidErr == nil {
 			p.kidErr = f.err
 		}
+		// A branch's state that fails the Parallel is aborted; a Fail
+		// state simply ends the branch.
+		if pst := p.m.States[p.state]; pst.Type == TypeParallel && !x.hidden(f) {
+			if st := f.m.States[f.state]; st != nil && st.Type != TypeFail {
+				x.history(st.Type+"StateAborted", nil)
+			}
+		}
 	} else {
 		p.results[f.index] = f.output
 	}
 	p.finished++
-	if pst := p.m.States[p.state]; pst.Type == TypeMap {
+	if pst := p.m.States[p.state]; pst.Type == TypeMap && !p.distributed {
 		outcome := "MapIterationSucceeded"
 		if f.failed {
 			outcome = "MapIterationFailed"
@@ -555,7 +595,7 @@ func (x *Execution) inState(f *frame, e *Error) *Error {
 	if e.Name == ErrNoChoiceMatched {
 		return e
 	}
-	return &Error{Name: e.Name, Cause: fmt.Sprintf("An error occurred while executing the state '%s' (entered at the event id #%d). %s", f.state, f.enteredEvent, e.Cause)}
+	return &Error{Name: e.Name, Cause: fmt.Sprintf("An error occurred while executing the state '%s' (entered at the event id #%d). %s", f.state, f.enteredEvent, e.Cause), location: e.location}
 }
 
 // asStatesError turns a helper's error into a States error.
@@ -647,6 +687,7 @@ func (x *Execution) next(f *frame, name string, input any) {
 	f.state = name
 	f.input = input
 	f.kids, f.results, f.items, f.selector = nil, nil, nil, nil
+	f.distributed = false
 	x.enter(f)
 }
 
@@ -658,6 +699,10 @@ func (x *Execution) end(f *frame, out any) {
 // another attempt, a matching catcher moves on, anything else ends f.
 func (x *Execution) fail(f *frame, st *State, e *Error) {
 	f.kids = nil
+	if e.location != "" {
+		x.history("EvaluationFailed", map[string]any{"error": e.Name, "cause": e.Cause, "location": e.location, "state": st.Name})
+		e = &Error{Name: e.Name, Cause: e.Cause}
+	}
 	if e.Name != ErrRuntime && e.Name != ErrDataLimitExceeded {
 		for i, r := range st.Retry {
 			if !matches(r.ErrorEquals, e.Name) {
@@ -703,6 +748,19 @@ func (x *Execution) fail(f *frame, st *State, e *Error) {
 		}
 	}
 	f.failed, f.err, f.done = true, e, true
+}
+
+// errorDetails are an error's history details; AWS leaves out an empty
+// error or cause.
+func errorDetails(e *Error) map[string]any {
+	d := map[string]any{}
+	if e.Name != "" {
+		d["error"] = e.Name
+	}
+	if e.Cause != "" {
+		d["cause"] = e.Cause
+	}
+	return d
 }
 
 // matches reports whether a retrier or catcher's ErrorEquals covers name.
@@ -756,7 +814,7 @@ func (x *Execution) complete(root *frame) {
 	if root.failed {
 		x.Status, x.Err = Failed, root.err
 		x.cancelAll(root)
-		x.history("ExecutionFailed", map[string]any{"error": root.err.Name, "cause": root.err.Cause})
+		x.history("ExecutionFailed", errorDetails(root.err))
 		return
 	}
 	x.Status, x.Output = Succeeded, root.output
@@ -764,17 +822,32 @@ func (x *Execution) complete(root *frame) {
 }
 
 // cancelAll withdraws every pending command under f.
-func (x *Execution) cancelAll(f *frame) {
+func (x *Execution) cancelAll(f *frame) { x.cancel(f, false) }
+
+// abortChildren cancels the children still running when a Parallel or
+// Map state fails, recording their states (or Map iterations) as aborted.
+func (x *Execution) abortChildren(f *frame) { x.cancel(f, true) }
+
+func (x *Execution) cancel(f *frame, record bool) {
 	if f.wait != "" {
 		x.command(Command{ID: f.wait, Kind: Cancel, State: f.state})
 		delete(x.pending, f.wait)
 		f.wait = ""
 	}
+	st := f.m.States[f.state]
 	for _, k := range f.kids {
-		if k != nil && !k.done {
-			x.cancelAll(k)
-			k.done, k.failed, k.counted = true, true, true
+		if k == nil || k.done {
+			continue
 		}
+		x.cancel(k, record)
+		if record && !f.distributed {
+			if st.Type == TypeMap {
+				x.history("MapIterationAborted", map[string]any{"name": st.Name, "index": k.index})
+			} else if kst := k.m.States[k.state]; kst != nil && !k.entered.IsZero() {
+				x.history(kst.Type+"StateAborted", nil)
+			}
+		}
+		k.done, k.failed, k.counted = true, true, true
 	}
 }
 
@@ -855,20 +928,28 @@ func (x *Execution) waitState(f *frame, st *State, effective any) *Error {
 		until = *st.Timestamp
 	case st.SecondsPath != nil:
 		v, ok := x.pathValue(f, st.SecondsPath, effective)
-		n, isNum := v.(json.Number)
-		secs, err := n.Float64()
-		if !ok || !isNum || err != nil || secs < 0 {
+		if !ok {
 			return &Error{Name: ErrRuntime, Cause: fmt.Sprintf("The SecondsPath parameter does not reference a valid non-negative number: %s", st.SecondsPath)}
 		}
-		until = f.entered.Add(time.Duration(secs * float64(time.Second)))
+		secs, isLong := pathLong(v)
+		switch {
+		case !isLong:
+			return &Error{Name: ErrRuntime, Cause: fmt.Sprintf("The SecondsPath parameter cannot be parsed as a long value: %s == %s", st.SecondsPath, rawText(v))}
+		case secs < 0:
+			return &Error{Name: ErrRuntime, Cause: fmt.Sprintf("The SecondsPath parameter references a negative value: %s == %s", st.SecondsPath, rawText(v))}
+		}
+		until = f.entered.Add(time.Duration(secs) * time.Second)
 	case st.TimestampPath != nil:
 		v, ok := x.pathValue(f, st.TimestampPath, effective)
 		s, isStr := v.(string)
 		t, err := ParseTimestamp(s)
 		if !ok || !isStr || err != nil {
-			return &Error{Name: ErrRuntime, Cause: fmt.Sprintf("The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: %s", st.TimestampPath)}
+			return &Error{Name: ErrRuntime, Cause: fmt.Sprintf("The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: %s == %s", st.TimestampPath, rawText(v))}
 		}
 		until = t
+	}
+	if until.Sub(x.now) > maxWaitDelay {
+		return &Error{Name: ErrRuntime, Cause: "Wait state delay is too long."}
 	}
 	vals, err := x.jsonPathAssign(f, st.Assign, st.hasAssign, effective)
 	if err != nil {
@@ -880,6 +961,34 @@ func (x *Execution) waitState(f *frame, st *State, effective any) *Error {
 	}
 	x.startWait(f, st, until, out, vals)
 	return nil
+}
+
+// maxWaitDelay is the longest wait AWS accepts: 2^31-1 seconds.
+const maxWaitDelay = (1<<31 - 1) * time.Second
+
+// pathLong reads a whole number the way AWS reads the *Path fields that
+// take one: a JSON integer, or a string holding one.
+func pathLong(v any) (int64, bool) {
+	var text string
+	switch t := v.(type) {
+	case json.Number:
+		text = string(t)
+	case string:
+		text = strings.TrimSpace(t)
+	default:
+		return 0, false
+	}
+	n, err := strconv.ParseInt(text, 10, 64)
+	return n, err == nil
+}
+
+// rawText shows a value in a message: strings as they are, anything else
+// as JSON.
+func rawText(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	return Encode(v)
 }
 
 // startWait parks f in a Wait state until the timer fires; out and vals
@@ -917,9 +1026,8 @@ func (x *Execution) task(f *frame, st *State, effective any) *Error {
 			continue
 		}
 		v, ok := x.pathValue(f, tp.path, effective)
-		n, isNum := v.(json.Number)
-		i, err := n.Int64()
-		if !ok || !isNum || err != nil || i < 1 {
+		i, isLong := pathLong(v)
+		if !ok || !isLong || i < 1 {
 			return &Error{Name: ErrRuntime, Cause: fmt.Sprintf("The %s parameter does not reference a valid positive integer: %s", tp.name, tp.path)}
 		}
 		*tp.dst = int(i)
@@ -963,6 +1071,17 @@ func splitResource(arn string) (typ, res string) {
 		return parts[5], parts[6]
 	}
 	return "", arn
+}
+
+// mapRunARN names a distributed Map state's run, as AWS does:
+// arn:aws:states:<region>:<account>:mapRun:<machine>/<label or state>:<id>.
+func (x *Execution) mapRunARN(f *frame, st *State) string {
+	base := strings.Replace(x.info.StateMachineID, ":stateMachine:", ":mapRun:", 1)
+	label := st.Label
+	if label == "" {
+		label = st.Name
+	}
+	return base + "/" + label + ":" + uuid4(x.intrinsics())
 }
 
 // region is the execution's region, from its ARN.
@@ -1038,18 +1157,25 @@ func (x *Execution) mapState(f *frame, st *State, effective any) *Error {
 			continue
 		}
 		v, ok := x.pathValue(f, ip.path, effective)
-		n, isNum := v.(json.Number)
-		i, err := n.Int64()
-		if !ok || !isNum || err != nil || i < 0 {
+		i, isLong := pathLong(v)
+		if !ok || !isLong || i < 0 {
 			return &Error{Name: ErrRuntime, Cause: fmt.Sprintf("The %s field refers to a value that is not a non-negative integer: %s", ip.name, ip.path)}
 		}
 		*ip.dst = int(i)
 	}
 	if st.ToleratedFailurePctPath != nil {
 		v, ok := x.pathValue(f, st.ToleratedFailurePctPath, effective)
-		n, isNum := v.(json.Number)
-		pct, err := n.Float64()
-		if !ok || !isNum || err != nil || pct < 0 || pct > 100 {
+		var pct float64
+		var err error
+		switch t := v.(type) {
+		case json.Number:
+			pct, err = t.Float64()
+		case string:
+			pct, err = strconv.ParseFloat(strings.TrimSpace(t), 64)
+		default:
+			err = errors.New("not a number")
+		}
+		if !ok || err != nil || pct < 0 || pct > 100 {
 			return &Error{Name: ErrRuntime, Cause: fmt.Sprintf("The ToleratedFailurePercentagePath field refers to a value that is not a percentage: %s", st.ToleratedFailurePctPath)}
 		}
 		tolPct = pct
@@ -1084,6 +1210,9 @@ func (x *Execution) mapState(f *frame, st *State, effective any) *Error {
 // beginMap starts a Map state's iterations over inputs.
 func (x *Execution) beginMap(f *frame, st *State, inputs []any, maxConc, tolCount int, tolPct float64) {
 	x.history("MapStateStarted", map[string]any{"length": len(inputs)})
+	if st.ProcessorMode == "DISTRIBUTED" {
+		x.history("MapRunStarted", map[string]any{"mapRunArn": x.mapRunARN(f, st)})
+	}
 	f.kidErr = nil
 	f.items = inputs
 	f.results = make([]any, len(inputs))
@@ -1122,7 +1251,9 @@ func (x *Execution) startIterations(f *frame, st *State) {
 		f.started++
 		kid := &frame{id: fmt.Sprintf("%s/%s[%d]", f.id, st.Name, i), m: st.Processor, parent: f, index: i, state: st.Processor.StartAt, input: f.items[i], isolated: f.distributed}
 		f.kids[i] = kid
-		x.history("MapIterationStarted", map[string]any{"name": st.Name, "index": i})
+		if !f.distributed {
+			x.history("MapIterationStarted", map[string]any{"name": st.Name, "index": i})
+		}
 		x.schedule(kid)
 	}
 }
@@ -1136,9 +1267,9 @@ func (x *Execution) checkChildren(f *frame) {
 	}
 	if f.failures > 0 {
 		e := f.kidErr
-		x.cancelAll(f)
+		x.abortChildren(f)
 		f.kids, f.kidErr = nil, nil
-		x.history("ParallelStateFailed", map[string]any{"error": e.Name, "cause": e.Cause})
+		x.history("ParallelStateFailed", nil)
 		x.fail(f, st, e)
 		return
 	}
@@ -1165,10 +1296,11 @@ func (x *Execution) checkMap(f *frame, st *State) {
 		}
 		if exceeded {
 			e := f.kidErr
+			x.abortChildren(f)
 			if f.distributed {
 				e = &Error{Name: ErrExceedToleratedFailureThresh, Cause: "The specified tolerated failure threshold was exceeded"}
+				x.history("MapRunFailed", errorDetails(e))
 			}
-			x.cancelAll(f)
 			f.kids, f.kidErr = nil, nil
 			x.history("MapStateFailed", nil)
 			x.fail(f, st, e)
@@ -1181,6 +1313,9 @@ func (x *Execution) checkMap(f *frame, st *State) {
 	}
 	results := f.results
 	f.kids, f.results, f.items = nil, nil, nil
+	if f.distributed {
+		x.history("MapRunSucceeded", nil)
+	}
 	x.history("MapStateSucceeded", nil)
 	if err := x.finishResult(f, st, results, true); err != nil {
 		x.fail(f, st, x.inState(f, err))

@@ -79,6 +79,15 @@ func (x *Execution) finishJSONata(f *frame, st *State, result any, hasResult boo
 	return nil
 }
 
+// typeError is AWS's failure for an expression whose value has the wrong
+// JSON type for its field.
+func typeError(expr, field, want string, v any) *Error {
+	src := strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(expr, "{%"), "%}"))
+	e := Errorf(ErrQueryEvaluationError, "The JSONata expression '%s' specified for the field '%s' returned an unexpected result type. Expected '%s', but was '%s' for value: %s", src, field, want, jsonType(v), Encode(v))
+	e.location = field
+	return e
+}
+
 // jsonataNumber evaluates the expression of field, which must give a
 // number; whole reports whether it must be an integer.
 func (x *Execution) jsonataNumber(expr, field string, b map[string]any, whole bool) (float64, *Error) {
@@ -89,11 +98,11 @@ func (x *Execution) jsonataNumber(expr, field string, b map[string]any, whole bo
 	n, ok := v.(json.Number)
 	f, perr := n.Float64()
 	if !ok || perr != nil || whole && f != math.Trunc(f) {
-		kind := "a number"
+		want := "number"
 		if whole {
-			kind = "an integer"
+			want = "integer"
 		}
-		return 0, Errorf(ErrQueryEvaluationError, "The JSONata expression '%s' specified for the field '%s' returned an unexpected data type: %s is not %s.", strings.TrimSuffix(strings.TrimPrefix(expr, "{%"), "%}"), field, Encode(v), kind)
+		return 0, typeError(expr, field, want, v)
 	}
 	return f, nil
 }
@@ -126,7 +135,7 @@ func (x *Execution) jsonataString(st *State, field string, b map[string]any, dst
 	}
 	s, isStr := v.(string)
 	if !isStr {
-		return Errorf(ErrQueryEvaluationError, "The JSONata expression '%s' specified for the field '%s' returned an unexpected data type: %s is not a string.", strings.TrimSuffix(strings.TrimPrefix(expr, "{%"), "%}"), field, Encode(v))
+		return typeError(expr, field, "string", v)
 	}
 	*dst = s
 	return nil
@@ -208,14 +217,15 @@ func (x *Execution) choiceJSONata(f *frame, st *State) *Error {
 	next := st.Default
 	output, hasOutput := st.Output, st.hasOutput
 	assign, hasAssign := st.Assign, st.hasAssign
-	for _, rule := range st.Choices {
-		v, err := jsonataEval(rule.condition, "Condition", env, b)
+	for i, rule := range st.Choices {
+		field := fmt.Sprintf("Choices[%d]/Condition", i)
+		v, err := jsonataEval(rule.condition, field, env, b)
 		if err != nil {
 			return err
 		}
 		ok, isBool := v.(bool)
 		if !isBool {
-			return Errorf(ErrQueryEvaluationError, "The JSONata expression '%s' specified for the field 'Condition' returned an unexpected data type: %s is not a boolean.", strings.TrimSuffix(strings.TrimPrefix(rule.condition, "{%"), "%}"), Encode(v))
+			return typeError(rule.condition, field, "boolean", v)
 		}
 		if ok {
 			next = rule.next
@@ -306,7 +316,10 @@ func (x *Execution) mapJSONata(f *frame, st *State) *Error {
 	}
 	list, ok := items.([]any)
 	if !ok {
-		return Errorf(ErrQueryEvaluationError, "The field 'Items' must resolve to a JSON array, but it resolved to %s", Encode(items))
+		if expr, isExpr := st.Items.(string); isExpr {
+			return typeError(expr, "Items", "array", items)
+		}
+		return Errorf(ErrQueryEvaluationError, "The input of the Map state must be a JSON array, but it was %s", Encode(items))
 	}
 	maxConc, tolCount, tolPct := st.MaxConcurrency, st.ToleratedFailureCount, st.ToleratedFailurePercentage
 	if err := x.jsonataInt(st, "MaxConcurrency", b, 0, &maxConc); err != nil {

@@ -132,9 +132,15 @@ func jsonataEval(tmpl any, field string, env *jsonataEnv, bindings map[string]an
 		if !ok {
 			return t, nil
 		}
+		src = strings.TrimSpace(src)
+		fail := func(format string, args ...any) *Error {
+			e := Errorf(ErrQueryEvaluationError, "The JSONata expression '%s' specified for the field '%s' "+format, append([]any{src, field}, args...)...)
+			e.location = field
+			return e
+		}
 		expr, err := compileJSONata(src)
 		if err != nil {
-			return nil, Errorf(ErrQueryEvaluationError, "The JSONata expression '%s' specified for the field '%s' is invalid: %v", src, field, err)
+			return nil, fail("threw an error during evaluation. %s", jsonataMessage(err))
 		}
 		var v any
 		if expr.custom {
@@ -143,14 +149,14 @@ func jsonataEval(tmpl any, field string, env *jsonataEnv, bindings map[string]an
 			v, err = evalStandard(expr.expr, bindings)
 		}
 		if err != nil {
-			return nil, Errorf(ErrQueryEvaluationError, "The JSONata expression '%s' specified for the field '%s' threw an error during evaluation: %s", src, field, jsonataMessage(err))
+			return nil, fail("threw an error during evaluation. %s", jsonataMessage(err))
 		}
 		if v == nil {
-			return nil, Errorf(ErrQueryEvaluationError, "The JSONata expression '%s' specified for the field '%s' returned nothing (undefined).", src, field)
+			return nil, fail("returned nothing (undefined).")
 		}
 		out, cerr := fromJSONata(v)
 		if cerr != nil {
-			return nil, Errorf(ErrQueryEvaluationError, "The JSONata expression '%s' specified for the field '%s' returned an invalid value: %v", src, field, cerr)
+			return nil, fail("returned an unsupported result type.")
 		}
 		return out, nil
 	case map[string]any:
@@ -177,12 +183,29 @@ func jsonataEval(tmpl any, field string, env *jsonataEnv, bindings map[string]an
 	return tmpl, nil
 }
 
+// jsonataMessage is the evaluator's message as AWS shows it: "T1006:
+// Attempted to invoke a non-function".
 func jsonataMessage(err error) string {
-	var je interface{ Error() string }
-	if errors.As(err, &je) {
-		return je.Error()
+	msg := err.Error()
+	msg = strings.TrimPrefix(msg, "JSONata error ")
+	return msg
+}
+
+// jsonType names a value's JSON type as AWS's messages do.
+func jsonType(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "boolean"
+	case json.Number:
+		return "number"
+	case string:
+		return "string"
+	case []any:
+		return "array"
 	}
-	return err.Error()
+	return "object"
 }
 
 // toJSONata converts a value to the evaluator's form: JSON null becomes

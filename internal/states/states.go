@@ -48,6 +48,9 @@ const (
 type Error struct {
 	Name  string `json:"Error"`
 	Cause string `json:"Cause"`
+	// location is the field of a JSONata expression that failed
+	// ("Output/a"): such failures are recorded as EvaluationFailed.
+	location string
 }
 
 func (e *Error) Error() string {
