@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -288,4 +289,54 @@ func TestLambda_Aliases(t *testing.T) {
 	apiErr(t, err, "ResourceNotFoundException", "Alias not found")
 	_, err = n.lambda.DeleteAlias(ctx, &lambda.DeleteAliasInput{FunctionName: aws.String("al"), Name: aws.String("live")})
 	apiErr(t, err, "ResourceNotFoundException", "Alias not found")
+}
+
+func TestLambda_VersionsSurviveKill9(t *testing.T) {
+	addr, dataDir := freeAddr(t), t.TempDir()
+	p := startProcess(t, addr, dataDir)
+	client := lambdaClient(p.url, "test", "test")
+	ctx := context.Background()
+	zip, _ := zipFiles(map[string][]byte{"data.txt": []byte("layer")}, 0o644)
+	layer, err := client.PublishLayerVersion(ctx, &lambda.PublishLayerVersionInput{LayerName: aws.String("kept"), Content: &types.LayerVersionContentInput{ZipFile: zip}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.CreateFunction(ctx, &lambda.CreateFunctionInput{
+		FunctionName: aws.String("kept"), Runtime: types.RuntimeProvidedal2023, Handler: aws.String("bootstrap"),
+		Role: aws.String("arn:aws:iam::000000000000:role/test"), Code: &types.FunctionCode{ZipFile: fnZip},
+		Layers: []string{aws.ToString(layer.LayerVersionArn)}, Publish: true,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.CreateAlias(ctx, &lambda.CreateAliasInput{FunctionName: aws.String("kept"), Name: aws.String("live"), FunctionVersion: aws.String("1")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.PutProvisionedConcurrencyConfig(ctx, &lambda.PutProvisionedConcurrencyConfigInput{
+		FunctionName: aws.String("kept"), Qualifier: aws.String("live"), ProvisionedConcurrentExecutions: aws.Int32(1),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	p.kill9(t)
+
+	p2 := startProcess(t, addr, dataDir)
+	client = lambdaClient(p2.url, "test", "test")
+	out, err := client.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("kept:live"), Payload: []byte(`{"action":"env"}`)})
+	if err != nil || out.FunctionError != nil || aws.ToString(out.ExecutedVersion) != "1" {
+		t.Fatalf("invoke alias after kill -9: %v %v", out, err)
+	}
+	env := decodeResult(t, out.Payload)["env"].(map[string]any)
+	if env["UPDRAFT_OPT_DIR"] == nil || env["AWS_LAMBDA_INITIALIZATION_TYPE"] != "provisioned-concurrency" && env["AWS_LAMBDA_INITIALIZATION_TYPE"] != "on-demand" {
+		t.Errorf("environment after kill -9: %v", env)
+	}
+	eventually(t, 20*time.Second, "provisioned concurrency READY after kill -9", func() bool {
+		pc, err := client.GetProvisionedConcurrencyConfig(ctx, &lambda.GetProvisionedConcurrencyConfigInput{FunctionName: aws.String("kept"), Qualifier: aws.String("live")})
+		return err == nil && pc.Status == types.ProvisionedConcurrencyStatusEnumReady
+	})
+	if _, err := client.GetLayerVersion(ctx, &lambda.GetLayerVersionInput{LayerName: aws.String("kept"), VersionNumber: aws.Int64(1)}); err != nil {
+		t.Errorf("layer after kill -9: %v", err)
+	}
+	v, err := client.PublishVersion(ctx, &lambda.PublishVersionInput{FunctionName: aws.String("kept"), Description: aws.String("after")})
+	if err != nil || aws.ToString(v.Version) != "2" {
+		t.Errorf("publish after kill -9: %v %v, want version 2", v, err)
+	}
 }
