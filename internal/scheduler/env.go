@@ -282,6 +282,9 @@ func (s *Scheduler) startEnv(ctx context.Context, rec *function.Record, requestI
 	}
 	e.InitTime = time.Since(now)
 	e.provisioned = provisioned
+	// Sample memory now, so the first invocation's REPORT does not pay
+	// for reading it (what a provisioned environment is for).
+	e.MaxMemoryBytes()
 	return e, nil
 }
 
