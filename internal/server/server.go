@@ -123,6 +123,10 @@ type Server struct {
 	http  *http.Server
 	ln    net.Listener
 
+	// provMu serialises qualifiersChanged, so the last targets handed to
+	// the scheduler are computed from the latest indexes.
+	provMu sync.Mutex
+
 	stopOnce sync.Once
 	stopErr  error
 }
@@ -243,6 +247,8 @@ func (s *Server) handler() http.Handler {
 // go, and each version keeps as many provisioned environments as its
 // configs ask for.
 func (s *Server) qualifiersChanged(name string) {
+	s.provMu.Lock()
+	defer s.provMu.Unlock()
 	for _, v := range s.sched.Versions(name) {
 		if _, err := s.store.Get(name, v); err != nil {
 			s.sched.Forget(name, v)

@@ -604,6 +604,12 @@ func (a *API) getFunctionConcurrency(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	// The reservation belongs to the function, whatever the qualifier.
+	rec, err := a.store.Get(rec.Config.FunctionName, "")
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	out := map[string]int{}
 	if rec.ReservedConcurrency != nil {
 		out["ReservedConcurrentExecutions"] = *rec.ReservedConcurrency
