@@ -29,7 +29,10 @@ type Provisioned struct {
 }
 
 // Provision sets the provisioned environments of a function's versions;
-// versions not listed keep none. Environments are started in the
+// versions not listed keep none. Their total is set aside from the
+// account's unreserved concurrency (for a function without a
+// reservation): invocations up to it are never throttled by other
+// functions' load. Environments are started in the
 // background (IN_PROGRESS until they have all finished INIT), are never
 // reaped for idleness, serve invocations before on-demand ones, and are
 // replaced when they die.
@@ -39,13 +42,17 @@ func (s *Scheduler) Provision(name string, want []Provisioned) {
 	for _, p := range f.pools {
 		p.provWant = 0
 	}
+	total := 0
 	for _, w := range want {
 		p := s.pool(name, w.Record.Config.Version)
 		if p.revision == "" {
 			p.revision = w.Record.Config.RevisionId
 		}
 		p.provWant, p.provRec = w.N, w.Record
+		total += w.N
 	}
+	// Provisioned concurrency is set aside from the account, as on Lambda.
+	s.account(f, func() { f.prov = total })
 	s.mu.Unlock()
 	s.poke()
 }

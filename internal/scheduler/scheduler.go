@@ -130,8 +130,9 @@ type Scheduler struct {
 
 	mu            sync.Mutex
 	funcs         map[string]*fnState
-	inflight      int // invocations running on unreserved functions
+	inflight      int // invocations the unreserved pool carries (see fnState.shared)
 	reservedTotal int
+	provTotal     int // provisioned concurrency of unreserved functions
 	stopped       bool
 	retiring      int // environments being killed
 	provStarting  int // provisioned environments starting, all functions
@@ -148,6 +149,7 @@ type Scheduler struct {
 type fnState struct {
 	name     string
 	reserved int // -1 when the function has no reservation
+	prov     int // provisioned environments wanted, all versions
 	inflight int
 	tokens   float64
 	refilled time.Time
@@ -421,46 +423,58 @@ func (s *Scheduler) setReserved(f *fnState, reserved *int) {
 	if reserved != nil {
 		n = *reserved
 	}
-	if n == f.reserved {
-		return
+	s.account(f, func() { f.reserved = n })
+}
+
+// shared is the part of f's running invocations that the unreserved pool
+// carries: none for a reserved function; beyond its provisioned
+// concurrency for the others.
+func (f *fnState) shared() int {
+	if f.reserved >= 0 {
+		return 0
 	}
-	// Move the function's running invocations between the shared and the
-	// reserved accounts.
-	if f.reserved < 0 {
-		s.inflight -= f.inflight
-		s.reservedTotal += n
-	} else if n < 0 {
-		s.inflight += f.inflight
-		s.reservedTotal -= f.reserved
-	} else {
-		s.reservedTotal += n - f.reserved
+	return max(f.inflight-f.prov, 0)
+}
+
+// setAside is the provisioned concurrency f takes out of the unreserved
+// pool (a reserved function's comes out of its reservation).
+func (f *fnState) setAside() int {
+	if f.reserved >= 0 {
+		return 0
 	}
-	f.reserved = n
+	return f.prov
+}
+
+// account applies change to f and keeps the node-wide totals f
+// contributes to (shared running invocations, reservations, provisioned
+// concurrency set aside) in step; s.mu must be held.
+func (s *Scheduler) account(f *fnState, change func()) {
+	s.inflight -= f.shared()
+	s.reservedTotal -= max(f.reserved, 0)
+	s.provTotal -= f.setAside()
+	change()
+	s.inflight += f.shared()
+	s.reservedTotal += max(f.reserved, 0)
+	s.provTotal += f.setAside()
 }
 
 // admit counts one more running invocation of f, or says which limit
-// forbids it.
+// forbids it. A reserved function runs within its reservation; another
+// runs within its provisioned concurrency, and beyond it in what the
+// account leaves after reservations and provisioned concurrency.
 func (s *Scheduler) admit(f *fnState) error {
-	if f.reserved >= 0 {
-		if f.inflight >= f.reserved {
-			return &fault.Error{Kind: fault.Throttled, Reason: "ReservedFunctionConcurrentInvocationLimitExceeded", Message: "Rate Exceeded."}
-		}
-		f.inflight++
-		return nil
-	}
-	if s.inflight >= s.cfg.AccountConcurrency-s.reservedTotal {
+	switch {
+	case f.reserved >= 0 && f.inflight >= f.reserved:
+		return &fault.Error{Kind: fault.Throttled, Reason: "ReservedFunctionConcurrentInvocationLimitExceeded", Message: "Rate Exceeded."}
+	case f.reserved < 0 && f.inflight >= f.prov && s.inflight >= s.cfg.AccountConcurrency-s.reservedTotal-s.provTotal:
 		return &fault.Error{Kind: fault.Throttled, Reason: "ConcurrentInvocationLimitExceeded", Message: "Rate Exceeded."}
 	}
-	s.inflight++
-	f.inflight++
+	s.account(f, func() { f.inflight++ })
 	return nil
 }
 
 func (s *Scheduler) unadmit(f *fnState) {
-	f.inflight--
-	if f.reserved < 0 {
-		s.inflight--
-	}
+	s.account(f, func() { f.inflight-- })
 }
 
 // takeToken spends one unit of the function's scaling allowance.
@@ -505,6 +519,11 @@ func (s *Scheduler) Forget(name, version string) {
 				e.retired = true
 			}
 		}
+		total := 0
+		for _, p := range f.pools {
+			total += p.provWant
+		}
+		s.account(f, func() { f.prov = total })
 	}
 	s.mu.Unlock()
 	s.retireAll(stale)
