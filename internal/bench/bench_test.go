@@ -97,7 +97,8 @@ func TestScenarios(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds functions and starts a node")
 	}
-	r := newRunner(t, 100, 100)
+	// Provisioned concurrency must leave 100 of the account unreserved.
+	r := newRunner(t, 200, 100)
 	ctx := t.Context()
 
 	cold, err := r.Cold(ctx, 3)
@@ -145,7 +146,16 @@ func TestScenarios(t *testing.T) {
 			mem.IdleEnvs, mem.PerEnvBytes, mem.NodeMemoryBytes)
 	}
 
-	rep := Report{Cold: cold, Warm: warm, Throughput: tp, Burst: burst, Memory: mem}
+	prov, err := r.Provisioned(ctx, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if prov.First.N+prov.Initialised != 3 || prov.Errors.Count != 0 || prov.Warm.N != 3*provisionedWarmPerSample {
+		t.Errorf("provisioned: got %d first samples, %d with INIT, %d warm, %d errors %v; want 3 in all, 30 warm, 0 errors",
+			prov.First.N, prov.Initialised, prov.Warm.N, prov.Errors.Count, prov.Errors.Samples)
+	}
+
+	rep := Report{Cold: cold, Warm: warm, Throughput: tp, Burst: burst, Memory: mem, Provisioned: prov}
 	if got := len(rep.Rows()); got < 10 {
 		t.Errorf("Rows: got %d rows, want at least 10", got)
 	}

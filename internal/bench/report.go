@@ -26,6 +26,8 @@ type Report struct {
 	Throughput *ThroughputResult `json:"throughput,omitempty"`
 	Burst      *BurstResult      `json:"burst,omitempty"`
 	Memory     *MemoryResult     `json:"memory,omitempty"`
+	// Provisioned compares with warm requests, not with the baseline.
+	Provisioned *ProvisionedResult `json:"provisioned,omitempty"`
 }
 
 // Row is one line of the report's table. Ratio is Updraft ÷ baseline.
@@ -97,6 +99,17 @@ func (rep *Report) Rows() []Row {
 			Row{Scenario: "memory", Metric: fmt.Sprintf("per idle env (%d envs)", m.Envs), Updraft: mib(m.PerEnvBytes),
 				Baseline: mib(m.BaselinePerProcessBytes), Ratio: ratio(float64(m.PerEnvBytes), float64(m.BaselinePerProcessBytes))},
 			Row{Scenario: "memory", Metric: nodeRSS, Updraft: mib(m.NodeMemoryBytes), Baseline: "-", Ratio: "-"},
+		)
+	}
+	if p := rep.Provisioned; p != nil {
+		met := p.First.N > 0 && float64(p.First.P50) <= TargetProvisionedRatio*float64(p.Rested.P50)
+		rows = append(rows,
+			latencyRow("provisioned", "first request p50 (baseline: warm after the same 25ms pause)", p.First.P50, p.Rested.P50, fmt.Sprintf("≤ %.1fx warm", TargetProvisionedRatio), met),
+			latencyRow("provisioned", "first request p90 (baseline: same)", p.First.P90, p.Rested.P90, "", false),
+			latencyRow("provisioned", "first request p50 (baseline: warm back to back)", p.First.P50, p.Warm.P50, "", false),
+			latencyRow("provisioned", "on-demand cold p50 (baseline: warm after pause)", p.Cold.P50, p.Rested.P50, "", false),
+			latencyRow("provisioned", "put config to READY p50", p.Ready.P50, 0, "", false),
+			countRow("provisioned", "samples first/warm/rested/cold, errors, INIT on first", fmt.Sprintf("%d/%d/%d/%d, %d, %d", p.First.N, p.Warm.N, p.Rested.N, p.Cold.N, p.Errors.Count, p.Initialised), "-"),
 		)
 	}
 	return rows

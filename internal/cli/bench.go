@@ -14,14 +14,15 @@ import (
 	"github.com/updraft/updraft/internal/server"
 )
 
-var benchScenarios = []string{"cold", "warm", "throughput", "burst", "memory"}
+var benchScenarios = []string{"cold", "warm", "throughput", "burst", "memory", "provisioned"}
 
-const benchUsage = `usage: updraft bench [cold|warm|throughput|burst|memory|all] [--endpoint URL] [--n N]
+const benchUsage = `usage: updraft bench [cold|warm|throughput|burst|memory|provisioned|all] [--endpoint URL] [--n N]
        [--concurrency C] [--duration D] [--sleep D] [--json]
 
 Runs the end-to-end benchmark scenarios (default all) and prints each
 figure beside the same work done by a minimal Go net/http server, with the
-ratio. Without --endpoint it starts a node in this process. It builds the
+ratio (provisioned: the first request to a provisioned environment beside
+warm requests of the same run). Without --endpoint it starts a node in this process. It builds the
 benchmark functions with the go toolchain, so run it inside the Updraft
 source tree.
 `
@@ -41,7 +42,7 @@ func (e *env) bench(ctx context.Context, args []string) error {
 	fs.Usage = func() { fmt.Fprint(e.stderr, benchUsage); fs.PrintDefaults() }
 	var o benchOptions
 	fs.StringVar(&o.endpoint, "endpoint", "", "benchmark the node at this URL (default: start a node in this process)")
-	fs.IntVar(&o.n, "n", 0, "samples (cold, warm) or environments (burst, memory); defaults: cold 50, warm 5000, burst and memory 1000")
+	fs.IntVar(&o.n, "n", 0, "samples (cold, warm, provisioned) or environments (burst, memory); defaults: cold 50, warm 5000, provisioned 30, burst and memory 1000")
 	fs.IntVar(&o.concurrency, "concurrency", bench.ConcurrencyDefault, "throughput: concurrent clients")
 	fs.DurationVar(&o.duration, "duration", bench.DurationDefault, "throughput: how long to measure")
 	fs.DurationVar(&o.sleep, "sleep", bench.BurstSleepDefault, "burst and memory: how long each invocation sleeps")
@@ -85,6 +86,8 @@ func (o benchOptions) count(scenario string) int {
 		return bench.ColdSamplesDefault
 	case "warm":
 		return bench.WarmSamplesDefault
+	case "provisioned":
+		return bench.ProvisionedSamplesDefault
 	}
 	return bench.BurstEnvsDefault
 }
@@ -172,6 +175,8 @@ func runScenario(ctx context.Context, r *bench.Runner, rep *bench.Report, s stri
 		rep.Burst, err = r.Burst(ctx, o.count(s), o.sleep)
 	case "memory":
 		rep.Memory, err = r.Memory(ctx, o.count(s), o.sleep)
+	case "provisioned":
+		rep.Provisioned, err = r.Provisioned(ctx, o.count(s))
 	}
 	return err
 }

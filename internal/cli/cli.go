@@ -41,7 +41,12 @@ Usage:
   updraft function invoke NAME [flags]      invoke a function
   updraft function logs NAME [--follow]     print a function's logs
   updraft function ls                       list functions
-  updraft function rm NAME                  delete a function
+  updraft function rm NAME[:VERSION]        delete a function (or one version)
+  updraft function publish NAME             publish $LATEST as a version
+  updraft function alias NAME ALIAS VERSION point an alias at a version
+                                            (--route V=W canary, --delete)
+  updraft function provision NAME:Q N       keep N environments of a version
+                                            or alias initialised (0 removes)
   updraft workflow create DEF.json [flags]  create or update a state machine
   updraft workflow start MACHINE [flags]    start an execution (--wait for its end)
   updraft workflow describe|history ARN     show an execution or its history
@@ -105,6 +110,12 @@ func (e *env) function(ctx context.Context, args []string) error {
 		return e.list(ctx, args[1:])
 	case "rm", "delete":
 		return e.remove(ctx, args[1:])
+	case "publish":
+		return e.publish(ctx, args[1:])
+	case "alias":
+		return e.alias(ctx, args[1:])
+	case "provision":
+		return e.provision(ctx, args[1:])
 	}
 	fmt.Fprintf(e.stderr, "updraft function: unknown command %q\n\n%s", args[0], usage)
 	return errUsage

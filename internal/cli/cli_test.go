@@ -170,3 +170,41 @@ func TestCLI_Workflow(t *testing.T) {
 		t.Errorf("start missing: exit %d %s", code, stderr)
 	}
 }
+
+func TestCLI_PublishAliasProvision(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("go is not installed")
+	}
+	ep := startNode(t)
+	if code, _, stderr := run(t, "function", "deploy", "../../examples/hello-go", "--endpoint", ep); code != 0 {
+		t.Fatalf("deploy: exit %d: %s", code, stderr)
+	}
+	code, stdout, stderr := run(t, "function", "publish", "hello-go", "--endpoint", ep)
+	if code != 0 || strings.TrimSpace(stdout) != "1" {
+		t.Fatalf("publish: exit %d, %q %s", code, stdout, stderr)
+	}
+	code, stdout, stderr = run(t, "function", "alias", "hello-go", "live", "1", "--endpoint", ep)
+	if code != 0 || !strings.Contains(stdout, "function:hello-go:live → 1") {
+		t.Fatalf("alias: exit %d, %q %s", code, stdout, stderr)
+	}
+	code, stdout, stderr = run(t, "function", "provision", "hello-go:live", "1", "--wait", "--endpoint", ep)
+	if code != 0 || !strings.HasPrefix(stdout, "READY 1/1") {
+		t.Fatalf("provision: exit %d, %q %s", code, stdout, stderr)
+	}
+	code, stdout, stderr = run(t, "function", "invoke", "hello-go:live", "--payload", `{"name":"alias"}`, "--endpoint", ep)
+	if code != 0 || !strings.Contains(stdout, "alias") {
+		t.Errorf("invoke alias: exit %d, %q %s", code, stdout, stderr)
+	}
+	if code, _, stderr = run(t, "function", "rm", "hello-go:1", "--endpoint", ep); code != 1 || !strings.Contains(stderr, "live") {
+		t.Errorf("rm of a version an alias uses: exit %d, %s", code, stderr)
+	}
+	if code, _, stderr = run(t, "function", "provision", "hello-go:live", "0", "--endpoint", ep); code != 0 {
+		t.Errorf("provision 0: exit %d, %s", code, stderr)
+	}
+	if code, _, stderr = run(t, "function", "alias", "hello-go", "live", "--delete", "--endpoint", ep); code != 0 {
+		t.Errorf("alias --delete: exit %d, %s", code, stderr)
+	}
+	if code, _, stderr = run(t, "function", "rm", "hello-go:1", "--endpoint", ep); code != 0 {
+		t.Errorf("rm version: exit %d, %s", code, stderr)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,6 +30,9 @@ type Status struct {
 	Envs      int    `json:"envs"`
 	IdleEnvs  int    `json:"idleEnvs"`
 	BusyEnvs  int    `json:"busyEnvs"`
+	// ProvisionedEnvs counts initialised provisioned environments (also
+	// counted as idle or busy).
+	ProvisionedEnvs int `json:"provisionedEnvs"`
 	// EnvMemoryBytes sums the resident memory of every environment.
 	EnvMemoryBytes int64 `json:"envMemoryBytes"`
 	// NodeMemoryBytes is the resident memory of the node process.
@@ -56,6 +60,7 @@ func (a *API) status(w http.ResponseWriter, r *http.Request) {
 	stats := a.Scheduler.Stats(r.URL.Query().Get("memory") != "")
 	st.Functions = len(a.Store.List())
 	st.Envs, st.IdleEnvs, st.BusyEnvs, st.EnvMemoryBytes = stats.Envs, stats.Idle, stats.Busy, stats.MemoryBytes
+	st.ProvisionedEnvs = stats.Provisioned
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(st)
 }
@@ -139,7 +144,13 @@ var errStop = stopErr{}
 // code serves a function's package; a sha256 query, when given, must
 // match the current code.
 func (a *API) code(w http.ResponseWriter, r *http.Request) {
-	rec, err := a.Store.Get(r.PathValue("name"), "")
+	name := r.PathValue("name")
+	if layer, ok := strings.CutPrefix(name, "layer:"); ok {
+		a.layerCode(w, r, layer)
+		return
+	}
+	fn, qualifier, _ := strings.Cut(name, ":")
+	rec, err := a.Store.Get(fn, qualifier)
 	if err != nil {
 		httpError(w, http.StatusNotFound, "ResourceNotFoundException", err.Error())
 		return
@@ -156,5 +167,25 @@ func (a *API) code(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/zip")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+rec.Config.FunctionName+`.zip"`)
+	_, _ = w.Write(zip)
+}
+
+// layerCode serves a layer version's package; layer is "NAME:VERSION".
+func (a *API) layerCode(w http.ResponseWriter, r *http.Request, layer string) {
+	name, v, _ := strings.Cut(layer, ":")
+	version, _ := strconv.ParseInt(v, 10, 64)
+	l, err := a.Store.GetLayerVersion(name, version)
+	if err != nil {
+		httpError(w, http.StatusNotFound, "ResourceNotFoundException", err.Error())
+		return
+	}
+	zip, err := a.Store.LayerCode(r.Context(), l)
+	if err != nil {
+		a.Log.ErrorContext(r.Context(), "load layer code", "layer", l.LayerVersionArn, "err", err)
+		httpError(w, http.StatusInternalServerError, "ServiceException", "could not load the layer package")
+		return
+	}
+	w.Header().Set("Content-Type", "application/zip")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+name+"-"+v+`.zip"`)
 	_, _ = w.Write(zip)
 }

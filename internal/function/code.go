@@ -127,50 +127,81 @@ func (c *codeStore) dirFor(ctx context.Context, codeSha256 string) (string, erro
 	if err != nil {
 		return "", err
 	}
-	dir := filepath.Join(c.dir, key)
+	return c.prepare(key, func(tmp string) error { return c.unpackInto(ctx, key, tmp) })
+}
+
+// mergedDir returns the local directory name holding the packages
+// unpacked one over the other, in order: a function's layers, as /opt.
+func (c *codeStore) mergedDir(ctx context.Context, name string, codeSha256s []string) (string, error) {
+	return c.prepare(name, func(tmp string) error {
+		for _, sha := range codeSha256s {
+			key, err := keyOf(sha)
+			if err != nil {
+				return err
+			}
+			if err := c.unpackInto(ctx, key, tmp); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// prepare returns the cache directory name, filling it once per node
+// with fill (into a temporary directory renamed into place).
+func (c *codeStore) prepare(name string, fill func(tmp string) error) (string, error) {
+	dir := filepath.Join(c.dir, name)
 	c.mu.Lock()
-	once, ok := c.ready[key]
+	once, ok := c.ready[name]
 	if !ok {
 		once = new(sync.Once)
-		c.ready[key] = once
+		c.ready[name] = once
 	}
 	c.mu.Unlock()
 	once.Do(func() {
 		var err error
 		if _, statErr := os.Stat(dir); statErr != nil {
-			err = c.unpack(ctx, key, dir)
+			err = c.fill(dir, fill)
 		}
 		c.mu.Lock()
-		c.errs[key] = err
+		c.errs[name] = err
 		if err != nil {
-			delete(c.ready, key) // let a later call retry
+			delete(c.ready, name) // let a later call retry
 		}
 		c.mu.Unlock()
 	})
 	c.mu.Lock()
-	err = c.errs[key]
+	err := c.errs[name]
 	c.mu.Unlock()
 	return dir, err
 }
 
-func (c *codeStore) unpack(ctx context.Context, key, dir string) error {
+// unpackInto extracts the stored package key into dir.
+func (c *codeStore) unpackInto(ctx context.Context, key, dir string) error {
 	data, err := c.obj.GetBytes(ctx, key)
 	if err != nil {
 		return fmt.Errorf("load code %s: %w", key, err)
 	}
+	if err := Unzip(data, dir); err != nil {
+		return fmt.Errorf("unpack code %s: %w", key, err)
+	}
+	return nil
+}
+
+func (c *codeStore) fill(dir string, fill func(tmp string) error) error {
 	tmp, err := os.MkdirTemp(c.dir, ".unpack-")
 	if err != nil {
 		return fmt.Errorf("unpack code: %w", err)
 	}
 	defer os.RemoveAll(tmp)
-	if err := Unzip(data, tmp); err != nil {
-		return fmt.Errorf("unpack code %s: %w", key, err)
+	if err := fill(tmp); err != nil {
+		return err
 	}
 	if err := os.Rename(tmp, dir); err != nil && !errors.Is(err, os.ErrExist) {
 		if _, statErr := os.Stat(dir); statErr == nil {
 			return nil // another process unpacked it first
 		}
-		return fmt.Errorf("unpack code %s: %w", key, err)
+		return fmt.Errorf("unpack code %s: %w", filepath.Base(dir), err)
 	}
 	return nil
 }
@@ -224,6 +255,8 @@ func writeEntry(f *zip.File, target string, mode os.FileMode, budget int64) (int
 		return 0, err
 	}
 	defer rc.Close()
+	// A file of an earlier layer may be read-only: replace it.
+	_ = os.Remove(target)
 	out, err := os.OpenFile(target, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {
 		return 0, err

@@ -17,10 +17,13 @@ func (s *Store) PutReservedConcurrency(ctx context.Context, name string, n, acco
 	if n < 0 {
 		return nil, validationError(n, "reservedConcurrentExecutions", "Member must have value greater than or equal to 0")
 	}
+	if pc := s.TotalProvisioned(name); n < pc {
+		return nil, fault.New(fault.InvalidParameter, "ReservedConcurrentExecutions %d should not be lower than function's total provisioned concurrency [%d].", n, pc)
+	}
 	others := 0
 	for _, r := range s.List() {
-		if r.Config.FunctionName != name && r.ReservedConcurrency != nil {
-			others += *r.ReservedConcurrency
+		if r.Config.FunctionName != name {
+			others += r.claimed(s)
 		}
 	}
 	if account-others-n < UnreservedMin {
@@ -42,15 +45,23 @@ func (s *Store) DeleteReservedConcurrency(ctx context.Context, name string) erro
 }
 
 // UnreservedConcurrency is what account leaves to functions without a
-// reservation.
+// reservation: reservations, and the provisioned concurrency of functions
+// without one, are set aside.
 func (s *Store) UnreservedConcurrency(account int) int {
 	n := account
 	for _, r := range s.List() {
-		if r.ReservedConcurrency != nil {
-			n -= *r.ReservedConcurrency
-		}
+		n -= r.claimed(s)
 	}
 	return n
+}
+
+// claimed is the concurrency the function sets aside from the account:
+// its reservation, or else its provisioned concurrency.
+func (r *Record) claimed(s *Store) int {
+	if r.ReservedConcurrency != nil {
+		return *r.ReservedConcurrency
+	}
+	return s.TotalProvisioned(r.Config.FunctionName)
 }
 
 // PutEventInvokeConfig replaces (replace=true) or merges the function's

@@ -31,6 +31,18 @@ import (
 const (
 	BucketFunctions = "updraft_functions"
 	BucketCode      = "updraft_code"
+	// BucketVersions holds published versions, key "<function>.<number>".
+	BucketVersions = "updraft_versions"
+	// BucketAliases holds aliases, key "<function>.<alias>".
+	BucketAliases = "updraft_aliases"
+	// BucketProvisioned holds provisioned concurrency configs, key
+	// "<function>.<version or alias>".
+	BucketProvisioned = "updraft_provisioned"
+	// BucketLayers holds layer versions, key "<layer>.<number>".
+	BucketLayers = "updraft_layers"
+	// BucketLayerNames holds each layer's last version number, key
+	// "<layer>", so numbers are never reused.
+	BucketLayerNames = "updraft_layer_names"
 )
 
 // Latest is the qualifier of the mutable version.
@@ -45,13 +57,24 @@ type StoreConfig struct {
 	CacheDir string
 }
 
-// Store creates, changes and finds functions.
+// Store creates, changes and finds functions, their versions, aliases,
+// provisioned concurrency configs, and layers.
 type Store struct {
 	cfg   StoreConfig
 	kv    jetstream.KeyValue
 	code  *codeStore
 	log   *slog.Logger
 	index *backbone.Index[*Record]
+
+	versionsKV    jetstream.KeyValue
+	versions      *backbone.Index[*Record]
+	aliasesKV     jetstream.KeyValue
+	aliases       *backbone.Index[*Alias]
+	provisionedKV jetstream.KeyValue
+	provisioned   *backbone.Index[*ProvisionedConfig]
+	layersKV      jetstream.KeyValue
+	layers        *backbone.Index[*LayerVersion]
+	layerNames    jetstream.KeyValue
 }
 
 // NewStore opens the buckets. Call Start to load the index.
@@ -76,13 +99,30 @@ func NewStore(ctx context.Context, bb *backbone.Backbone, cfg StoreConfig, log *
 	if err != nil {
 		return nil, err
 	}
-	return &Store{
+	s := &Store{
 		cfg:   cfg,
 		kv:    kv,
 		code:  &codeStore{obj: obj, dir: cfg.CacheDir, ready: map[string]*sync.Once{}, errs: map[string]error{}},
 		log:   log,
 		index: backbone.NewIndex(kv, decodeRecord, log),
-	}, nil
+	}
+	buckets := []struct {
+		name string
+		kv   *jetstream.KeyValue
+	}{
+		{BucketVersions, &s.versionsKV}, {BucketAliases, &s.aliasesKV}, {BucketProvisioned, &s.provisionedKV},
+		{BucketLayers, &s.layersKV}, {BucketLayerNames, &s.layerNames},
+	}
+	for _, b := range buckets {
+		if *b.kv, err = bb.KeyValue(ctx, jetstream.KeyValueConfig{Bucket: b.name, History: 1}); err != nil {
+			return nil, err
+		}
+	}
+	s.versions = backbone.NewIndex(s.versionsKV, decodeRecord, log)
+	s.aliases = backbone.NewIndex(s.aliasesKV, decodeAlias, log)
+	s.provisioned = backbone.NewIndex(s.provisionedKV, decodeProvisioned, log)
+	s.layers = backbone.NewIndex(s.layersKV, decodeLayerVersion, log)
+	return s, nil
 }
 
 func decodeRecord(name string, data []byte, revision uint64) (*Record, error) {
@@ -98,11 +138,60 @@ func decodeRecord(name string, data []byte, revision uint64) (*Record, error) {
 // nil), changed, or deleted (new nil). Register before Start.
 func (s *Store) OnChange(fn func(old, new *Record)) { s.index.OnChange(fn) }
 
-// Start loads the index and keeps it current until Stop.
-func (s *Store) Start(ctx context.Context) error { return s.index.Start(ctx) }
+// OnQualifiersChange registers fn to be called with a function's name
+// whenever one of its versions, aliases or provisioned concurrency
+// configs is created, changed or deleted. Register before Start.
+func (s *Store) OnQualifiersChange(fn func(function string)) {
+	s.versions.OnChange(func(old, new *Record) {
+		if new != nil {
+			fn(new.Config.FunctionName)
+		} else if old != nil {
+			fn(old.Config.FunctionName)
+		}
+	})
+	s.aliases.OnChange(func(old, new *Alias) {
+		if new != nil {
+			fn(new.function)
+		} else if old != nil {
+			fn(old.function)
+		}
+	})
+	s.provisioned.OnChange(func(old, new *ProvisionedConfig) {
+		if new != nil {
+			fn(new.function)
+		} else if old != nil {
+			fn(old.function)
+		}
+	})
+}
 
-// Stop ends the watch.
-func (s *Store) Stop(ctx context.Context) error { return s.index.Stop(ctx) }
+type lifecycle interface {
+	Start(context.Context) error
+	Stop(context.Context) error
+}
+
+func (s *Store) indexes() []lifecycle {
+	return []lifecycle{s.index, s.versions, s.aliases, s.provisioned, s.layers}
+}
+
+// Start loads the indexes and keeps them current until Stop.
+func (s *Store) Start(ctx context.Context) error {
+	for _, x := range s.indexes() {
+		if err := x.Start(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Stop ends the watches.
+func (s *Store) Stop(ctx context.Context) error {
+	var errs []error
+	for _, x := range s.indexes() {
+		errs = append(errs, x.Stop(ctx))
+	}
+	return errors.Join(errs...)
+}
 
 // ARN is the function's unqualified ARN.
 func (s *Store) ARN(name string) string {
@@ -123,14 +212,48 @@ func (s *Store) notFound(name, qualifier string) error {
 	return fault.New(fault.NotFound, "Function not found: %s", arn)
 }
 
-// Get returns the current record of a function. Qualifier may be "" or
-// $LATEST.
+// Get returns the record a qualifier names: $LATEST ("" or "$LATEST"), a
+// published version, or the version an alias points to (its FunctionArn
+// then names the alias). Routing weights are not applied; see Resolve.
 func (s *Store) Get(name, qualifier string) (*Record, error) {
 	r := s.index.Get(name)
-	if r == nil || (qualifier != "" && qualifier != Latest) {
+	if r == nil {
 		return nil, s.notFound(name, qualifier)
 	}
-	return r, nil
+	switch {
+	case qualifier == "" || qualifier == Latest:
+		return r, nil
+	case IsVersion(qualifier):
+		if v := s.versions.Get(qualifiedKey(name, qualifier)); v != nil {
+			return v, nil
+		}
+	default:
+		if a := s.aliases.Get(qualifiedKey(name, qualifier)); a != nil {
+			v, err := s.Get(name, a.FunctionVersion)
+			if err != nil {
+				return nil, err
+			}
+			c := *v
+			c.Config.FunctionArn = s.ARN(name) + ":" + qualifier
+			return &c, nil
+		}
+	}
+	return nil, s.notFound(name, qualifier)
+}
+
+// Resolve returns the record an invocation of qualifier runs: as Get,
+// except that an alias with a routing config picks one of its versions
+// by weight.
+func (s *Store) Resolve(name, qualifier string) (*Record, error) {
+	if qualifier == "" || qualifier == Latest || IsVersion(qualifier) {
+		return s.Get(name, qualifier)
+	}
+	if s.index.Get(name) != nil {
+		if a := s.aliases.Get(qualifiedKey(name, qualifier)); a != nil {
+			return s.Get(name, a.pick())
+		}
+	}
+	return nil, s.notFound(name, qualifier)
 }
 
 // List returns the functions in name order.
@@ -164,6 +287,8 @@ type CreateInput struct {
 	Config  Config
 	ZipFile []byte
 	Tags    map[string]string
+	// Layers are layer version ARNs, in the order they are merged.
+	Layers []string
 }
 
 // Create validates and stores a new function. Nothing is stored when
@@ -182,12 +307,24 @@ func (s *Store) Create(ctx context.Context, in CreateInput) (*Record, error) {
 	if len(in.ZipFile) == 0 {
 		return nil, fault.New(fault.InvalidParameter, "Please provide a source for function code.")
 	}
+	layers, layerCode, err := s.resolveLayers(in.Layers)
+	if err != nil {
+		return nil, err
+	}
+	c.Layers = layers
 	pkg, err := ParsePackage(in.ZipFile, c.Runtime)
 	if err != nil {
 		return nil, err
 	}
 	if err := s.code.put(ctx, pkg); err != nil {
 		return nil, err
+	}
+	if s.index.Get(name) == nil {
+		// Versions and aliases a crash left behind while deleting a
+		// function of this name must not come back with the new one.
+		if err := s.purgeQualifiers(ctx, name); err != nil {
+			return nil, err
+		}
 	}
 	now := time.Now().UTC()
 	c.FunctionArn = s.ARN(name)
@@ -196,7 +333,7 @@ func (s *Store) Create(ctx context.Context, in CreateInput) (*Record, error) {
 	c.Version = Latest
 	c.LastModified = formatTime(now)
 	c.RevisionId = newRevisionID()
-	r := &Record{Config: c, Tags: in.Tags, Created: now}
+	r := &Record{Config: c, Tags: in.Tags, Created: now, LayerCode: layerCode}
 	data, err := json.Marshal(r)
 	if err != nil {
 		return nil, fmt.Errorf("encode function %s: %w", name, err)
@@ -325,11 +462,24 @@ type ConfigUpdate struct {
 	EphemeralStorage *EphemeralStorage
 	TracingConfig    *TracingConfig
 	LoggingConfig    *LoggingConfig
+	// Layers, when set, replaces the layers (an empty list removes them).
+	Layers *[]string
 }
 
 // UpdateConfig changes the function's configuration.
 func (s *Store) UpdateConfig(ctx context.Context, name, revisionID string, u ConfigUpdate) (*Record, error) {
+	var layers []Layer
+	var layerCode []string
+	if u.Layers != nil {
+		var err error
+		if layers, layerCode, err = s.resolveLayers(*u.Layers); err != nil {
+			return nil, err
+		}
+	}
 	return s.Update(ctx, name, revisionID, func(r *Record) error {
+		if u.Layers != nil {
+			r.Config.Layers, r.LayerCode = layers, layerCode
+		}
 		c := &r.Config
 		if u.Role != nil {
 			c.Role = *u.Role
@@ -373,17 +523,27 @@ func (s *Store) UpdateConfig(ctx context.Context, name, revisionID string, u Con
 	})
 }
 
-// Delete removes a function.
+// Delete removes a function with its versions, aliases and provisioned
+// concurrency configs, or with a version qualifier only that version.
 func (s *Store) Delete(ctx context.Context, name, qualifier string) (*Record, error) {
 	r, err := s.read(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	if qualifier != "" && qualifier != Latest {
-		return nil, s.notFound(name, qualifier)
-	}
-	if qualifier == Latest {
+	switch {
+	case qualifier == Latest:
 		return nil, fault.New(fault.InvalidParameter, "$LATEST version cannot be deleted without deleting the function.")
+	case IsVersion(qualifier):
+		v, err := s.Get(name, qualifier)
+		if err != nil {
+			return nil, err
+		}
+		return v, s.deleteVersion(ctx, name, qualifier)
+	case qualifier != "":
+		if _, err := s.Get(name, qualifier); err != nil {
+			return nil, err
+		}
+		return nil, fault.New(fault.InvalidParameter, "Deletion of aliases is not supported by DeleteFunction; use DeleteAlias for %s.", qualifier)
 	}
 	if err := s.kv.Delete(ctx, name, jetstream.LastRevision(r.revision)); err != nil {
 		if isWrongRevision(err) {
@@ -392,6 +552,9 @@ func (s *Store) Delete(ctx context.Context, name, qualifier string) (*Record, er
 		return nil, fmt.Errorf("delete function %s: %w", name, err)
 	}
 	s.index.Apply(name, nil, r.revision+1)
+	if err := s.purgeQualifiers(ctx, name); err != nil {
+		return nil, err
+	}
 	return r, nil
 }
 

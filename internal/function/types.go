@@ -27,6 +27,14 @@ type Config struct {
 	EphemeralStorage EphemeralStorage  `json:"EphemeralStorage"`
 	LoggingConfig    LoggingConfig     `json:"LoggingConfig"`
 	SnapStart        map[string]string `json:"SnapStart,omitempty"`
+	Layers           []Layer           `json:"Layers,omitempty"`
+}
+
+// Layer is one layer version a function uses, as FunctionConfiguration
+// lists it.
+type Layer struct {
+	Arn      string `json:"Arn"`
+	CodeSize int64  `json:"CodeSize"`
 }
 
 // Environment holds a function's environment variables.
@@ -103,8 +111,18 @@ type Record struct {
 	ReservedConcurrency *int `json:"reservedConcurrency,omitempty"`
 	// EventInvoke is the async invocation config, nil when none was put.
 	EventInvoke *EventInvokeConfig `json:"eventInvoke,omitempty"`
-	// Created is when the function was created.
+	// Created is when the function (or version) was created.
 	Created time.Time `json:"created"`
+	// LayerCode holds the CodeSha256 of each of Config.Layers, in order,
+	// so environments can be given the layers' content even after a
+	// layer version is deleted.
+	LayerCode []string `json:"layerCode,omitempty"`
+	// LastVersion is the number of the last version published ($LATEST
+	// only); numbers are never reused.
+	LastVersion int `json:"lastVersion,omitempty"`
+	// Published is the RevisionId $LATEST had when LastVersion was
+	// published, so publishing an unchanged function returns that version.
+	Published string `json:"published,omitempty"`
 	// revision is the bucket revision this record was read at.
 	revision uint64
 }
@@ -123,6 +141,8 @@ func (r *Record) clone() *Record {
 		c.Config.Environment = &Environment{Variables: vars}
 	}
 	c.Config.Architectures = append([]string(nil), r.Config.Architectures...)
+	c.Config.Layers = append([]Layer(nil), r.Config.Layers...)
+	c.LayerCode = append([]string(nil), r.LayerCode...)
 	if r.Tags != nil {
 		c.Tags = make(map[string]string, len(r.Tags))
 		for k, v := range r.Tags {

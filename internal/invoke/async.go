@@ -233,19 +233,27 @@ func (s *Service) deliver(ctx context.Context, fn string, m jetstream.Msg) {
 	firstMs, _ := strconv.ParseInt(h.Get(hdrFirst), 10, 64)
 	first := time.UnixMilli(firstMs)
 	requestID := h.Get(hdrRequestID)
-	rec, err := s.store.Get(fn, "")
+	qualifier := h.Get(hdrQualifier)
+	fnRec, err := s.store.Get(fn, "")
 	if err != nil {
 		_ = m.Term() // the function is gone: Lambda drops its events
 		return
 	}
-	cfg := rec.EventInvoke
+	// An alias picks its version at delivery, each attempt anew.
+	rec, err := s.store.Resolve(fn, qualifier)
+	if err != nil {
+		_ = m.Term() // the version or alias is gone
+		return
+	}
+	// Every qualifier follows the function's event-invoke config.
+	cfg := fnRec.EventInvoke
 	if time.Since(first) > cfg.MaxEventAge() {
-		s.settleFailure(ctx, rec, m, requestID, attempt, "EventAgeExceeded", nil)
+		s.settleFailure(ctx, rec, cfg, m, requestID, attempt, "EventAgeExceeded", nil)
 		return
 	}
 	req := Request{
 		Function:      fn,
-		Qualifier:     h.Get(hdrQualifier),
+		Qualifier:     qualifier,
 		Payload:       m.Data(),
 		ClientContext: h.Get(hdrClientContext),
 		TraceID:       h.Get(hdrTrace),
@@ -271,11 +279,11 @@ func (s *Service) deliver(ctx context.Context, fn string, m jetstream.Msg) {
 			_ = m.NakWithDelay(throttleDelay(n, s.cfg.ThrottleRetryMax))
 			return
 		}
-		s.settleFailure(ctx, rec, m, requestID, attempt, "RetriesExhausted", nil)
+		s.settleFailure(ctx, rec, cfg, m, requestID, attempt, "RetriesExhausted", nil)
 		return
 	}
 	if resp.FunctionError == "" {
-		s.destination(ctx, rec, rec.EventInvoke.SuccessTarget(), m, requestID, attempt, "Success", resp)
+		s.destination(ctx, rec, cfg.SuccessTarget(), m, requestID, attempt, "Success", resp)
 		_ = m.Ack()
 		return
 	}
@@ -288,7 +296,7 @@ func (s *Service) deliver(ctx context.Context, fn string, m jetstream.Msg) {
 		_ = m.Ack()
 		return
 	}
-	s.settleFailure(ctx, rec, m, requestID, attempt, "RetriesExhausted", resp)
+	s.settleFailure(ctx, rec, cfg, m, requestID, attempt, "RetriesExhausted", resp)
 }
 
 // keepAlive tells the backbone the delivery is still running, so the
@@ -345,8 +353,8 @@ func (s *Service) scheduleRetry(ctx context.Context, fn string, m jetstream.Msg,
 	return err
 }
 
-func (s *Service) settleFailure(ctx context.Context, rec *function.Record, m jetstream.Msg, requestID string, attempt int, condition string, resp *Response) {
-	s.destination(ctx, rec, rec.EventInvoke.FailureTarget(), m, requestID, attempt, condition, resp)
+func (s *Service) settleFailure(ctx context.Context, rec *function.Record, cfg *function.EventInvokeConfig, m jetstream.Msg, requestID string, attempt int, condition string, resp *Response) {
+	s.destination(ctx, rec, cfg.FailureTarget(), m, requestID, attempt, condition, resp)
 	if resp != nil || condition == "EventAgeExceeded" {
 		s.log.Info("async event failed", "function", rec.Config.FunctionName, "request_id", requestID, "condition", condition)
 	}
@@ -363,7 +371,7 @@ func (s *Service) destination(ctx context.Context, rec *function.Record, target 
 		"timestamp": time.Now().UTC().Format("2006-01-02T15:04:05.000Z"),
 		"requestContext": map[string]any{
 			"requestId":              requestID,
-			"functionArn":            rec.Config.FunctionArn + ":" + function.Latest,
+			"functionArn":            invokedArn(s.store.ARN(rec.Config.FunctionName), m.Headers().Get(hdrQualifier)),
 			"condition":              condition,
 			"approximateInvokeCount": attempt + 1,
 		},
@@ -389,4 +397,12 @@ func (s *Service) destination(ctx context.Context, rec *function.Record, target 
 	if _, err := s.InvokeAsync(ctx, Request{Function: target, Payload: body}); err != nil {
 		s.log.Warn("send to destination", "function", rec.Config.FunctionName, "destination", target, "err", err)
 	}
+}
+
+// invokedArn is the ARN an event was sent to: qualified, or $LATEST.
+func invokedArn(arn, qualifier string) string {
+	if qualifier == "" {
+		qualifier = function.Latest
+	}
+	return arn + ":" + qualifier
 }

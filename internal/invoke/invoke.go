@@ -106,7 +106,8 @@ func New(cfg Config, store *function.Store, sched *scheduler.Scheduler, log *slo
 	return &Service{cfg: cfg, store: store, sched: sched, log: log}
 }
 
-// resolve finds the function a request names.
+// resolve finds the function version a request runs (an alias picks one
+// of its versions by weight) and the qualifier it was invoked with.
 func (s *Service) resolve(name, qualifier string) (*function.Record, string, error) {
 	fn, q, err := function.ParseName(name)
 	if err != nil {
@@ -118,7 +119,12 @@ func (s *Service) resolve(name, qualifier string) (*function.Record, string, err
 	if qualifier == "" {
 		qualifier = q
 	}
-	rec, err := s.store.Get(fn, qualifier)
+	if qualifier != "" {
+		if err := function.CheckQualifier(qualifier); err != nil {
+			return nil, "", err
+		}
+	}
+	rec, err := s.store.Resolve(fn, qualifier)
 	if err != nil {
 		return nil, "", err
 	}
@@ -147,10 +153,11 @@ func (s *Service) DryRun(req Request) error {
 
 // Invoke runs a synchronous invocation.
 func (s *Service) Invoke(ctx context.Context, req Request) (*Response, error) {
-	rec, _, err := s.resolve(req.Function, req.Qualifier)
+	rec, qualifier, err := s.resolve(req.Function, req.Qualifier)
 	if err != nil {
 		return nil, err
 	}
+	req.Qualifier = qualifier
 	payload, err := checkPayload(req.Payload, SyncPayloadMax, "Invoke")
 	if err != nil {
 		return nil, err
@@ -184,7 +191,7 @@ func (s *Service) run(ctx context.Context, rec *function.Record, req Request, cl
 	if requestID == "" {
 		requestID = function.NewUUID()
 	}
-	resp := &Response{RequestID: requestID, ExecutedVersion: function.Latest}
+	resp := &Response{RequestID: requestID, ExecutedVersion: c.Version}
 	var tail bytes.Buffer
 	start := time.Now()
 	lease, err := s.sched.Acquire(ctx, rec, requestID)
@@ -198,7 +205,7 @@ func (s *Service) run(ctx context.Context, rec *function.Record, req Request, cl
 			tail.WriteByte('\n')
 		}
 		for _, l := range []string{
-			fmt.Sprintf("START RequestId: %s Version: %s", requestID, function.Latest),
+			fmt.Sprintf("START RequestId: %s Version: %s", requestID, c.Version),
 			fmt.Sprintf("END RequestId: %s", requestID),
 			report(requestID, time.Since(start), c.MemorySize, 0, 0, "error", ie.Result.ErrorType),
 		} {
@@ -211,11 +218,11 @@ func (s *Service) run(ctx context.Context, rec *function.Record, req Request, cl
 	}
 	env := lease.Env
 	env.Begin(&tail)
-	env.Log(fmt.Sprintf("START RequestId: %s Version: %s", requestID, function.Latest))
+	env.Log(fmt.Sprintf("START RequestId: %s Version: %s", requestID, c.Version))
 	timeout := time.Duration(c.Timeout) * time.Second
 	invStart := time.Now()
 	inv := runtimeapi.NewInvocation(requestID, req.Payload, invStart.Add(timeout))
-	inv.FunctionARN = c.FunctionArn
+	inv.FunctionARN = s.store.ARN(c.FunctionName)
 	if req.Qualifier != "" {
 		inv.FunctionARN += ":" + req.Qualifier
 	}

@@ -22,6 +22,7 @@ type Env struct {
 	ID       string
 	Stream   string // log stream name
 	Function string
+	Version  string
 	Revision string
 	Memory   int
 	Started  time.Time
@@ -31,8 +32,9 @@ type Env struct {
 	sink     LogSink
 	logs     *logPipe
 
-	lastUsed time.Time // guarded by the scheduler's lock
-	retired  bool      // guarded by the scheduler's lock
+	lastUsed    time.Time // guarded by the scheduler's lock
+	retired     bool      // guarded by the scheduler's lock
+	provisioned bool      // kept initialised for provisioned concurrency
 
 	logMu sync.Mutex
 	tail  *bytes.Buffer // log of the current invocation, nil when none
@@ -200,11 +202,19 @@ type InitError struct {
 func (e *InitError) Error() string { return "init failed: " + e.Result.ErrorType }
 
 // startEnv launches an environment for rec and waits for its INIT phase.
-func (s *Scheduler) startEnv(ctx context.Context, rec *function.Record, requestID string) (*Env, error) {
+func (s *Scheduler) startEnv(ctx context.Context, rec *function.Record, requestID string, provisioned bool) (*Env, error) {
 	c := &rec.Config
 	codeDir, err := s.cfg.Code.CodeDir(ctx, rec)
 	if err != nil {
 		return nil, fmt.Errorf("prepare code: %w", err)
+	}
+	optDir, err := s.cfg.Code.OptDir(ctx, rec)
+	if err != nil {
+		return nil, fmt.Errorf("prepare layers: %w", err)
+	}
+	initType := "on-demand"
+	if provisioned {
+		initType = "provisioned-concurrency"
 	}
 	args, err := s.command(c)
 	if err != nil {
@@ -223,8 +233,9 @@ func (s *Scheduler) startEnv(ctx context.Context, rec *function.Record, requestI
 	now := time.Now()
 	e := &Env{
 		ID:       id,
-		Stream:   now.UTC().Format("2006/01/02") + "/[" + function.Latest + "]" + id,
+		Stream:   now.UTC().Format("2006/01/02") + "/[" + c.Version + "]" + id,
 		Function: c.FunctionName,
+		Version:  c.Version,
 		Revision: c.RevisionId,
 		Memory:   c.MemorySize,
 		Started:  now,
@@ -242,11 +253,12 @@ func (s *Scheduler) startEnv(ctx context.Context, rec *function.Record, requestI
 		ID:       id,
 		CodeDir:  codeDir,
 		Args:     args,
-		Env:      s.environ(c, codeDir, api.Addr(), e.Stream),
+		Env:      s.environ(c, codeDir, api.Addr(), e.Stream, initType, optDir != ""),
 		Stdout:   w,
 		Stderr:   w,
 		MemoryMB: c.MemorySize,
 		TmpMB:    c.EphemeralStorage.Size,
+		OptDir:   optDir,
 	}
 	sb, err := s.cfg.Driver.Start(ctx, spec)
 	_ = w.Close() // the environment holds the only write end now
@@ -269,6 +281,10 @@ func (s *Scheduler) startEnv(ctx context.Context, rec *function.Record, requestI
 		return nil, err
 	}
 	e.InitTime = time.Since(now)
+	e.provisioned = provisioned
+	// Sample memory now, so the first invocation's REPORT does not pay
+	// for reading it (what a provisioned environment is for).
+	e.MaxMemoryBytes()
 	return e, nil
 }
 

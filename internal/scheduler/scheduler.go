@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -37,6 +38,9 @@ const (
 // CodeSource unpacks function code on this node.
 type CodeSource interface {
 	CodeDir(ctx context.Context, r *function.Record) (string, error)
+	// OptDir is the function's layers merged into one directory, or ""
+	// when it has none.
+	OptDir(ctx context.Context, r *function.Record) (string, error)
 }
 
 // Config configures a Scheduler.
@@ -125,28 +129,56 @@ type Scheduler struct {
 	log *slog.Logger
 
 	mu            sync.Mutex
-	pools         map[string]*pool
-	inflight      int // invocations running on unreserved functions
+	funcs         map[string]*fnState
+	inflight      int // invocations the unreserved pool carries (see fnState.shared)
 	reservedTotal int
+	provTotal     int // provisioned concurrency of unreserved functions
 	stopped       bool
 	retiring      int // environments being killed
+	provStarting  int // provisioned environments starting, all functions
 
-	stop chan struct{}
-	done chan struct{}
-	wg   sync.WaitGroup // environments being killed
+	stop     chan struct{}
+	done     chan struct{}  // the reaper has ended
+	provDone chan struct{}  // the provisioner has ended
+	wake     chan struct{}  // asks the provisioner to look now
+	wg       sync.WaitGroup // environments being killed or provisioned
 }
 
-type pool struct {
+// fnState is what the scheduler keeps per function: its concurrency
+// account, scaling allowance, and one pool per version.
+type fnState struct {
 	name     string
-	revision string // configuration the pool's environments run
-	reserved int    // -1 when the function has no reservation
-	idle     []*Env // most recently used last
-	busy     map[*Env]struct{}
-	starting int
+	reserved int // -1 when the function has no reservation
+	prov     int // provisioned environments wanted, all versions
 	inflight int
 	tokens   float64
 	refilled time.Time
+	pools    map[string]*pool // by version ("$LATEST", "1", …)
 }
+
+// pool holds the environments of one version of a function.
+type pool struct {
+	fn       *fnState
+	version  string
+	revision string // configuration the pool's environments run
+	idle     []*Env // on-demand, most recently used last
+	busy     map[*Env]struct{}
+	starting int
+
+	// Provisioned concurrency: provWant environments are kept initialised
+	// from provRec, never reaped; they serve before on-demand ones.
+	provRec      *function.Record
+	provWant     int
+	idleProv     []*Env
+	provBusy     int
+	provStarting int
+	provErr      string    // why the last provisioned start failed
+	provFails    int       // consecutive failed starts
+	provRetry    time.Time // no new start before
+}
+
+// provisioned counts the pool's provisioned environments, starting or not.
+func (p *pool) provisioned() int { return len(p.idleProv) + p.provBusy + p.provStarting }
 
 // New returns a Scheduler.
 func New(cfg Config, log *slog.Logger) (*Scheduler, error) {
@@ -155,17 +187,20 @@ func New(cfg Config, log *slog.Logger) (*Scheduler, error) {
 		return nil, err
 	}
 	return &Scheduler{
-		cfg:   cfg,
-		log:   log,
-		pools: map[string]*pool{},
-		stop:  make(chan struct{}),
-		done:  make(chan struct{}),
+		cfg:      cfg,
+		log:      log,
+		funcs:    map[string]*fnState{},
+		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
+		provDone: make(chan struct{}),
+		wake:     make(chan struct{}, 1),
 	}, nil
 }
 
-// Start runs the idle reaper.
+// Start runs the idle reaper and the provisioner.
 func (s *Scheduler) Start(ctx context.Context) error {
 	go s.reap()
+	go s.provision()
 	return nil
 }
 
@@ -178,16 +213,20 @@ func (s *Scheduler) Stop(ctx context.Context) error {
 	}
 	s.stopped = true
 	var all []*Env
-	for _, p := range s.pools {
-		all = append(all, p.idle...)
-		for e := range p.busy {
-			all = append(all, e)
+	for _, f := range s.funcs {
+		for _, p := range f.pools {
+			all = append(all, p.idle...)
+			all = append(all, p.idleProv...)
+			for e := range p.busy {
+				all = append(all, e)
+			}
+			p.idle, p.idleProv = nil, nil
 		}
-		p.idle = nil
 	}
 	s.mu.Unlock()
 	close(s.stop)
 	<-s.done
+	<-s.provDone
 	for _, e := range all {
 		s.retire(e)
 	}
@@ -222,10 +261,11 @@ type Lease struct {
 	pool *pool
 }
 
-// Acquire reserves concurrency for one invocation of rec and returns a warm
-// environment, or starts one. It fails with a fault.Throttled error when a
-// limit is reached, and with *InitError when a new environment fails to
-// initialise.
+// Acquire reserves concurrency for one invocation of rec (a function's
+// $LATEST or one of its versions) and returns a warm environment,
+// provisioned ones first, or starts one. It fails with a fault.Throttled
+// error when a limit is reached, and with *InitError when a new
+// environment fails to initialise.
 func (s *Scheduler) Acquire(ctx context.Context, rec *function.Record, requestID string) (*Lease, error) {
 	s.mu.Lock()
 	if s.stopped {
@@ -233,28 +273,28 @@ func (s *Scheduler) Acquire(ctx context.Context, rec *function.Record, requestID
 		return nil, errStopped
 	}
 	p, stale := s.poolFor(rec)
-	if err := s.admit(p); err != nil {
+	if err := s.admit(p.fn); err != nil {
 		s.mu.Unlock()
 		s.retireAll(stale)
 		return nil, err
 	}
-	for n := len(p.idle); n > 0; n = len(p.idle) {
-		e := p.idle[n-1]
-		p.idle[n-1] = nil
-		p.idle = p.idle[:n-1]
-		if e.exited() {
-			stale = append(stale, e) // died while idle
-			continue
-		}
+	if e := popLive(&p.idleProv, &stale); e != nil {
+		p.provBusy++
 		p.busy[e] = struct{}{}
 		s.mu.Unlock()
 		s.retireAll(stale)
 		return &Lease{Env: e, pool: p}, nil
 	}
-	if !s.takeToken(p) {
-		s.unadmit(p)
+	if e := popLive(&p.idle, &stale); e != nil {
+		p.busy[e] = struct{}{}
+		s.mu.Unlock()
+		s.retireAll(stale)
+		return &Lease{Env: e, pool: p}, nil
+	}
+	if !s.takeToken(p.fn) {
+		s.unadmit(p.fn)
 		reason := "FunctionInvocationRateLimitExceeded"
-		if p.reserved >= 0 {
+		if p.fn.reserved >= 0 {
 			reason = "ReservedFunctionInvocationRateLimitExceeded"
 		}
 		s.mu.Unlock()
@@ -265,17 +305,17 @@ func (s *Scheduler) Acquire(ctx context.Context, rec *function.Record, requestID
 	s.mu.Unlock()
 	s.retireAll(stale)
 
-	e, err := s.startEnv(ctx, rec, requestID)
+	e, err := s.startEnv(ctx, rec, requestID, false)
 
 	s.mu.Lock()
 	p.starting--
 	if err != nil {
-		s.unadmit(p)
+		s.unadmit(p.fn)
 		s.mu.Unlock()
 		return nil, err
 	}
 	if s.stopped {
-		s.unadmit(p)
+		s.unadmit(p.fn)
 		s.mu.Unlock()
 		s.retire(e)
 		return nil, errStopped
@@ -288,46 +328,84 @@ func (s *Scheduler) Acquire(ctx context.Context, rec *function.Record, requestID
 	return &Lease{Env: e, Cold: true, pool: p}, nil
 }
 
+// popLive takes the most recently used live environment off list; the
+// dead ones it meets go to dead.
+func popLive(list *[]*Env, dead *[]*Env) *Env {
+	for n := len(*list); n > 0; n = len(*list) {
+		e := (*list)[n-1]
+		(*list)[n-1] = nil
+		*list = (*list)[:n-1]
+		if e.exited() {
+			*dead = append(*dead, e) // died while idle
+			continue
+		}
+		return e
+	}
+	return nil
+}
+
 // Release ends the lease. A healthy environment goes back to the warm pool;
 // one that is broken, or runs an outdated configuration, is killed.
 func (s *Scheduler) Release(l *Lease, healthy bool) {
 	s.mu.Lock()
-	p := l.pool
-	delete(p.busy, l.Env)
-	s.unadmit(p)
-	keep := healthy && !s.stopped && p.revision == l.Env.Revision && !l.Env.retired
-	if keep {
-		l.Env.lastUsed = time.Now()
-		p.idle = append(p.idle, l.Env)
+	p, e := l.pool, l.Env
+	delete(p.busy, e)
+	s.unadmit(p.fn)
+	keep := healthy && !s.stopped && p.revision == e.Revision && !e.retired
+	if e.provisioned {
+		p.provBusy--
+		keep = keep && p.provisioned() < p.provWant
+		if keep {
+			p.idleProv = append(p.idleProv, e)
+		}
+	} else if keep {
+		e.lastUsed = time.Now()
+		p.idle = append(p.idle, e)
 	}
 	s.mu.Unlock()
 	if !keep {
-		s.retire(l.Env)
+		s.retire(e)
+		if e.provisioned {
+			s.poke() // a replacement is due
+		}
 	}
 }
 
-// poolFor returns the function's pool, switched to rec's configuration;
-// environments of an older configuration are returned for retiring.
+// poolFor returns the pool of rec's version, switched to rec's
+// configuration; environments of an older configuration are returned for
+// retiring.
 func (s *Scheduler) poolFor(rec *function.Record) (*pool, []*Env) {
-	p := s.pool(rec.Config.FunctionName)
+	p := s.pool(rec.Config.FunctionName, rec.Config.Version)
 	if p.revision == rec.Config.RevisionId {
 		return p, nil
 	}
 	p.revision = rec.Config.RevisionId
-	stale := p.idle
-	p.idle = nil
+	stale := append(p.idle, p.idleProv...)
+	p.idle, p.idleProv = nil, nil
 	for e := range p.busy {
 		e.retired = true
 	}
 	return p, stale
 }
 
-// pool returns the function's pool, creating it; s.mu must be held.
-func (s *Scheduler) pool(name string) *pool {
-	p := s.pools[name]
+// fn returns the function's state, creating it; s.mu must be held.
+func (s *Scheduler) fn(name string) *fnState {
+	f := s.funcs[name]
+	if f == nil {
+		f = &fnState{name: name, reserved: -1, tokens: float64(s.cfg.Burst), refilled: time.Now(), pools: map[string]*pool{}}
+		s.funcs[name] = f
+	}
+	return f
+}
+
+// pool returns the pool of a function's version, creating it; s.mu must
+// be held.
+func (s *Scheduler) pool(name, version string) *pool {
+	f := s.fn(name)
+	p := f.pools[version]
 	if p == nil {
-		p = &pool{name: name, reserved: -1, busy: map[*Env]struct{}{}, tokens: float64(s.cfg.Burst), refilled: time.Now()}
-		s.pools[name] = p
+		p = &pool{fn: f, version: version, busy: map[*Env]struct{}{}}
+		f.pools[version] = p
 	}
 	return p
 }
@@ -336,70 +414,82 @@ func (s *Scheduler) pool(name string) *pool {
 // reservation leaves the shared pool as soon as it is set, as on Lambda.
 func (s *Scheduler) SetReserved(name string, reserved *int) {
 	s.mu.Lock()
-	s.setReserved(s.pool(name), reserved)
+	s.setReserved(s.fn(name), reserved)
 	s.mu.Unlock()
 }
 
-func (s *Scheduler) setReserved(p *pool, reserved *int) {
+func (s *Scheduler) setReserved(f *fnState, reserved *int) {
 	n := -1
 	if reserved != nil {
 		n = *reserved
 	}
-	if n == p.reserved {
-		return
-	}
-	// Move the pool's running invocations between the shared and the
-	// reserved accounts.
-	if p.reserved < 0 {
-		s.inflight -= p.inflight
-		s.reservedTotal += n
-	} else if n < 0 {
-		s.inflight += p.inflight
-		s.reservedTotal -= p.reserved
-	} else {
-		s.reservedTotal += n - p.reserved
-	}
-	p.reserved = n
+	s.account(f, func() { f.reserved = n })
 }
 
-// admit counts one more running invocation of p, or says which limit
-// forbids it.
-func (s *Scheduler) admit(p *pool) error {
-	if p.reserved >= 0 {
-		if p.inflight >= p.reserved {
-			return &fault.Error{Kind: fault.Throttled, Reason: "ReservedFunctionConcurrentInvocationLimitExceeded", Message: "Rate Exceeded."}
-		}
-		p.inflight++
-		return nil
+// shared is the part of f's running invocations that the unreserved pool
+// carries: none for a reserved function; beyond its provisioned
+// concurrency for the others.
+func (f *fnState) shared() int {
+	if f.reserved >= 0 {
+		return 0
 	}
-	if s.inflight >= s.cfg.AccountConcurrency-s.reservedTotal {
+	return max(f.inflight-f.prov, 0)
+}
+
+// setAside is the provisioned concurrency f takes out of the unreserved
+// pool (a reserved function's comes out of its reservation).
+func (f *fnState) setAside() int {
+	if f.reserved >= 0 {
+		return 0
+	}
+	return f.prov
+}
+
+// account applies change to f and keeps the node-wide totals f
+// contributes to (shared running invocations, reservations, provisioned
+// concurrency set aside) in step; s.mu must be held.
+func (s *Scheduler) account(f *fnState, change func()) {
+	s.inflight -= f.shared()
+	s.reservedTotal -= max(f.reserved, 0)
+	s.provTotal -= f.setAside()
+	change()
+	s.inflight += f.shared()
+	s.reservedTotal += max(f.reserved, 0)
+	s.provTotal += f.setAside()
+}
+
+// admit counts one more running invocation of f, or says which limit
+// forbids it. A reserved function runs within its reservation; another
+// runs within its provisioned concurrency, and beyond it in what the
+// account leaves after reservations and provisioned concurrency.
+func (s *Scheduler) admit(f *fnState) error {
+	switch {
+	case f.reserved >= 0 && f.inflight >= f.reserved:
+		return &fault.Error{Kind: fault.Throttled, Reason: "ReservedFunctionConcurrentInvocationLimitExceeded", Message: "Rate Exceeded."}
+	case f.reserved < 0 && f.inflight >= f.prov && s.inflight >= s.cfg.AccountConcurrency-s.reservedTotal-s.provTotal:
 		return &fault.Error{Kind: fault.Throttled, Reason: "ConcurrentInvocationLimitExceeded", Message: "Rate Exceeded."}
 	}
-	s.inflight++
-	p.inflight++
+	s.account(f, func() { f.inflight++ })
 	return nil
 }
 
-func (s *Scheduler) unadmit(p *pool) {
-	p.inflight--
-	if p.reserved < 0 {
-		s.inflight--
-	}
+func (s *Scheduler) unadmit(f *fnState) {
+	s.account(f, func() { f.inflight-- })
 }
 
-// takeToken spends one unit of the pool's scaling allowance.
-func (s *Scheduler) takeToken(p *pool) bool {
+// takeToken spends one unit of the function's scaling allowance.
+func (s *Scheduler) takeToken(f *fnState) bool {
 	now := time.Now()
 	rate := float64(s.cfg.Burst) / s.cfg.BurstWindow.Seconds()
-	p.tokens += now.Sub(p.refilled).Seconds() * rate
-	if max := float64(s.cfg.Burst); p.tokens > max {
-		p.tokens = max
+	f.tokens += now.Sub(f.refilled).Seconds() * rate
+	if max := float64(s.cfg.Burst); f.tokens > max {
+		f.tokens = max
 	}
-	p.refilled = now
-	if p.tokens < 1 {
+	f.refilled = now
+	if f.tokens < 1 {
 		return false
 	}
-	p.tokens--
+	f.tokens--
 	return true
 }
 
@@ -409,21 +499,47 @@ func (s *Scheduler) retireAll(envs []*Env) {
 	}
 }
 
-// Forget retires every environment of a function (deleted or changed).
-func (s *Scheduler) Forget(name string) {
+// Forget retires every environment of a function (deleted, or its $LATEST
+// changed when version is function.Latest) or of one of its versions;
+// version "" means all of them. Provisioned environments go too.
+func (s *Scheduler) Forget(name, version string) {
 	s.mu.Lock()
-	p := s.pools[name]
 	var stale []*Env
-	if p != nil {
-		stale = p.idle
-		p.idle = nil
-		p.revision = ""
-		for e := range p.busy {
-			e.retired = true
+	if f := s.funcs[name]; f != nil {
+		for v, p := range f.pools {
+			if version != "" && v != version {
+				continue
+			}
+			stale = append(stale, p.idle...)
+			stale = append(stale, p.idleProv...)
+			p.idle, p.idleProv = nil, nil
+			p.revision = ""
+			p.provWant, p.provRec = 0, nil
+			for e := range p.busy {
+				e.retired = true
+			}
 		}
+		total := 0
+		for _, p := range f.pools {
+			total += p.provWant
+		}
+		s.account(f, func() { f.prov = total })
 	}
 	s.mu.Unlock()
 	s.retireAll(stale)
+}
+
+// Versions lists the versions this node has pools for.
+func (s *Scheduler) Versions(name string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	if f := s.funcs[name]; f != nil {
+		for v := range f.pools {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // LogSink is where environments' logs go, when there is one.
@@ -437,7 +553,10 @@ type Stats struct {
 	// Envs counts every live environment: idle, busy, starting, and
 	// being shut down.
 	Envs, Idle, Busy, Starting, Retiring, Inflight int
-	MemoryBytes                                    int64
+	// Provisioned counts initialised provisioned environments (idle or
+	// busy); they are also in Idle and Busy.
+	Provisioned int
+	MemoryBytes int64
 }
 
 // Stats counts environments, and with memory set sums their memory.
@@ -445,15 +564,19 @@ func (s *Scheduler) Stats(memory bool) Stats {
 	s.mu.Lock()
 	var st Stats
 	var envs []*Env
-	for _, p := range s.pools {
-		st.Idle += len(p.idle)
-		st.Busy += len(p.busy)
-		st.Starting += p.starting
-		st.Inflight += p.inflight
-		if memory {
-			envs = append(envs, p.idle...)
-			for e := range p.busy {
-				envs = append(envs, e)
+	for _, f := range s.funcs {
+		st.Inflight += f.inflight
+		for _, p := range f.pools {
+			st.Idle += len(p.idle) + len(p.idleProv)
+			st.Busy += len(p.busy)
+			st.Starting += p.starting + p.provStarting
+			st.Provisioned += len(p.idleProv) + p.provBusy
+			if memory {
+				envs = append(envs, p.idle...)
+				envs = append(envs, p.idleProv...)
+				for e := range p.busy {
+					envs = append(envs, e)
+				}
 			}
 		}
 	}
@@ -492,20 +615,30 @@ func (s *Scheduler) expired(now time.Time) []*Env {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []*Env
-	for _, p := range s.pools {
-		keep := p.idle[:0]
-		for _, e := range p.idle {
-			if now.Sub(e.lastUsed) >= s.cfg.IdleTimeout {
-				out = append(out, e)
-			} else {
-				keep = append(keep, e)
-			}
+	for _, f := range s.funcs {
+		for _, p := range f.pools {
+			out = append(out, expire(p, now, s.cfg.IdleTimeout)...)
 		}
-		for i := len(keep); i < len(p.idle); i++ {
-			p.idle[i] = nil
-		}
-		p.idle = keep
 	}
+	return out
+}
+
+// expire takes the on-demand environments idle for timeout off p's idle
+// list; provisioned ones are never reaped.
+func expire(p *pool, now time.Time, timeout time.Duration) []*Env {
+	var out []*Env
+	keep := p.idle[:0]
+	for _, e := range p.idle {
+		if now.Sub(e.lastUsed) >= timeout {
+			out = append(out, e)
+		} else {
+			keep = append(keep, e)
+		}
+	}
+	for i := len(keep); i < len(p.idle); i++ {
+		p.idle[i] = nil
+	}
+	p.idle = keep
 	return out
 }
 
@@ -529,7 +662,9 @@ func (s *Scheduler) command(c *function.Config) ([]string, error) {
 }
 
 // environ is the environment of an execution environment, as Lambda sets it.
-func (s *Scheduler) environ(c *function.Config, codeDir, runtimeAPI, stream string) []string {
+// initType is on-demand or provisioned-concurrency; with layers the
+// runtimes' search paths include Lambda's /opt directories.
+func (s *Scheduler) environ(c *function.Config, codeDir, runtimeAPI, stream, initType string, layers bool) []string {
 	keyID, secret := s.cfg.Credentials(c.FunctionName)
 	env := []string{
 		"PATH=/usr/local/bin:/usr/bin:/bin:/opt/bin",
@@ -539,12 +674,12 @@ func (s *Scheduler) environ(c *function.Config, codeDir, runtimeAPI, stream stri
 		"_HANDLER=" + c.Handler,
 		"AWS_EXECUTION_ENV=AWS_Lambda_" + c.Runtime,
 		"AWS_LAMBDA_FUNCTION_NAME=" + c.FunctionName,
-		"AWS_LAMBDA_FUNCTION_VERSION=" + function.Latest,
+		"AWS_LAMBDA_FUNCTION_VERSION=" + c.Version,
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=" + strconv.Itoa(c.MemorySize),
 		"AWS_LAMBDA_FUNCTION_TIMEOUT=" + strconv.Itoa(c.Timeout),
 		"AWS_LAMBDA_LOG_GROUP_NAME=" + c.LoggingConfig.LogGroup,
 		"AWS_LAMBDA_LOG_STREAM_NAME=" + stream,
-		"AWS_LAMBDA_INITIALIZATION_TYPE=on-demand",
+		"AWS_LAMBDA_INITIALIZATION_TYPE=" + initType,
 		"AWS_LAMBDA_RUNTIME_API=" + runtimeAPI,
 		"LAMBDA_TASK_ROOT=" + codeDir,
 		"LAMBDA_RUNTIME_DIR=" + filepath.Dir(s.cfg.Runtimes.PythonClient),
@@ -556,6 +691,15 @@ func (s *Scheduler) environ(c *function.Config, codeDir, runtimeAPI, stream stri
 	}
 	if c.LoggingConfig.LogFormat == "JSON" {
 		env = append(env, "AWS_LAMBDA_LOG_FORMAT=JSON")
+	}
+	if layers {
+		switch function.RuntimeFamily(c.Runtime) {
+		case "python":
+			env = append(env, "PYTHONPATH=/opt/python:/opt/python/lib/"+c.Runtime+"/site-packages")
+		case "node":
+			major := strings.TrimSuffix(strings.TrimPrefix(c.Runtime, "nodejs"), ".x")
+			env = append(env, "NODE_PATH=/opt/nodejs/node"+major+"/node_modules:/opt/nodejs/node_modules")
+		}
 	}
 	if c.Environment != nil {
 		for k, v := range c.Environment.Variables {

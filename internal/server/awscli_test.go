@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // awsCLI runs `aws lambda …` against the node and decodes its JSON output.
@@ -150,4 +151,60 @@ func TestAWSCLI_Lambda(t *testing.T) {
 	if err == nil || !strings.Contains(stderr, "InvalidParameterValueException") || !strings.Contains(stderr, "bootstrap") {
 		t.Errorf("create-function without bootstrap: err %v, stderr %s", err, stderr)
 	}
+}
+
+func TestAWSCLI_VersionsAliasesLayers(t *testing.T) {
+	needAWSCLI(t)
+	n := startNode(t, nil)
+	dir := t.TempDir()
+	zipPath, layerPath := filepath.Join(dir, "fn.zip"), filepath.Join(dir, "layer.zip")
+	layerZip, _ := zipFiles(map[string][]byte{"bin/tool": []byte("#!/bin/sh\n")}, 0o755)
+	os.WriteFile(zipPath, fnZip, 0o644)
+	os.WriteFile(layerPath, layerZip, 0o644)
+	must := func(args ...string) map[string]any {
+		t.Helper()
+		m, stderr, err := awsCLI(t, n, args...)
+		if err != nil {
+			t.Fatalf("aws lambda %s: %v\n%s", strings.Join(args, " "), err, stderr)
+		}
+		return m
+	}
+	layer := must("publish-layer-version", "--layer-name", "tools", "--zip-file", "fileb://"+layerPath, "--compatible-runtimes", "provided.al2023")
+	if layer["Version"] != float64(1) {
+		t.Errorf("publish-layer-version returned %v", layer)
+	}
+	if l := must("list-layers"); len(l["Layers"].([]any)) != 1 {
+		t.Errorf("list-layers returned %v", l)
+	}
+	must("create-function", "--function-name", "cli", "--runtime", "provided.al2023", "--handler", "bootstrap",
+		"--zip-file", "fileb://"+zipPath, "--role", "arn:aws:iam::000000000000:role/x", "--layers", layer["LayerVersionArn"].(string))
+	if v := must("publish-version", "--function-name", "cli", "--description", "one"); v["Version"] != "1" {
+		t.Errorf("publish-version returned %v", v)
+	}
+	if l := must("list-versions-by-function", "--function-name", "cli"); len(l["Versions"].([]any)) != 2 {
+		t.Errorf("list-versions-by-function returned %v", l)
+	}
+	if a := must("create-alias", "--function-name", "cli", "--name", "live", "--function-version", "1"); a["AliasArn"] != "arn:aws:lambda:us-east-1:000000000000:function:cli:live" {
+		t.Errorf("create-alias returned %v", a)
+	}
+	outFile := filepath.Join(dir, "out.json")
+	if inv := must("invoke", "--function-name", "cli", "--qualifier", "live", outFile); inv["ExecutedVersion"] != "1" {
+		t.Errorf("invoke --qualifier live returned %v", inv)
+	}
+	must("put-provisioned-concurrency-config", "--function-name", "cli", "--qualifier", "live", "--provisioned-concurrent-executions", "1")
+	eventually(t, 20*time.Second, "provisioned concurrency READY", func() bool {
+		c, _, err := awsCLI(t, n, "get-provisioned-concurrency-config", "--function-name", "cli", "--qualifier", "live")
+		return err == nil && c["Status"] == "READY"
+	})
+	if l := must("list-aliases", "--function-name", "cli"); len(l["Aliases"].([]any)) != 1 {
+		t.Errorf("list-aliases returned %v", l)
+	}
+	_, stderr, err := awsCLI(t, n, "update-alias", "--function-name", "cli", "--name", "live", "--routing-config", "AdditionalVersionWeights={1=0.5}")
+	if err == nil || !strings.Contains(stderr, "InvalidParameterValueException") {
+		t.Errorf("update-alias routing to its own version: err %v, stderr %s", err, stderr)
+	}
+	must("delete-provisioned-concurrency-config", "--function-name", "cli", "--qualifier", "live")
+	must("delete-alias", "--function-name", "cli", "--name", "live")
+	must("delete-function", "--function-name", "cli", "--qualifier", "1")
+	must("delete-layer-version", "--layer-name", "tools", "--version-number", "1")
 }

@@ -132,8 +132,8 @@ func TestLambdaErrors_Wire(t *testing.T) {
 		{"missing function", "GET", "/2015-03-31/functions/nope", ``, nil, 404, "ResourceNotFoundException"},
 		{"bad name in path", "GET", "/2015-03-31/functions/a%20b", ``, nil, 400, "ValidationException"},
 		{"delete missing", "DELETE", "/2015-03-31/functions/nope", ``, nil, 404, "ResourceNotFoundException"},
-		{"unsupported operation", "GET", "/2015-03-31/functions/target/versions", ``, nil, 404, "UnknownOperationException"},
-		{"unsupported create", "POST", "/2015-03-31/functions/target/versions", `{}`, nil, 404, "UnknownOperationException"},
+		{"unsupported operation", "GET", "/2015-03-31/functions/target/policy", ``, nil, 404, "UnknownOperationException"},
+		{"unsupported create", "POST", "/2015-03-31/functions/target/policy", `{}`, nil, 404, "UnknownOperationException"},
 		{"dead letter config", "POST", "/2015-03-31/functions", `{"FunctionName":"dlq","Runtime":"provided.al2023","Role":"arn:aws:iam::000000000000:role/x","Code":{"ZipFile":"UEs="},"DeadLetterConfig":{"TargetArn":"arn:aws:sqs:us-east-1:000000000000:q"}}`, nil, 400, "InvalidParameterValueException"},
 	}
 	for _, tt := range tests {

@@ -123,6 +123,10 @@ type Server struct {
 	http  *http.Server
 	ln    net.Listener
 
+	// provMu serialises qualifiersChanged, so the last targets handed to
+	// the scheduler are computed from the latest indexes.
+	provMu sync.Mutex
+
 	stopOnce sync.Once
 	stopErr  error
 }
@@ -204,11 +208,15 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		} else {
 			s.sched.SetReserved(new.Config.FunctionName, new.ReservedConcurrency)
 		}
-		if old != nil && (new == nil || new.Config.RevisionId != old.Config.RevisionId) {
-			s.sched.Forget(old.Config.FunctionName)
+		switch {
+		case old != nil && new == nil:
+			s.sched.Forget(old.Config.FunctionName, "")
+		case old != nil && new.Config.RevisionId != old.Config.RevisionId:
+			s.sched.Forget(old.Config.FunctionName, function.Latest)
 		}
 		s.inv.FunctionChanged(old, new)
 	})
+	s.store.OnQualifiersChange(s.qualifiersChanged)
 	for _, c := range []interface{ Start(context.Context) error }{s.store, s.sms, s.logs, s.sched, s.inv, s.execs} {
 		if err := c.Start(ctx); err != nil {
 			return err
@@ -225,13 +233,34 @@ func (s *Server) Start(ctx context.Context) (err error) {
 
 func (s *Server) handler() http.Handler {
 	mux := http.NewServeMux()
-	lambda.New(s.store, s.inv, s.sched.AccountConcurrency(), s.codeURL, s.log).Register(mux)
+	lambda.New(s.store, s.inv, s.sched.AccountConcurrency(), s.codeURL, s.log).WithProvisioning(s.sched).Register(mux)
 	(&control.API{Store: s.store, Scheduler: s.sched, Logs: s.logs, Info: s.info, Log: s.log}).Register(mux)
 	var h http.Handler = byTarget(mux, map[string]http.Handler{sfn.TargetPrefix: sfn.New(s.sms, s.execs, &workflow.Tasks{Lambda: s.inv}, s.log)})
 	if len(s.cfg.AccessKeys) > 0 {
 		h = s.withSignatures(mux)
 	}
 	return withRequestID(h)
+}
+
+// qualifiersChanged follows a change to a function's versions, aliases
+// or provisioned concurrency configs: environments of deleted versions
+// go, and each version keeps as many provisioned environments as its
+// configs ask for.
+func (s *Server) qualifiersChanged(name string) {
+	s.provMu.Lock()
+	defer s.provMu.Unlock()
+	for _, v := range s.sched.Versions(name) {
+		if _, err := s.store.Get(name, v); err != nil {
+			s.sched.Forget(name, v)
+		}
+	}
+	var want []scheduler.Provisioned
+	for v, n := range s.store.ProvisionedTargets(name) {
+		if rec, err := s.store.Get(name, v); err == nil {
+			want = append(want, scheduler.Provisioned{Record: rec, N: n})
+		}
+	}
+	s.sched.Provision(name, want)
 }
 
 // byTarget sends AWS JSON-protocol requests to the API their X-Amz-Target

@@ -26,6 +26,7 @@ type API struct {
 	invoker *invoke.Service
 	account int // account concurrency limit
 	codeURL func(name, codeSha256 string) string
+	prov    Provisioning
 	log     *slog.Logger
 }
 
@@ -33,6 +34,13 @@ type API struct {
 // a URL from which the package can be downloaded without credentials.
 func New(store *function.Store, invoker *invoke.Service, accountConcurrency int, codeURL func(name, codeSha256 string) string, log *slog.Logger) *API {
 	return &API{store: store, invoker: invoker, account: accountConcurrency, codeURL: codeURL, log: log}
+}
+
+// WithProvisioning makes provisioned concurrency configs report how far
+// allocation has come, from p.
+func (a *API) WithProvisioning(p Provisioning) *API {
+	a.prov = p
+	return a
 }
 
 // Register adds the Lambda routes to mux.
@@ -58,6 +66,22 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /2019-09-25/functions/{name}/event-invoke-config/list", a.listEventInvokeConfigs)
 	mux.HandleFunc("GET /2016-08-19/account-settings/{$}", a.getAccountSettings)
 	mux.HandleFunc("GET /2016-08-19/account-settings", a.getAccountSettings)
+	mux.HandleFunc("POST /2015-03-31/functions/{name}/versions", a.publishVersion)
+	mux.HandleFunc("GET /2015-03-31/functions/{name}/versions", a.listVersions)
+	mux.HandleFunc("POST /2015-03-31/functions/{name}/aliases", a.createAlias)
+	mux.HandleFunc("GET /2015-03-31/functions/{name}/aliases", a.listAliases)
+	mux.HandleFunc("GET /2015-03-31/functions/{name}/aliases/{alias}", a.getAlias)
+	mux.HandleFunc("PUT /2015-03-31/functions/{name}/aliases/{alias}", a.updateAlias)
+	mux.HandleFunc("DELETE /2015-03-31/functions/{name}/aliases/{alias}", a.deleteAlias)
+	mux.HandleFunc("PUT /2019-09-30/functions/{name}/provisioned-concurrency", a.putProvisioned)
+	mux.HandleFunc("GET /2019-09-30/functions/{name}/provisioned-concurrency", a.getProvisioned)
+	mux.HandleFunc("DELETE /2019-09-30/functions/{name}/provisioned-concurrency", a.deleteProvisioned)
+	mux.HandleFunc("POST /2018-10-31/layers/{layer}/versions", a.publishLayerVersion)
+	mux.HandleFunc("GET /2018-10-31/layers/{layer}/versions", a.listLayerVersions)
+	mux.HandleFunc("GET /2018-10-31/layers/{layer}/versions/{version}", a.getLayerVersion)
+	mux.HandleFunc("DELETE /2018-10-31/layers/{layer}/versions/{version}", a.deleteLayerVersion)
+	mux.HandleFunc("GET /2018-10-31/layers", a.layers)
+	mux.HandleFunc("GET /2018-10-31/layers/{$}", a.layers)
 	mux.HandleFunc("GET /2017-03-31/tags/{arn}", a.listTags)
 	mux.HandleFunc("POST /2017-03-31/tags/{arn}", a.tagResource)
 	mux.HandleFunc("DELETE /2017-03-31/tags/{arn}", a.untagResource)
@@ -184,14 +208,6 @@ func (a *API) createFunction(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	if req.Publish {
-		a.fail(w, r, fault.New(fault.InvalidParameter, "Publishing versions is not supported yet; create the function without Publish."))
-		return
-	}
-	if len(req.Layers) > 0 {
-		a.fail(w, r, fault.New(fault.InvalidParameter, "Layers are not supported yet."))
-		return
-	}
 	if err := req.DeadLetterConfig.check(); err != nil {
 		a.fail(w, r, err)
 		return
@@ -229,7 +245,10 @@ func (a *API) createFunction(w http.ResponseWriter, r *http.Request) {
 	if c.Environment != nil && len(c.Environment.Variables) == 0 {
 		c.Environment = nil
 	}
-	rec, err := a.store.Create(r.Context(), function.CreateInput{Config: c, ZipFile: zipFile, Tags: req.Tags})
+	rec, err := a.store.Create(r.Context(), function.CreateInput{Config: c, ZipFile: zipFile, Tags: req.Tags, Layers: req.Layers})
+	if err == nil && req.Publish {
+		rec, err = a.store.PublishVersion(r.Context(), rec.Config.FunctionName, "", "", "")
+	}
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -250,6 +269,24 @@ func (a *API) listFunctions(w http.ResponseWriter, r *http.Request) {
 	}
 	marker := q.Get("Marker")
 	all := a.store.List()
+	switch fv := q.Get("FunctionVersion"); fv {
+	case "":
+	case "ALL":
+		// Every version of every function, each function's $LATEST first;
+		// the marker still names a function.
+		var versions []*function.Record
+		for _, rec := range all {
+			vs, err := a.store.Versions(rec.Config.FunctionName)
+			if err != nil {
+				continue // deleted meanwhile
+			}
+			versions = append(versions, vs...)
+		}
+		all = versions
+	default:
+		a.fail(w, r, fault.New(fault.Validation, "1 validation error detected: Value '%s' at 'functionVersion' failed to satisfy constraint: Member must satisfy enum value set: [ALL]", fv))
+		return
+	}
 	start := 0
 	if marker != "" {
 		start = len(all)
@@ -268,7 +305,16 @@ func (a *API) listFunctions(w http.ResponseWriter, r *http.Request) {
 		out.Functions = append(out.Functions, all[i].Config)
 	}
 	if end := start + len(out.Functions); end < len(all) && len(out.Functions) > 0 {
-		out.NextMarker = out.Functions[len(out.Functions)-1].FunctionName
+		last := out.Functions[len(out.Functions)-1].FunctionName
+		// A page ends at a function boundary, so a marker resumes after
+		// all of its versions.
+		for end < len(all) && all[end].Config.FunctionName == last {
+			out.Functions = append(out.Functions, all[end].Config)
+			end++
+		}
+		if end < len(all) {
+			out.NextMarker = last
+		}
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -292,18 +338,28 @@ func (a *API) getFunction(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	codeName := rec.Config.FunctionName
+	if rec.Config.Version != function.Latest {
+		codeName += ":" + rec.Config.Version
+	}
 	out := map[string]any{
 		"Configuration": rec.Config,
 		"Code": map[string]string{
 			"RepositoryType": "S3",
-			"Location":       a.codeURL(rec.Config.FunctionName, rec.Config.CodeSha256),
+			"Location":       a.codeURL(codeName, rec.Config.CodeSha256),
 		},
 	}
-	if len(rec.Tags) > 0 {
-		out["Tags"] = rec.Tags
+	// Tags and concurrency belong to the function, whatever the qualifier.
+	fn, err := a.store.Get(rec.Config.FunctionName, "")
+	if err != nil {
+		a.fail(w, r, err)
+		return
 	}
-	if rec.ReservedConcurrency != nil {
-		out["Concurrency"] = map[string]int{"ReservedConcurrentExecutions": *rec.ReservedConcurrency}
+	if len(fn.Tags) > 0 {
+		out["Tags"] = fn.Tags
+	}
+	if fn.ReservedConcurrency != nil {
+		out["Concurrency"] = map[string]int{"ReservedConcurrentExecutions": *fn.ReservedConcurrency}
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -328,7 +384,7 @@ type configRequest struct {
 	TracingConfig    *function.TracingConfig    `json:"TracingConfig"`
 	LoggingConfig    *function.LoggingConfig    `json:"LoggingConfig"`
 	RevisionId       string                     `json:"RevisionId"`
-	Layers           []string                   `json:"Layers"`
+	Layers           *[]string                  `json:"Layers"`
 	DeadLetterConfig *deadLetterConfig          `json:"DeadLetterConfig"`
 }
 
@@ -340,9 +396,6 @@ func (a *API) updateFunctionConfiguration(w http.ResponseWriter, r *http.Request
 	var req configRequest
 	if err == nil {
 		err = decode(r, &req)
-	}
-	if err == nil && len(req.Layers) > 0 {
-		err = fault.New(fault.InvalidParameter, "Layers are not supported yet.")
 	}
 	if err == nil {
 		err = req.DeadLetterConfig.check()
@@ -358,6 +411,7 @@ func (a *API) updateFunctionConfiguration(w http.ResponseWriter, r *http.Request
 		Role: req.Role, Handler: req.Handler, Description: req.Description, Timeout: req.Timeout,
 		MemorySize: req.MemorySize, Runtime: req.Runtime, Environment: req.Environment,
 		EphemeralStorage: req.EphemeralStorage, TracingConfig: req.TracingConfig, LoggingConfig: req.LoggingConfig,
+		Layers: req.Layers,
 	})
 	if err != nil {
 		a.fail(w, r, err)
@@ -382,9 +436,6 @@ func (a *API) updateFunctionCode(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = decode(r, &req)
 	}
-	if err == nil && req.Publish {
-		err = fault.New(fault.InvalidParameter, "Publishing versions is not supported yet; update without Publish.")
-	}
 	var zipFile []byte
 	if err == nil {
 		zipFile, err = codeInput{ZipFile: req.ZipFile, S3Bucket: req.S3Bucket, S3Key: req.S3Key, ImageUri: req.ImageUri}.zip()
@@ -406,6 +457,9 @@ func (a *API) updateFunctionCode(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rec, err := a.store.UpdateCode(r.Context(), name, req.RevisionId, zipFile)
+	if err == nil && req.Publish {
+		rec, err = a.store.PublishVersion(r.Context(), name, "", "", "")
+	}
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -548,6 +602,12 @@ func (a *API) putFunctionConcurrency(w http.ResponseWriter, r *http.Request) {
 func (a *API) getFunctionConcurrency(w http.ResponseWriter, r *http.Request) {
 	rec, ok := a.record(w, r)
 	if !ok {
+		return
+	}
+	// The reservation belongs to the function, whatever the qualifier.
+	rec, err := a.store.Get(rec.Config.FunctionName, "")
+	if err != nil {
+		a.fail(w, r, err)
 		return
 	}
 	out := map[string]int{}

@@ -48,11 +48,15 @@ func (*Driver) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Env, error
 		}
 		prog = p
 	}
+	environ := spec.Env
+	if spec.OptDir != "" {
+		environ = withOptDir(environ, spec.OptDir)
+	}
 	cmd := &exec.Cmd{
 		Path:   prog,
 		Args:   spec.Args,
 		Dir:    spec.CodeDir,
-		Env:    spec.Env,
+		Env:    environ,
 		Stdout: spec.Stdout,
 		Stderr: spec.Stderr,
 		SysProcAttr: &syscall.SysProcAttr{
@@ -66,6 +70,32 @@ func (*Driver) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Env, error
 	e := &env{cmd: cmd, done: make(chan struct{})}
 	go e.wait()
 	return e, nil
+}
+
+// optPathVars are the search-path variables whose /opt entries are
+// pointed at the layers directory, since this driver cannot mount it at
+// /opt.
+var optPathVars = map[string]bool{"PATH": true, "LD_LIBRARY_PATH": true, "PYTHONPATH": true, "NODE_PATH": true}
+
+// withOptDir rewrites every /opt entry of the search-path variables to
+// optDir, and tells the function where its layers are in
+// UPDRAFT_OPT_DIR.
+func withOptDir(env []string, optDir string) []string {
+	out := make([]string, 0, len(env)+1)
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		if optPathVars[k] {
+			parts := strings.Split(v, ":")
+			for i, p := range parts {
+				if p == "/opt" || strings.HasPrefix(p, "/opt/") {
+					parts[i] = optDir + strings.TrimPrefix(p, "/opt")
+				}
+			}
+			kv = k + "=" + strings.Join(parts, ":")
+		}
+		out = append(out, kv)
+	}
+	return append(out, "UPDRAFT_OPT_DIR="+optDir)
 }
 
 type env struct {
