@@ -1,6 +1,7 @@
 package states
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -54,6 +55,8 @@ type State struct {
 	End     bool
 	// Lang is the state's query language, JSONPath or JSONata.
 	Lang string
+	// at is the state's JSON pointer in the definition.
+	at string
 
 	// Assign sets workflow variables as the state ends (both languages).
 	Assign    any
@@ -153,6 +156,9 @@ func (e *DefinitionError) Error() string {
 
 // Parse parses and validates a state machine definition.
 func Parse(definition []byte) (*Machine, error) {
+	if len(bytes.TrimSpace(definition)) == 0 {
+		return nil, &DefinitionError{Problems: []string{"SCHEMA_VALIDATION_FAILED: Definition must be a valid JSON object"}}
+	}
 	raw, err := Decode(definition)
 	if err != nil {
 		return nil, &DefinitionError{Problems: []string{"INVALID_JSON_DESCRIPTION: " + err.Error()}}
@@ -171,6 +177,7 @@ func Parse(definition []byte) (*Machine, error) {
 
 type parser struct {
 	problems []string
+	names    map[string]bool // state names seen, in every sub-machine
 }
 
 func (p *parser) fail(code, at, format string, args ...any) {
@@ -182,6 +189,28 @@ func (p *parser) fail(code, at, format string, args ...any) {
 
 func (p *parser) schema(at, format string, args ...any) {
 	p.fail("SCHEMA_VALIDATION_FAILED", at, format, args...)
+}
+
+// langFields is fields for a state: a key allowed only in the other
+// query language gets AWS's message saying so.
+func (p *parser) langFields(obj map[string]any, at, lang, otherLang string, allowed, other []string) {
+	ok := map[string]bool{}
+	for _, a := range allowed {
+		ok[a] = true
+	}
+	inOther := map[string]bool{}
+	for _, a := range other {
+		inOther[a] = true
+	}
+	for _, k := range sortedKeys(obj) {
+		switch {
+		case ok[k]:
+		case inOther[k]:
+			p.schema(at, "The QueryLanguage is set to '%s', but field '%s' is only supported for the '%s' QueryLanguage", lang, k, otherLang)
+		default:
+			p.schema(at, "Field '%s' is not supported", k)
+		}
+	}
 }
 
 // fields checks that obj has only the allowed keys.
@@ -197,7 +226,7 @@ func (p *parser) fields(obj map[string]any, at string, allowed ...string) {
 	sort.Strings(keys)
 	for _, k := range keys {
 		if !ok[k] {
-			p.schema(at+"/"+k, "Field '%s' is not supported", k)
+			p.schema(at, "Field '%s' is not supported", k)
 		}
 	}
 }
@@ -313,20 +342,32 @@ func (p *parser) template(obj map[string]any, key, at string) (any, bool) {
 
 // machine parses a machine or sub-machine at JSON pointer at.
 func (p *parser) machine(obj map[string]any, at, lang string, top bool) *Machine {
-	allowed := []string{"Comment", "StartAt", "States", "QueryLanguage"}
-	if top {
-		allowed = append(allowed, "TimeoutSeconds", "Version")
-	} else {
+	allowed := []string{"Comment", "StartAt", "States"}
+	switch {
+	case top:
+		allowed = append(allowed, "TimeoutSeconds", "Version", "QueryLanguage")
+	case strings.HasSuffix(at, "/ItemProcessor") || strings.HasSuffix(at, "/Iterator"):
 		allowed = append(allowed, "ProcessorConfig")
+	default:
+		allowed = append(allowed, "QueryLanguage")
 	}
 	p.fields(obj, at, allowed...)
-	m := &Machine{Comment: p.str(obj, "Comment", at, false), StartAt: p.str(obj, "StartAt", at, true), QueryLanguage: lang}
+	var missing []string
+	for _, k := range []string{"States", "StartAt"} {
+		if _, ok := obj[k]; !ok {
+			missing = append(missing, k)
+		}
+	}
+	if len(missing) > 0 {
+		p.schema(at, "These fields are required: [%s]", strings.Join(missing, ", "))
+	}
+	m := &Machine{Comment: p.str(obj, "Comment", at, false), StartAt: p.str(obj, "StartAt", at, false), QueryLanguage: lang}
 	if ql := p.str(obj, "QueryLanguage", at, false); ql != "" {
 		switch {
 		case ql != JSONPath && ql != JSONata:
 			p.schema(at+"/QueryLanguage", "Value is not a valid enum value: [JSONPath, JSONata]")
 		case lang == JSONata && ql == JSONPath:
-			p.schema(at+"/QueryLanguage", "A state machine cannot use JSONPath inside a JSONata state machine")
+			p.schema(at, "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine")
 		default:
 			m.QueryLanguage = ql
 		}
@@ -341,8 +382,6 @@ func (p *parser) machine(obj map[string]any, at, lang string, top bool) *Machine
 	if !ok {
 		if _, present := obj["States"]; present {
 			p.schema(at+"/States", "Expected value of type: Object")
-		} else {
-			p.schema(at, "These fields are required: [States]")
 		}
 		return m
 	}
@@ -360,6 +399,13 @@ func (p *parser) machine(obj map[string]any, at, lang string, top bool) *Machine
 		if len(name) > 80 {
 			p.schema(sat, "State names must be at most 80 characters")
 		}
+		if p.names == nil {
+			p.names = map[string]bool{}
+		}
+		if p.names[name] {
+			p.fail("DUPLICATE_STATE_NAME", sat, "Duplicate State name: %s", name)
+		}
+		p.names[name] = true
 		sobj, ok := statesRaw[name].(map[string]any)
 		if !ok {
 			p.schema(sat, "Expected value of type: Object")
@@ -455,13 +501,21 @@ var jsonataFields = map[string][]string{
 }
 
 func (p *parser) state(name string, obj map[string]any, at, lang string) *State {
-	st := &State{Name: name, Type: p.str(obj, "Type", at, true), Comment: p.str(obj, "Comment", at, false), Lang: lang}
+	st := &State{Name: name, Type: p.str(obj, "Type", at, true), Comment: p.str(obj, "Comment", at, false), Lang: lang, at: at}
+	if c, ok := obj["Credentials"]; ok {
+		cm, isObj := c.(map[string]any)
+		_, plain := cm["RoleArn"]
+		_, path := cm["RoleArn.$"]
+		if !isObj || !plain && !path {
+			p.schema(at+"/Credentials", "The field 'RoleArn' is required but was missing")
+		}
+	}
 	if ql := p.str(obj, "QueryLanguage", at, false); ql != "" {
 		switch {
 		case ql != JSONPath && ql != JSONata:
 			p.schema(at+"/QueryLanguage", "Value is not a valid enum value: [JSONPath, JSONata]")
 		case lang == JSONata && ql == JSONPath:
-			p.schema(at+"/QueryLanguage", "A state cannot use JSONPath when the state machine's QueryLanguage is JSONata")
+			p.schema(at, "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine")
 		default:
 			st.Lang = ql
 		}
@@ -473,7 +527,7 @@ func (p *parser) state(name string, obj map[string]any, at, lang string) *State 
 	extra, known := table[st.Type]
 	if !known {
 		if st.Type != "" {
-			p.schema(at+"/Type", "Value is not a valid enum value: [Task, Pass, Choice, Wait, Succeed, Fail, Parallel, Map]")
+			p.schema(at+"/Type", "The field 'Type' should have one of these values: [Task, Wait, Pass, Succeed, Fail, Choice, Parallel, Map]")
 		}
 		return nil
 	}
@@ -485,7 +539,12 @@ func (p *parser) state(name string, obj map[string]any, at, lang string) *State 
 	if st.Type != TypeFail && st.Lang == JSONPath {
 		allowed = append(allowed, "InputPath", "OutputPath")
 	}
-	p.fields(obj, at, allowed...)
+	// A field of the other query language is named as such.
+	other, otherLang := jsonataFields[st.Type], JSONata
+	if st.Lang == JSONata {
+		other, otherLang = append(append([]string{}, stateFields[st.Type]...), "InputPath", "OutputPath"), JSONPath
+	}
+	p.langFields(obj, at, st.Lang, otherLang, allowed, other)
 	if flows {
 		st.Next = p.str(obj, "Next", at, false)
 		if v, ok := obj["End"]; ok {
@@ -554,8 +613,11 @@ func (p *parser) state(name string, obj map[string]any, at, lang string) *State 
 
 func (p *parser) parallel(st *State, obj map[string]any, at, lang string) {
 	p.retryCatch(st, obj, at)
-	if branches, ok := obj["Branches"].([]any); !ok || len(branches) == 0 {
+	switch branches, ok := obj["Branches"].([]any); {
+	case !ok && obj["Branches"] == nil:
 		p.schema(at, "These fields are required: [Branches]")
+	case ok && len(branches) == 0:
+		p.schema(at+"/Branches", "Value cannot be empty")
 	}
 	p.objects(obj, "Branches", at, func(bobj map[string]any, bat string) {
 		st.Branches = append(st.Branches, p.machine(bobj, bat, lang, false))
@@ -698,7 +760,7 @@ func (p *parser) jsonataState(st *State, obj map[string]any, at, lang string) {
 			if s := p.jsonataString(st, obj, "Timestamp", at); s != "" {
 				t, err := ParseTimestamp(s)
 				if err != nil {
-					p.schema(at+"/Timestamp", "The value for the field 'Timestamp' must be a valid ISO-8601 timestamp")
+					p.schema(at+"/Timestamp", "String does not match RFC3339 timestamp")
 				}
 				st.Timestamp = &t
 			}
@@ -912,7 +974,7 @@ func (p *parser) wait(st *State, obj map[string]any, at string) {
 	if s := p.str(obj, "Timestamp", at, false); s != "" {
 		t, err := ParseTimestamp(s)
 		if err != nil {
-			p.schema(at+"/Timestamp", "The value for the field 'Timestamp' must be a valid ISO-8601 timestamp")
+			p.schema(at+"/Timestamp", "String does not match RFC3339 timestamp")
 		}
 		st.Timestamp = &t
 		set++
@@ -1041,6 +1103,44 @@ func (p *parser) jsonPathMapFields(st *State, obj map[string]any, at string) {
 		st.MaxItemsPerBatch, _ = p.integer(b, "MaxItemsPerBatch", bat, 1)
 		st.BatchInput = b["BatchInput"]
 	}
+}
+
+// ExpressProblems lists what an EXPRESS state machine may not use, in
+// AWS's words: .waitForTaskToken and .sync integrations and activities.
+func ExpressProblems(m *Machine) []string {
+	var out []string
+	var walk func(m *Machine)
+	walk = func(m *Machine) {
+		for _, name := range sortedStateNames(m) {
+			st := m.States[name]
+			switch {
+			case st.Type != TypeTask:
+			case strings.HasSuffix(st.Resource, ".waitForTaskToken"):
+				out = append(out, "SCHEMA_VALIDATION_FAILED: Express state machine does not support '.waitForTaskToken' service integration  at "+st.at+"/Resource")
+			case strings.HasSuffix(st.Resource, ".sync") || strings.HasSuffix(st.Resource, ".sync:2"):
+				out = append(out, "SCHEMA_VALIDATION_FAILED: Express state machine does not support '.sync' service integration at "+st.at+"/Resource")
+			case strings.Contains(st.Resource, ":activity:"):
+				out = append(out, "SCHEMA_VALIDATION_FAILED: Express state machine does not support Activity ARN at "+st.at+"/Resource")
+			}
+			for _, b := range st.Branches {
+				walk(b)
+			}
+			if st.Processor != nil {
+				walk(st.Processor)
+			}
+		}
+	}
+	walk(m)
+	return out
+}
+
+func sortedStateNames(m *Machine) []string {
+	names := make([]string, 0, len(m.States))
+	for n := range m.States {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
 }
 
 // ParseTimestamp parses an RFC 3339 timestamp as Step Functions accepts

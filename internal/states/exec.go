@@ -929,7 +929,7 @@ func (x *Execution) waitState(f *frame, st *State, effective any) *Error {
 	case st.SecondsPath != nil:
 		v, ok := x.pathValue(f, st.SecondsPath, effective)
 		if !ok {
-			return &Error{Name: ErrRuntime, Cause: fmt.Sprintf("The SecondsPath parameter does not reference a valid non-negative number: %s", st.SecondsPath)}
+			return &Error{Name: ErrRuntime, Cause: fmt.Sprintf("The SecondsPath parameter does not reference an input value: %s", st.SecondsPath)}
 		}
 		secs, isLong := pathLong(v)
 		switch {
@@ -1145,7 +1145,7 @@ func (x *Execution) mapState(f *frame, st *State, effective any) *Error {
 	}
 	list, ok := items.([]any)
 	if !ok {
-		return &Error{Name: ErrRuntime, Cause: fmt.Sprintf("Item path did not resolve to a JSON array: %s", Encode(items))}
+		return &Error{Name: ErrRuntime, Cause: fmt.Sprintf("Map state input must be an array but was: %s", Encode(items))}
 	}
 	maxConc, tolCount, tolPct := st.MaxConcurrency, st.ToleratedFailureCount, st.ToleratedFailurePercentage
 	for _, ip := range []struct {
@@ -1159,7 +1159,7 @@ func (x *Execution) mapState(f *frame, st *State, effective any) *Error {
 		v, ok := x.pathValue(f, ip.path, effective)
 		i, isLong := pathLong(v)
 		if !ok || !isLong || i < 0 {
-			return &Error{Name: ErrRuntime, Cause: fmt.Sprintf("The %s field refers to a value that is not a non-negative integer: %s", ip.name, ip.path)}
+			return &Error{Name: ErrRuntime, Cause: fmt.Sprintf("The %s field refers to value \"%s\" which is not a valid integer: %s", ip.name, rawText(v), ip.path)}
 		}
 		*ip.dst = int(i)
 	}
@@ -1175,8 +1175,11 @@ func (x *Execution) mapState(f *frame, st *State, effective any) *Error {
 		default:
 			err = errors.New("not a number")
 		}
-		if !ok || err != nil || pct < 0 || pct > 100 {
-			return &Error{Name: ErrRuntime, Cause: fmt.Sprintf("The ToleratedFailurePercentagePath field refers to a value that is not a percentage: %s", st.ToleratedFailurePctPath)}
+		if !ok || err != nil {
+			return &Error{Name: ErrRuntime, Cause: fmt.Sprintf("The ToleratedFailurePercentagePath field refers to value \"%s\" which is not a valid float: %s", rawText(v), st.ToleratedFailurePctPath)}
+		}
+		if pct < 0 || pct > 100 {
+			return &Error{Name: ErrRuntime, Cause: "ToleratedFailurePercentage must be between 0 and 100."}
 		}
 		tolPct = pct
 	}

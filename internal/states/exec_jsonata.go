@@ -283,7 +283,7 @@ func (x *Execution) waitJSONata(f *frame, st *State) *Error {
 		}
 		t, err := ParseTimestamp(s)
 		if err != nil {
-			return Errorf(ErrQueryEvaluationError, "The JSONata expression '%s' specified for the field 'Timestamp' returned %q, which is not a valid ISO-8601 timestamp.", strings.TrimSuffix(strings.TrimPrefix(st.exprs["Timestamp"], "{%"), "%}"), s)
+			return Errorf(ErrQueryEvaluationError, "The Timestamp field cannot be parsed as an ISO-8601 extended offset date-time format string: %s", s)
 		}
 		until = t
 	}

@@ -360,7 +360,7 @@ func TestParse_Errors(t *testing.T) {
 		{"no terminal", `{"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "A"}}}`, "MISSING_TERMINAL_STATE"},
 		{"next and end", `{"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "A", "End": true}}}`, "SCHEMA_VALIDATION_FAILED"},
 		{"unknown type", `{"StartAt": "A", "States": {"A": {"Type": "Sleep", "End": true}}}`, "SCHEMA_VALIDATION_FAILED"},
-		{"unknown field", `{"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true, "Bogus": 1}}}`, "Field 'Bogus' is not supported at /States/A/Bogus"},
+		{"unknown field", `{"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true, "Bogus": 1}}}`, "Field 'Bogus' is not supported at /States/A'"},
 		{"task without resource", `{"StartAt": "A", "States": {"A": {"Type": "Task", "End": true}}}`, "Resource"},
 		{"wait two fields", `{"StartAt": "A", "States": {"A": {"Type": "Wait", "Seconds": 1, "SecondsPath": "$.x", "End": true}}}`, "Exactly one"},
 		{"bad result path", `{"StartAt": "A", "States": {"A": {"Type": "Pass", "ResultPath": "$.a[*]", "End": true}}}`, "Reference Path"},

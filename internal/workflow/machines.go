@@ -152,6 +152,19 @@ func Validate(definition string) (*states.Machine, error) {
 	return m, nil
 }
 
+// ValidateFor is Validate for a machine of type typ: EXPRESS machines may
+// not wait for task tokens, run .sync integrations or use activities.
+func ValidateFor(definition, typ string) (*states.Machine, error) {
+	m, err := Validate(definition)
+	if err != nil || typ != Express {
+		return m, err
+	}
+	if problems := states.ExpressProblems(m); len(problems) > 0 {
+		return nil, fault.Typed(fault.InvalidParameter, "InvalidDefinition", "%s", (&states.DefinitionError{Problems: problems}).Error())
+	}
+	return m, nil
+}
+
 // Create stores a new state machine. Creating one that exists with the
 // same definition, role and type returns it, as Step Functions does.
 func (s *Machines) Create(ctx context.Context, in CreateInput) (*Machine, error) {
@@ -167,7 +180,7 @@ func (s *Machines) Create(ctx context.Context, in CreateInput) (*Machine, error)
 	if !rolePattern.MatchString(in.RoleArn) {
 		return nil, fault.Typed(fault.InvalidParameter, "InvalidArn", "Invalid Arn: 'Resource type not valid in this context: %s'", in.RoleArn)
 	}
-	parsed, err := Validate(in.Definition)
+	parsed, err := ValidateFor(in.Definition, in.Type)
 	if err != nil {
 		return nil, err
 	}
@@ -208,7 +221,7 @@ func (s *Machines) Update(ctx context.Context, arn string, definition, roleArn *
 	}
 	next := *cur
 	if definition != nil {
-		parsed, err := Validate(*definition)
+		parsed, err := ValidateFor(*definition, cur.Type)
 		if err != nil {
 			return nil, err
 		}

@@ -296,7 +296,12 @@ func (a *API) validateStateMachineDefinition(r *http.Request, body []byte) (any,
 	if err := required("definition", in.Definition); err != nil {
 		return nil, err
 	}
-	_, err := states.Parse([]byte(in.Definition))
+	m, err := states.Parse([]byte(in.Definition))
+	if err == nil && in.Type == "EXPRESS" {
+		if problems := states.ExpressProblems(m); len(problems) > 0 {
+			err = &states.DefinitionError{Problems: problems}
+		}
+	}
 	if err == nil {
 		return map[string]any{"result": "OK", "diagnostics": []any{}, "truncated": false}, nil
 	}
