@@ -1,0 +1,352 @@
+package linux
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/updraft/updraft/internal/sandbox"
+)
+
+// Driver starts environments in Linux namespaces and cgroups.
+type Driver struct {
+	cfg    Config
+	cg     cgroups
+	userNS bool
+	root   string // where each child assembles its root, in its own mount namespace
+	empty  string // an empty directory, the code of probes
+}
+
+// New checks that this host offers what the driver needs (a supported
+// architecture, writable cgroups) and makes the driver's cgroup. It does
+// not start anything; Probe does.
+func New(cfg Config) (*Driver, error) {
+	cfg.setDefaults()
+	if auditArch() == 0 {
+		return nil, fmt.Errorf("linux sandbox: seccomp filter not written for %s", runtimeArch())
+	}
+	d := &Driver{cfg: cfg, userNS: os.Geteuid() != 0}
+	if d.userNS && !userNamespacesAllowed() {
+		return nil, errors.New("linux sandbox: not root, and unprivileged user namespaces are disabled")
+	}
+	d.root = filepath.Join(cfg.StateDir, "root")
+	d.empty = filepath.Join(cfg.StateDir, "empty")
+	for _, dir := range []string{d.root, d.empty} {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("linux sandbox: %w", err)
+		}
+	}
+	cg, err := detectCgroups(fmt.Sprintf("d%d-%s", os.Getpid(), randomHex(4)))
+	if err != nil {
+		return nil, fmt.Errorf("linux sandbox: %w", err)
+	}
+	d.cg = cg
+	return d, nil
+}
+
+// Name is "linux".
+func (*Driver) Name() string { return "linux" }
+
+// TaskRoot is where functions see their code.
+func (*Driver) TaskRoot() string { return taskRoot }
+
+// CgroupVersion is "v1" or "v2", the layout found on this host.
+func (d *Driver) CgroupVersion() string { return d.cg.version() }
+
+// Probe starts one environment that builds the whole sandbox and exits
+// without running anything, proving the driver works here.
+func (d *Driver) Probe(ctx context.Context) error {
+	e, err := d.start(ctx, sandbox.Spec{ID: "probe-" + randomHex(4), CodeDir: d.empty, Args: []string{"probe"}}, true)
+	if err != nil {
+		return err
+	}
+	<-e.Done()
+	if err := e.Err(); err != nil {
+		return fmt.Errorf("linux sandbox probe: %w", err)
+	}
+	return nil
+}
+
+// Close removes the driver's cgroup; environments still running keep it.
+func (d *Driver) Close() error { return d.cg.close() }
+
+// Start builds the sandbox and runs spec.Args in it.
+func (d *Driver) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Env, error) {
+	return d.start(ctx, spec, false)
+}
+
+func (d *Driver) start(ctx context.Context, spec sandbox.Spec, probe bool) (*env, error) {
+	if !hooked {
+		return nil, errors.New("start env: linux.Init was not called at program start")
+	}
+	if len(spec.Args) == 0 {
+		return nil, errors.New("start env: no command")
+	}
+	if err := d.checkProgram(spec); err != nil && !probe {
+		return nil, fmt.Errorf("start env %s: %w", spec.ID, err)
+	}
+	memMB := spec.MemoryMB
+	if memMB <= 0 {
+		memMB = MemoryMBDefault
+	}
+	c := childConfig{
+		Root:     d.root,
+		Hostname: hostname(spec.ID),
+		HostDirs: d.cfg.HostDirs,
+		Etc:      d.cfg.Etc,
+		CodeDir:  spec.CodeDir,
+		OptDir:   spec.OptDir,
+		ReadOnly: spec.ReadOnly,
+		TmpMB:    spec.TmpMB,
+		UID:      d.cfg.UID,
+		GID:      d.cfg.GID,
+		UserNS:   d.userNS,
+		Args:     spec.Args,
+		Env:      spec.Env,
+		Probe:    probe,
+	}
+	if c.TmpMB <= 0 {
+		c.TmpMB = TmpMBDefault
+	}
+	g, err := d.cg.create(cgroupName(spec.ID), memMB, d.cfg.PidsMax)
+	if err != nil {
+		return nil, fmt.Errorf("start env %s: %w", spec.ID, err)
+	}
+	e := &env{g: g, memMB: memMB, done: make(chan struct{})}
+	if err := e.spawn(d, spec, &c); err != nil {
+		_ = g.remove()
+		return nil, fmt.Errorf("start env %s: %w", spec.ID, err)
+	}
+	go e.wait()
+	return e, nil
+}
+
+// checkProgram fails early, on the host, for a program that cannot be
+// there; the child checks again inside.
+func (d *Driver) checkProgram(spec sandbox.Spec) error {
+	prog := spec.Args[0]
+	switch {
+	case filepath.IsAbs(prog):
+	case strings.ContainsRune(prog, '/'):
+		prog = filepath.Join(spec.CodeDir, prog)
+	default:
+		return nil
+	}
+	return executable(prog)
+}
+
+// hostname is the environment's host name: its ID, shortened.
+func hostname(id string) string {
+	if len(id) > 12 {
+		id = id[:12]
+	}
+	return "updraft-" + id
+}
+
+// cgroupName makes id safe as a directory name.
+func cgroupName(id string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '/' || r == 0 {
+			return '_'
+		}
+		return r
+	}, id) + "-" + randomHex(2)
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// env is one running sandbox.
+type env struct {
+	cmd   *exec.Cmd
+	g     group
+	memMB int
+	done  chan struct{}
+	err   error
+
+	mu     sync.Mutex
+	killed bool // Kill was called
+	gone   bool // the processes are gone and the cgroup removed
+	frozen bool
+	peak   int64
+}
+
+// spawn re-executes this binary in new namespaces, places it in the
+// cgroup, hands it the configuration and waits until it has executed the
+// program (or failed to).
+func (e *env) spawn(d *Driver, spec sandbox.Spec, c *childConfig) error {
+	cfgR, cfgW, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer cfgW.Close()
+	stR, stW, err := os.Pipe()
+	if err != nil {
+		cfgR.Close()
+		return err
+	}
+	defer stR.Close()
+	attr := &syscall.SysProcAttr{
+		Cloneflags: syscall.CLONE_NEWNS | syscall.CLONE_NEWPID | syscall.CLONE_NEWIPC | syscall.CLONE_NEWUTS,
+		Pdeathsig:  syscall.SIGKILL,
+	}
+	if fd := e.g.fd(); fd >= 0 {
+		attr.UseCgroupFD, attr.CgroupFD = true, fd
+	}
+	if d.userNS {
+		attr.Cloneflags |= syscall.CLONE_NEWUSER
+		attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: c.UID, HostID: os.Getuid(), Size: 1}}
+		attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: c.GID, HostID: os.Getgid(), Size: 1}}
+		attr.GidMappingsEnableSetgroups = false
+		attr.Credential = &syscall.Credential{Uid: uint32(c.UID), Gid: uint32(c.GID), NoSetGroups: true}
+		// Kept across the execve of this binary as a non-root user; the
+		// child drops them all before running the function.
+		attr.AmbientCaps = []uintptr{capSysAdmin, capSetUID, capSetGID, capSetPCap, capSysChroot}
+	}
+	e.cmd = &exec.Cmd{
+		Path:        "/proc/self/exe",
+		Args:        []string{initArg, spec.ID},
+		Env:         []string{},
+		Stdout:      spec.Stdout,
+		Stderr:      spec.Stderr,
+		ExtraFiles:  []*os.File{cfgR, stW},
+		SysProcAttr: attr,
+	}
+	err = e.cmd.Start()
+	cfgR.Close()
+	stW.Close()
+	if err != nil {
+		return err
+	}
+	fail := func(err error) error {
+		_ = e.cmd.Process.Kill()
+		_ = e.cmd.Wait()
+		return err
+	}
+	if err := e.g.join(e.cmd.Process.Pid); err != nil {
+		return fail(err)
+	}
+	if err := json.NewEncoder(cfgW).Encode(c); err != nil {
+		return fail(fmt.Errorf("send config: %w", err))
+	}
+	cfgW.Close()
+	msg, err := io.ReadAll(stR)
+	if err != nil {
+		return fail(err)
+	}
+	if len(msg) > 0 {
+		return fail(errors.New(string(msg)))
+	}
+	// The peak so far is the re-executed binary's, not the function's.
+	e.g.resetPeak()
+	return nil
+}
+
+// wait reaps the environment: when its first process, the init of its PID
+// namespace, exits, the kernel has killed every other process in it.
+func (e *env) wait() {
+	err := e.cmd.Wait()
+	oom := e.g.oomKilled()
+	e.mu.Lock()
+	_, e.peak = e.memoryLocked()
+	e.gone = true
+	_ = e.g.remove()
+	e.mu.Unlock()
+	if err != nil && oom {
+		err = &sandbox.OutOfMemoryError{Err: err}
+	}
+	e.err = err
+	close(e.done)
+}
+
+func (e *env) PID() int              { return e.cmd.Process.Pid }
+func (e *env) Done() <-chan struct{} { return e.done }
+func (e *env) Err() error            { <-e.done; return e.err }
+
+// Kill ends every process of the environment. A frozen environment is
+// thawed after the signal, so that its processes die at once.
+func (e *env) Kill() error {
+	e.mu.Lock()
+	if !e.killed && !e.gone {
+		e.killed = true
+		if !e.g.kill() {
+			_ = e.cmd.Process.Signal(syscall.SIGKILL)
+		}
+		if e.frozen {
+			_ = e.g.freeze(false)
+			e.frozen = false
+		}
+	}
+	e.mu.Unlock()
+	<-e.done
+	return nil
+}
+
+// Freeze suspends every process of the environment.
+func (e *env) Freeze() error { return e.setFrozen(true) }
+
+// Thaw resumes a frozen environment.
+func (e *env) Thaw() error { return e.setFrozen(false) }
+
+func (e *env) setFrozen(frozen bool) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.killed || e.gone || e.frozen == frozen {
+		return nil
+	}
+	if err := e.g.freeze(frozen); err != nil {
+		return err
+	}
+	e.frozen = frozen
+	return nil
+}
+
+// EndInit applies the CPU quota that goes with the memory size.
+func (e *env) EndInit() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.gone {
+		return nil
+	}
+	return e.g.limitCPU(e.memMB)
+}
+
+func (e *env) MemoryBytes() int64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.gone {
+		return 0
+	}
+	cur, _ := e.memoryLocked()
+	return cur
+}
+
+func (e *env) MaxMemoryBytes() int64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.gone {
+		return e.peak
+	}
+	_, peak := e.memoryLocked()
+	return peak
+}
+
+func (e *env) memoryLocked() (int64, int64) {
+	cur, peak := e.g.memory()
+	peak = max(peak, cur, e.peak)
+	e.peak = peak
+	return cur, peak
+}
