@@ -31,6 +31,7 @@ const (
 	BurstDefault              = 1000
 	BurstWindowDefault        = 10 * time.Second
 	IdleTimeoutDefault        = 10 * time.Minute
+	FreezeAfterDefault        = time.Second
 	InitTimeoutDefault        = 10 * time.Second
 )
 
@@ -59,6 +60,12 @@ type Config struct {
 	// IdleTimeout is how long an unused environment is kept warm. Default
 	// IdleTimeoutDefault.
 	IdleTimeout time.Duration
+	// FreezeAfter is how long an environment stays idle before it is
+	// frozen, when its driver can freeze it (sandbox.Freezer); a frozen
+	// environment uses no CPU and is thawed when it is next given work.
+	// Environments in use more often than this never pay for it. Default
+	// FreezeAfterDefault; negative never freezes.
+	FreezeAfter time.Duration
 	// InitTimeout bounds an environment's INIT phase. Default
 	// InitTimeoutDefault (Lambda: 10 s).
 	InitTimeout time.Duration
@@ -97,6 +104,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.InitTimeout == 0 {
 		c.InitTimeout = InitTimeoutDefault
+	}
+	if c.FreezeAfter == 0 {
+		c.FreezeAfter = FreezeAfterDefault
 	}
 }
 
@@ -247,8 +257,18 @@ func (s *Scheduler) Acquire(ctx context.Context, rec *function.Record, requestID
 			continue
 		}
 		p.busy[e] = struct{}{}
+		e.leased = true
 		s.mu.Unlock()
 		s.retireAll(stale)
+		stale = nil
+		if err := e.thaw(); err != nil {
+			s.log.Warn("thaw environment", "function", e.Function, "env", e.ID, "err", err)
+			s.mu.Lock()
+			delete(p.busy, e)
+			e.leased = false
+			stale = append(stale, e)
+			continue
+		}
 		return &Lease{Env: e, pool: p}, nil
 	}
 	if !s.takeToken(p) {
@@ -284,6 +304,7 @@ func (s *Scheduler) Acquire(ctx context.Context, rec *function.Record, requestID
 		e.retired = true // serves this invocation, then goes
 	}
 	p.busy[e] = struct{}{}
+	e.leased = true
 	s.mu.Unlock()
 	return &Lease{Env: e, Cold: true, pool: p}, nil
 }
@@ -294,6 +315,7 @@ func (s *Scheduler) Release(l *Lease, healthy bool) {
 	s.mu.Lock()
 	p := l.pool
 	delete(p.busy, l.Env)
+	l.Env.leased = false
 	s.unadmit(p)
 	keep := healthy && !s.stopped && p.revision == l.Env.Revision && !l.Env.retired
 	if keep {
@@ -466,10 +488,14 @@ func (s *Scheduler) Stats(memory bool) Stats {
 	return st
 }
 
-// reap retires environments idle longer than IdleTimeout.
+// reap retires environments idle longer than IdleTimeout and freezes
+// those idle longer than FreezeAfter.
 func (s *Scheduler) reap() {
 	defer close(s.done)
 	every := s.cfg.IdleTimeout / 4
+	if s.cfg.FreezeAfter > 0 {
+		every = min(every, s.cfg.FreezeAfter/2)
+	}
 	if every < 10*time.Millisecond {
 		every = 10 * time.Millisecond
 	}
@@ -484,6 +510,34 @@ func (s *Scheduler) reap() {
 			return
 		case now := <-t.C:
 			s.retireAll(s.expired(now))
+			if s.cfg.FreezeAfter > 0 {
+				s.freezeIdle(now)
+			}
+		}
+	}
+}
+
+// freezeIdle freezes the environments idle for FreezeAfter. An
+// environment taken while it is being frozen is thawed by Acquire.
+func (s *Scheduler) freezeIdle(now time.Time) {
+	s.mu.Lock()
+	var idle []*Env
+	for _, p := range s.pools {
+		for _, e := range p.idle {
+			if now.Sub(e.lastUsed) >= s.cfg.FreezeAfter {
+				idle = append(idle, e)
+			}
+		}
+	}
+	s.mu.Unlock()
+	for _, e := range idle {
+		err := e.freeze(func() bool {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			return e.leased || e.retired
+		})
+		if err != nil {
+			s.log.Warn("freeze environment", "function", e.Function, "env", e.ID, "err", err)
 		}
 	}
 }
@@ -528,7 +582,28 @@ func (s *Scheduler) command(c *function.Config) ([]string, error) {
 	return nil, fmt.Errorf("runtime %s has no launcher", c.Runtime)
 }
 
-// environ is the environment of an execution environment, as Lambda sets it.
+// runtimePaths are the host paths an interpreted runtime needs inside an
+// isolating sandbox: the runtime client's directory and the interpreter's
+// installation (the directory above its bin/).
+func (s *Scheduler) runtimePaths(c *function.Config) []string {
+	var interp, client string
+	switch function.RuntimeFamily(c.Runtime) {
+	case "python":
+		interp, client = s.cfg.Runtimes.Python, s.cfg.Runtimes.PythonClient
+	case "node":
+		interp, client = s.cfg.Runtimes.Node, s.cfg.Runtimes.NodeClient
+	default:
+		return nil
+	}
+	install := filepath.Dir(interp)
+	if filepath.Base(install) == "bin" {
+		install = filepath.Dir(install)
+	}
+	return []string{filepath.Dir(client), install}
+}
+
+// environ is the environment of an execution environment, as Lambda sets
+// it; codeDir is where the function sees its code.
 func (s *Scheduler) environ(c *function.Config, codeDir, runtimeAPI, stream string) []string {
 	keyID, secret := s.cfg.Credentials(c.FunctionName)
 	env := []string{
