@@ -166,6 +166,11 @@ func (c *codeStore) unpack(ctx context.Context, key, dir string) error {
 	if err := Unzip(data, tmp); err != nil {
 		return fmt.Errorf("unpack code %s: %w", key, err)
 	}
+	// MkdirTemp made it private; the function's own user (linux sandbox)
+	// must be able to enter it.
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return fmt.Errorf("unpack code %s: %w", key, err)
+	}
 	if err := os.Rename(tmp, dir); err != nil && !errors.Is(err, os.ErrExist) {
 		if _, statErr := os.Stat(dir); statErr == nil {
 			return nil // another process unpacked it first
