@@ -106,7 +106,7 @@ func (d *Driver) start(ctx context.Context, spec sandbox.Spec, probe bool) (*env
 		Etc:      d.cfg.Etc,
 		CodeDir:  spec.CodeDir,
 		OptDir:   spec.OptDir,
-		ReadOnly: spec.ReadOnly,
+		ReadOnly: d.uncovered(spec.ReadOnly),
 		TmpMB:    spec.TmpMB,
 		UID:      d.cfg.UID,
 		GID:      d.cfg.GID,
@@ -143,6 +143,26 @@ func (d *Driver) checkProgram(spec sandbox.Spec) error {
 		return nil
 	}
 	return executable(prog)
+}
+
+// uncovered drops the paths every root shows anyway (an interpreter in
+// /usr/bin).
+func (d *Driver) uncovered(paths []string) []string {
+	var out []string
+	for _, p := range paths {
+		p = filepath.Clean(p)
+		covered := false
+		for _, dir := range d.cfg.HostDirs {
+			if fi, err := os.Lstat(dir); err == nil && fi.IsDir() && (p == dir || strings.HasPrefix(p, dir+"/")) {
+				covered = true
+				break
+			}
+		}
+		if !covered {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // hostname is the environment's host name: its ID, shortened.

@@ -29,6 +29,16 @@ func newDriver(t *testing.T) *linux.Driver {
 	return d
 }
 
+func newDriverB(b *testing.B) *linux.Driver {
+	b.Helper()
+	d, err := linux.New(linux.Config{})
+	if err != nil {
+		b.Skipf("linux sandbox unavailable: %v", err)
+	}
+	b.Cleanup(func() { _ = d.Close() })
+	return d
+}
+
 func TestDriver_Conformance(t *testing.T) {
 	sandboxtest.Run(t, newDriver(t))
 }
