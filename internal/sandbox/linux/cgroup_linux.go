@@ -32,9 +32,9 @@ func cpuQuota(memoryMB int) time.Duration {
 type cgroups interface {
 	// version is "v1" or "v2".
 	version() string
-	// create makes the group of one environment with its limits; CPU is
-	// left unlimited until limitCPU.
-	create(id string, memoryMB, pidsMax int) (group, error)
+	// create makes the group of one environment with its pids limit;
+	// memory and CPU are left unlimited until limitMemory and limitCPU.
+	create(id string, pidsMax int) (group, error)
 	// close removes the driver's group; it fails while environments
 	// remain.
 	close() error
@@ -46,6 +46,7 @@ type group interface {
 	// into it (fd).
 	join(pid int) error
 	fd() int // an O_PATH descriptor for CLONE_INTO_CGROUP, or -1
+	limitMemory(memoryMB int) error
 	limitCPU(memoryMB int) error
 	freeze(frozen bool) error
 	oomKilled() bool

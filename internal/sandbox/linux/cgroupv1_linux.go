@@ -104,7 +104,7 @@ func (c *v1) close() error {
 	return errors.Join(errs...)
 }
 
-func (c *v1) create(id string, memoryMB, pidsMax int) (group, error) {
+func (c *v1) create(id string, pidsMax int) (group, error) {
 	g := &v1Group{dirs: map[string]string{}}
 	for _, ctrl := range v1Controllers {
 		dir := filepath.Join(c.base[ctrl], id)
@@ -114,19 +114,7 @@ func (c *v1) create(id string, memoryMB, pidsMax int) (group, error) {
 		}
 		g.dirs[ctrl] = dir
 	}
-	mem := strconv.FormatInt(int64(memoryMB)<<20, 10)
-	err := writeFile(g.path("memory", "memory.limit_in_bytes"), mem)
-	if err == nil {
-		// Without swap accounting the file is absent; with it, swap must
-		// not extend the limit.
-		if werr := writeFile(g.path("memory", "memory.memsw.limit_in_bytes"), mem); werr != nil && !errors.Is(werr, os.ErrNotExist) {
-			err = werr
-		}
-	}
-	if err == nil {
-		err = writeFile(g.path("pids", "pids.max"), strconv.Itoa(pidsMax))
-	}
-	if err != nil {
+	if err := writeFile(g.path("pids", "pids.max"), strconv.Itoa(pidsMax)); err != nil {
 		_ = g.remove()
 		return nil, err
 	}
@@ -147,6 +135,19 @@ func (g *v1Group) join(pid int) error {
 		if err := writeFile(g.path(ctrl, "cgroup.procs"), p); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+func (g *v1Group) limitMemory(memoryMB int) error {
+	mem := strconv.FormatInt(int64(memoryMB)<<20, 10)
+	if err := writeFile(g.path("memory", "memory.limit_in_bytes"), mem); err != nil {
+		return err
+	}
+	// Without swap accounting the file is absent; with it, swap must not
+	// extend the limit.
+	if err := writeFile(g.path("memory", "memory.memsw.limit_in_bytes"), mem); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
 	}
 	return nil
 }

@@ -113,22 +113,13 @@ func (c *v2) version() string { return "v2" }
 
 func (c *v2) close() error { return rmdir(c.base) }
 
-func (c *v2) create(id string, memoryMB, pidsMax int) (group, error) {
+func (c *v2) create(id string, pidsMax int) (group, error) {
 	dir := filepath.Join(c.base, id)
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("cgroups: %w", err)
 	}
 	g := &v2Group{dir: dir, fdesc: -1, cpu: c.cpu}
-	mem := strconv.FormatInt(int64(memoryMB)<<20, 10)
-	err := writeFile(g.path("memory.max"), mem)
-	if err == nil {
-		if werr := writeFile(g.path("memory.swap.max"), "0"); werr != nil && !errors.Is(werr, os.ErrNotExist) {
-			err = werr
-		}
-	}
-	if err == nil {
-		err = writeFile(g.path("pids.max"), strconv.Itoa(pidsMax))
-	}
+	err := writeFile(g.path("pids.max"), strconv.Itoa(pidsMax))
 	if err == nil {
 		g.fdesc, err = unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 		if err != nil {
@@ -155,6 +146,16 @@ func (g *v2Group) fd() int { return g.fdesc }
 
 // join is done by the clone itself (CLONE_INTO_CGROUP).
 func (g *v2Group) join(int) error { return nil }
+
+func (g *v2Group) limitMemory(memoryMB int) error {
+	if err := writeFile(g.path("memory.max"), strconv.FormatInt(int64(memoryMB)<<20, 10)); err != nil {
+		return err
+	}
+	if err := writeFile(g.path("memory.swap.max"), "0"); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
+}
 
 func (g *v2Group) limitCPU(memoryMB int) error {
 	if !g.cpu {

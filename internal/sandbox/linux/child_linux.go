@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -17,12 +16,15 @@ import (
 // initArg is argv[0] of a re-executed binary that is to become a sandbox.
 const initArg = "updraft-sandbox-init"
 
-// The descriptors the parent hands the child, after stdin, stdout and
-// stderr.
-const (
-	fdConfig = 3 // the parent writes childConfig, then closes it
-	fdStatus = 4 // close-on-exec: the child writes why it failed; EOF means execve ran
-)
+// fdControl is the child's end of a SOCK_SEQPACKET pair, after stdin,
+// stdout and stderr. The parent sends one message: childConfig as JSON
+// with the function's stdout and stderr attached (SCM_RIGHTS). The child
+// answers with why it failed, or closes the socket by executing the
+// function (it is close-on-exec), which the parent reads as EOF.
+const fdControl = 3
+
+// maxConfig bounds the configuration message.
+const maxConfig = 1 << 20
 
 // childConfig is what the re-executed child needs to build the sandbox.
 // It travels as JSON over fdConfig.
@@ -57,26 +59,56 @@ func Init() {
 	// Every per-thread step (capabilities, seccomp, no_new_privs, the
 	// credentials) and the final execve happen on this one thread.
 	runtime.LockOSThread()
-	status := os.NewFile(fdStatus, "status")
-	unix.CloseOnExec(fdStatus)
+	unix.CloseOnExec(fdControl)
 	err := becomeSandbox()
 	if err == nil { // a probe
 		os.Exit(0)
 	}
-	_, _ = io.WriteString(status, err.Error())
+	_, _ = unix.Write(fdControl, []byte(err.Error()))
 	os.Exit(1)
+}
+
+// receiveConfig waits for the parent's message and puts the descriptors
+// it carries on stdout and stderr.
+func receiveConfig() (*childConfig, error) {
+	buf := make([]byte, maxConfig)
+	oob := make([]byte, unix.CmsgSpace(2*4))
+	n, oobn, _, _, err := unix.Recvmsg(fdControl, buf, oob, unix.MSG_CMSG_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	if n == 0 {
+		return nil, errors.New("read config: parent went away")
+	}
+	var c childConfig
+	if err := json.Unmarshal(buf[:n], &c); err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+	if err != nil || len(msgs) != 1 {
+		return nil, fmt.Errorf("read config: want stdout and stderr (%v)", err)
+	}
+	fds, err := unix.ParseUnixRights(&msgs[0])
+	if err != nil || len(fds) != 2 {
+		return nil, fmt.Errorf("read config: want stdout and stderr (%v)", err)
+	}
+	for i, fd := range fds {
+		if err := unix.Dup3(fd, 1+i, 0); err != nil {
+			return nil, fmt.Errorf("dup output: %w", err)
+		}
+		unix.Close(fd)
+	}
+	return &c, nil
 }
 
 // becomeSandbox reads the configuration, builds the sandbox and executes
 // the function; it returns only on error, or with nil after a probe.
 func becomeSandbox() error {
-	f := os.NewFile(fdConfig, "config")
-	var c childConfig
-	err := json.NewDecoder(f).Decode(&c)
-	f.Close()
+	cp, err := receiveConfig()
 	if err != nil {
-		return fmt.Errorf("read config: %w", err)
+		return err
 	}
+	c := *cp
 	// The parent has placed this process in its cgroups: make them the
 	// root of what /proc/self/cgroup shows.
 	if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil && !errors.Is(err, unix.EINVAL) {

@@ -17,6 +17,9 @@ func (c *Config) setDefaults() {
 	if c.PidsMax == 0 {
 		c.PidsMax = PidsMaxDefault
 	}
+	if c.Spares == 0 {
+		c.Spares = SparesDefault
+	}
 	if c.HostDirs == nil {
 		c.HostDirs = HostDirsDefault
 	}

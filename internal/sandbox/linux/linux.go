@@ -28,6 +28,9 @@ const (
 	MemoryMBDefault = 128
 	// TmpMBDefault is the size of /tmp when Spec.TmpMB is 0.
 	TmpMBDefault = 512
+	// SparesDefault is how many sandboxes are kept ready for the next
+	// starts.
+	SparesDefault = 2
 )
 
 // taskRoot is where functions see their code.
@@ -61,6 +64,10 @@ type Config struct {
 	HostDirs []string
 	// Etc are the host's /etc entries shown read-only. Default EtcDefault.
 	Etc []string
+	// Spares is how many re-executed children, already in their
+	// namespaces and cgroups, are kept ready for the next starts (each
+	// holds a few MB). Default SparesDefault; negative keeps none.
+	Spares int
 	// StateDir holds the empty directory roots are assembled on (each in
 	// the environment's own mount namespace, so nothing shows on the
 	// host). Default: updraft-sandbox in the system's temporary directory.

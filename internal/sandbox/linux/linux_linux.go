@@ -15,6 +15,8 @@ import (
 	"sync"
 	"syscall"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/updraft/updraft/internal/sandbox"
 )
 
@@ -25,13 +27,22 @@ type Driver struct {
 	userNS bool
 	root   string // where each child assembles its root, in its own mount namespace
 	empty  string // an empty directory, the code of probes
+
+	spares    chan *stub
+	stop      chan struct{} // closed by Close
+	filled    chan struct{} // closed when fill has returned
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // New checks that this host offers what the driver needs (a supported
-// architecture, writable cgroups) and makes the driver's cgroup. It does
-// not start anything; Probe does.
+// architecture, writable cgroups, the Init hook) and makes the driver's
+// cgroup; it starts keeping Config.Spares children ready. Close stops.
 func New(cfg Config) (*Driver, error) {
 	cfg.setDefaults()
+	if !hooked {
+		return nil, errors.New("linux sandbox: linux.Init was not called at program start")
+	}
 	if auditArch() == 0 {
 		return nil, fmt.Errorf("linux sandbox: seccomp filter not written for %s", runtimeArch())
 	}
@@ -51,6 +62,13 @@ func New(cfg Config) (*Driver, error) {
 		return nil, fmt.Errorf("linux sandbox: %w", err)
 	}
 	d.cg = cg
+	d.spares = make(chan *stub, max(cfg.Spares, 0))
+	d.stop, d.filled = make(chan struct{}), make(chan struct{})
+	if cfg.Spares > 0 {
+		go d.fill()
+	} else {
+		close(d.filled)
+	}
 	return d, nil
 }
 
@@ -77,8 +95,25 @@ func (d *Driver) Probe(ctx context.Context) error {
 	return nil
 }
 
-// Close removes the driver's cgroup; environments still running keep it.
-func (d *Driver) Close() error { return d.cg.close() }
+// Close stops keeping children ready, kills those ready, and removes the
+// driver's cgroup; environments still running keep it.
+func (d *Driver) Close() error {
+	d.closeOnce.Do(func() {
+		close(d.stop)
+		<-d.filled
+		for {
+			select {
+			case s := <-d.spares:
+				s.discard()
+				continue
+			default:
+			}
+			break
+		}
+		d.closeErr = d.cg.close()
+	})
+	return d.closeErr
+}
 
 // Start builds the sandbox and runs spec.Args in it.
 func (d *Driver) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Env, error) {
@@ -118,13 +153,12 @@ func (d *Driver) start(ctx context.Context, spec sandbox.Spec, probe bool) (*env
 	if c.TmpMB <= 0 {
 		c.TmpMB = TmpMBDefault
 	}
-	g, err := d.cg.create(cgroupName(spec.ID), memMB, d.cfg.PidsMax)
+	st, err := d.stub()
 	if err != nil {
 		return nil, fmt.Errorf("start env %s: %w", spec.ID, err)
 	}
-	e := &env{g: g, memMB: memMB, done: make(chan struct{})}
-	if err := e.spawn(d, spec, &c); err != nil {
-		_ = g.remove()
+	e := &env{cmd: st.cmd, g: st.g, memMB: memMB, done: make(chan struct{})}
+	if err := e.handout(st, spec, &c); err != nil {
 		return nil, fmt.Errorf("start env %s: %w", spec.ID, err)
 	}
 	go e.wait()
@@ -173,16 +207,6 @@ func hostname(id string) string {
 	return "updraft-" + id
 }
 
-// cgroupName makes id safe as a directory name.
-func cgroupName(id string) string {
-	return strings.Map(func(r rune) rune {
-		if r == '/' || r == 0 {
-			return '_'
-		}
-		return r
-	}, id) + "-" + randomHex(2)
-}
-
 func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
@@ -191,11 +215,12 @@ func randomHex(n int) string {
 
 // env is one running sandbox.
 type env struct {
-	cmd   *exec.Cmd
-	g     group
-	memMB int
-	done  chan struct{}
-	err   error
+	cmd    *exec.Cmd
+	g      group
+	memMB  int
+	done   chan struct{}
+	err    error
+	copies sync.WaitGroup // output copied from pipes to non-file writers
 
 	mu     sync.Mutex
 	killed bool // Kill was called
@@ -204,81 +229,87 @@ type env struct {
 	peak   int64
 }
 
-// spawn re-executes this binary in new namespaces, places it in the
-// cgroup, hands it the configuration and waits until it has executed the
-// program (or failed to).
-func (e *env) spawn(d *Driver, spec sandbox.Spec, c *childConfig) error {
-	cfgR, cfgW, err := os.Pipe()
-	if err != nil {
-		return err
-	}
-	defer cfgW.Close()
-	stR, stW, err := os.Pipe()
-	if err != nil {
-		cfgR.Close()
-		return err
-	}
-	defer stR.Close()
-	attr := &syscall.SysProcAttr{
-		Cloneflags: syscall.CLONE_NEWNS | syscall.CLONE_NEWPID | syscall.CLONE_NEWIPC | syscall.CLONE_NEWUTS,
-		Pdeathsig:  syscall.SIGKILL,
-	}
-	if fd := e.g.fd(); fd >= 0 {
-		attr.UseCgroupFD, attr.CgroupFD = true, fd
-	}
-	if d.userNS {
-		attr.Cloneflags |= syscall.CLONE_NEWUSER
-		attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: c.UID, HostID: os.Getuid(), Size: 1}}
-		attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: c.GID, HostID: os.Getgid(), Size: 1}}
-		attr.GidMappingsEnableSetgroups = false
-		attr.Credential = &syscall.Credential{Uid: uint32(c.UID), Gid: uint32(c.GID), NoSetGroups: true}
-		// Kept across the execve of this binary as a non-root user; the
-		// child drops them all before running the function.
-		attr.AmbientCaps = []uintptr{capSysAdmin, capSetUID, capSetGID, capSetPCap, capSysChroot}
-	}
-	e.cmd = &exec.Cmd{
-		Path:        "/proc/self/exe",
-		Args:        []string{initArg, spec.ID},
-		Env:         []string{},
-		Stdout:      spec.Stdout,
-		Stderr:      spec.Stderr,
-		ExtraFiles:  []*os.File{cfgR, stW},
-		SysProcAttr: attr,
-	}
-	err = e.cmd.Start()
-	cfgR.Close()
-	stW.Close()
-	if err != nil {
-		return err
-	}
+// handout gives a stub its memory limit, output and configuration, and
+// waits until it has executed the program (or failed to).
+func (e *env) handout(st *stub, spec sandbox.Spec, c *childConfig) error {
+	defer st.ctrl.Close()
+	// On failure the copying goroutines end when the deferred Closes
+	// drop the pipes' last write ends.
 	fail := func(err error) error {
 		_ = e.cmd.Process.Kill()
 		_ = e.cmd.Wait()
+		_ = e.g.remove()
 		return err
 	}
-	if err := e.g.join(e.cmd.Process.Pid); err != nil {
+	if err := e.g.limitMemory(e.memMB); err != nil {
 		return fail(err)
 	}
-	if err := json.NewEncoder(cfgW).Encode(c); err != nil {
-		return fail(fmt.Errorf("send config: %w", err))
-	}
-	cfgW.Close()
-	msg, err := io.ReadAll(stR)
+	stdout, err := e.output(spec.Stdout)
 	if err != nil {
 		return fail(err)
 	}
-	if len(msg) > 0 {
-		return fail(errors.New(string(msg)))
+	defer stdout.Close()
+	stderr := stdout
+	if spec.Stderr != spec.Stdout {
+		if stderr, err = e.output(spec.Stderr); err != nil {
+			return fail(err)
+		}
+		defer stderr.Close()
+	}
+	msg, err := json.Marshal(c)
+	if err != nil {
+		return fail(err)
+	}
+	rights := unix.UnixRights(int(stdout.Fd()), int(stderr.Fd()))
+	if err := unix.Sendmsg(int(st.ctrl.Fd()), msg, rights, nil, 0); err != nil {
+		return fail(fmt.Errorf("send config: %w", err))
+	}
+	answer := make([]byte, 4096)
+	n, err := st.ctrl.Read(answer)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return fail(err)
+	}
+	if n > 0 {
+		return fail(errors.New(string(answer[:n])))
 	}
 	// The peak so far is the re-executed binary's, not the function's.
 	e.g.resetPeak()
 	return nil
 }
 
+// output is the file the function writes w through: w itself when it is
+// a file, /dev/null when nil, else a pipe copied to w until the
+// environment ends.
+func (e *env) output(w io.Writer) (*os.File, error) {
+	if f, ok := w.(*os.File); ok {
+		// A duplicate, so that the deferred Close leaves w open.
+		fd, err := unix.FcntlInt(f.Fd(), unix.F_DUPFD_CLOEXEC, 0)
+		if err != nil {
+			return nil, err
+		}
+		return os.NewFile(uintptr(fd), f.Name()), nil
+	}
+	if w == nil {
+		return os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	}
+	r, pw, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	e.copies.Add(1)
+	go func() {
+		defer e.copies.Done()
+		_, _ = io.Copy(w, r)
+		r.Close()
+	}()
+	return pw, nil
+}
+
 // wait reaps the environment: when its first process, the init of its PID
 // namespace, exits, the kernel has killed every other process in it.
 func (e *env) wait() {
 	err := e.cmd.Wait()
+	e.copies.Wait()
 	oom := e.g.oomKilled()
 	e.mu.Lock()
 	_, e.peak = e.memoryLocked()
