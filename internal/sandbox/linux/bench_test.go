@@ -57,3 +57,35 @@ func BenchmarkFreezeThaw(b *testing.B) {
 	}
 	b.ReportMetric(float64(thaw.Microseconds())/float64(b.N), "µs-thaw/op")
 }
+
+// BenchmarkStartParallel starts 200 environments at once, each running
+// until all have started, as a burst does.
+func BenchmarkStartParallel(b *testing.B) {
+	d := newDriverB(b)
+	code := b.TempDir()
+	os.Chmod(code, 0o755)
+	const n = 200
+	for b.Loop() {
+		envs := make(chan sandbox.Env, n)
+		errs := make(chan error, n)
+		for range n {
+			go func() {
+				e, err := d.Start(context.Background(), sandbox.Spec{ID: "burst", CodeDir: code, Args: []string{"/bin/sleep", "60"}})
+				if err != nil {
+					errs <- err
+					return
+				}
+				envs <- e
+			}()
+		}
+		for range n {
+			select {
+			case err := <-errs:
+				b.Fatal(err)
+			case e := <-envs:
+				defer e.Kill()
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/200-envs")
+}
