@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -17,14 +18,16 @@ import (
 var benchScenarios = []string{"cold", "warm", "throughput", "burst", "memory", "provisioned"}
 
 const benchUsage = `usage: updraft bench [cold|warm|throughput|burst|memory|provisioned|all] [--endpoint URL] [--n N]
-       [--concurrency C] [--duration D] [--sleep D] [--json]
+       [--concurrency C] [--duration D] [--sleep D] [--sandbox process|linux] [--json]
 
 Runs the end-to-end benchmark scenarios (default all) and prints each
 figure beside the same work done by a minimal Go net/http server, with the
 ratio (provisioned: the first request to a provisioned environment beside
-warm requests of the same run). Without --endpoint it starts a node in this process. It builds the
-benchmark functions with the go toolchain, so run it inside the Updraft
-source tree.
+warm requests of the same run). Without --endpoint it starts a node in this
+process, with the process sandbox driver unless --sandbox linux is given;
+then the same scenarios also run on a process-driver node afterwards, and a
+second table compares the two. It builds the benchmark functions with the
+go toolchain, so run it inside the Updraft source tree.
 `
 
 // benchOptions are updraft bench's flags.
@@ -34,6 +37,7 @@ type benchOptions struct {
 	concurrency int
 	duration    time.Duration
 	sleep       time.Duration
+	sandbox     string
 	json        bool
 }
 
@@ -46,6 +50,7 @@ func (e *env) bench(ctx context.Context, args []string) error {
 	fs.IntVar(&o.concurrency, "concurrency", bench.ConcurrencyDefault, "throughput: concurrent clients")
 	fs.DurationVar(&o.duration, "duration", bench.DurationDefault, "throughput: how long to measure")
 	fs.DurationVar(&o.sleep, "sleep", bench.BurstSleepDefault, "burst and memory: how long each invocation sleeps")
+	fs.StringVar(&o.sandbox, "sandbox", server.SandboxProcess, "sandbox driver of the in-process node: process, or linux (compared with process in the same run)")
 	fs.BoolVar(&o.json, "json", false, "print results as JSON")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -67,7 +72,21 @@ func (e *env) bench(ctx context.Context, args []string) error {
 		fmt.Fprint(e.stderr, "updraft bench: --n, --concurrency, --duration and --sleep must be positive\n")
 		return errUsage
 	}
+	if o.sandbox != server.SandboxProcess && o.sandbox != server.SandboxLinux {
+		fmt.Fprintf(e.stderr, "updraft bench: --sandbox %q: want process or linux\n", o.sandbox)
+		return errUsage
+	}
+	if o.sandbox == server.SandboxLinux && o.endpoint != "" {
+		fmt.Fprint(e.stderr, "updraft bench: --sandbox applies to the in-process node, not to --endpoint\n")
+		return errUsage
+	}
 	rep, err := e.runBench(ctx, o, scenarios)
+	if err == nil && o.sandbox == server.SandboxLinux {
+		fmt.Fprintln(e.stderr, "bench: the same scenarios on a process-driver node, for comparison")
+		p := o
+		p.sandbox = server.SandboxProcess
+		rep.Versus, err = e.runBench(ctx, p, scenarios)
+	}
 	if rep != nil {
 		if perr := e.printBench(rep, o.json); perr != nil && err == nil {
 			err = perr
@@ -126,7 +145,7 @@ func (e *env) runBench(ctx context.Context, o benchOptions, scenarios []string) 
 
 	endpoint, node := o.endpoint, o.endpoint
 	if endpoint == "" {
-		srv, err := startBenchNode(ctx, tmp, max(envs, bench.BurstEnvsDefault), e)
+		srv, err := startBenchNode(ctx, tmp, max(envs, bench.BurstEnvsDefault), o.sandbox, e)
 		if err != nil {
 			return nil, err
 		}
@@ -148,6 +167,9 @@ func (e *env) runBench(ctx context.Context, o benchOptions, scenarios []string) 
 	}()
 
 	rep = &bench.Report{Node: node, Client: bench.ClientDescription}
+	if o.endpoint == "" {
+		rep.Sandbox = o.sandbox
+	}
 	for _, s := range scenarios {
 		if err := runScenario(ctx, r, rep, s, o); err != nil {
 			return rep, fmt.Errorf("bench %s: %w", s, err)
@@ -182,14 +204,16 @@ func runScenario(ctx context.Context, r *bench.Runner, rep *bench.Report, s stri
 }
 
 // startBenchNode starts a node in this process with room for envs
-// environments at once, logging warnings only.
-func startBenchNode(ctx context.Context, tmp string, envs int, e *env) (*server.Server, error) {
+// environments at once and the given sandbox driver, logging warnings
+// only.
+func startBenchNode(ctx context.Context, tmp string, envs int, sandbox string, e *env) (*server.Server, error) {
 	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	srv, err := server.New(server.Config{
 		Addr:               "127.0.0.1:0",
 		DataDir:            tmp + "/node",
 		AccountConcurrency: envs,
 		Burst:              envs,
+		Sandbox:            sandbox,
 	}, log)
 	if err != nil {
 		return nil, err
@@ -197,7 +221,8 @@ func startBenchNode(ctx context.Context, tmp string, envs int, e *env) (*server.
 	if err := srv.Start(ctx); err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(e.stderr, "bench: node started in-process on %s (account concurrency and burst %d)\n", srv.Addr(), envs)
+	name, why := srv.Sandbox()
+	fmt.Fprintf(e.stderr, "bench: node started in-process on %s (account concurrency and burst %d; sandbox %s: %s)\n", srv.Addr(), envs, name, why)
 	return srv, nil
 }
 
@@ -213,6 +238,23 @@ func (e *env) printBench(rep *bench.Report, asJSON bool) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "\nnode: %s\nclient: %s\nbaseline: a minimal Go net/http server doing the same JSON greeting (cold: fork/exec until its first answer); ratio = updraft ÷ baseline\n", rep.Node, rep.Client)
+	node := rep.Node
+	if rep.Sandbox != "" {
+		node += ", sandbox " + rep.Sandbox
+	}
+	fmt.Fprintf(e.stdout, "\nnode: %s\nclient: %s\nbaseline: a minimal Go net/http server doing the same JSON greeting (cold: fork/exec until its first answer); ratio = updraft ÷ baseline\n", node, rep.Client)
+	if rep.Versus == nil {
+		return nil
+	}
+	fmt.Fprintf(e.stdout, "\n")
+	tw = tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "SCENARIO\tMETRIC\t%s\t%s\tRATIO\t\n", strings.ToUpper(rep.Sandbox), strings.ToUpper(rep.Versus.Sandbox))
+	for _, row := range rep.SandboxRows() {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t\n", row.Scenario, row.Metric, row.Updraft, row.Baseline, row.Ratio)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "\nratio = %s ÷ %s, both nodes in-process in this run\n", rep.Sandbox, rep.Versus.Sandbox)
 	return nil
 }

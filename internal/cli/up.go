@@ -52,6 +52,8 @@ func (e *env) up(ctx context.Context, args []string) error {
 	fs.DurationVar(&cfg.AsyncRetryBase, "async-retry-base", time.Minute, "delay before the first retry of a failed async event (doubles each retry)")
 	fs.DurationVar(&cfg.AsyncAckWait, "async-ack-wait", 30*time.Second, "how soon an async event interrupted by a crash is delivered again")
 	fs.DurationVar(&cfg.LogRetention, "log-retention", 7*24*time.Hour, "how long function logs are kept")
+	fs.StringVar(&cfg.Sandbox, "sandbox", "", "sandbox driver: linux (namespaces, seccomp, cgroup limits) or process (plain child processes); default linux when this host allows it")
+	fs.DurationVar(&cfg.FreezeAfter, "freeze-after", time.Second, "linux sandbox: freeze an environment idle this long (negative: never)")
 	fs.Var(&deploy, "deploy", "deploy this function directory once up (repeatable)")
 	fs.BoolVar(&verbose, "v", false, "debug logging")
 	if _, err := parse(fs, args); err != nil {
@@ -71,7 +73,8 @@ func (e *env) up(ctx context.Context, args []string) error {
 	if err := srv.Start(ctx); err != nil {
 		return err
 	}
-	log.Info("updraft is up", "addr", srv.Addr(), "data_dir", cfg.DataDir, "sandbox", "process",
+	sandbox, why := srv.Sandbox()
+	log.Info("updraft is up", "addr", srv.Addr(), "data_dir", cfg.DataDir, "sandbox", sandbox, "sandbox_reason", why,
 		"backbone", backboneName(cfg), "startup", time.Since(start).Round(time.Millisecond))
 	endpoint := "http://" + srv.Addr()
 	var deployed []string

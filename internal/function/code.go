@@ -197,6 +197,11 @@ func (c *codeStore) fill(dir string, fill func(tmp string) error) error {
 	if err := fill(tmp); err != nil {
 		return err
 	}
+	// MkdirTemp made it private; the function's own user (linux sandbox)
+	// must be able to enter it.
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return fmt.Errorf("unpack code %s: %w", filepath.Base(dir), err)
+	}
 	if err := os.Rename(tmp, dir); err != nil && !errors.Is(err, os.ErrExist) {
 		if _, statErr := os.Stat(dir); statErr == nil {
 			return nil // another process unpacked it first

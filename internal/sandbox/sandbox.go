@@ -1,8 +1,11 @@
 // Package sandbox defines how Updraft starts execution environments: a
 // Driver turns a Spec (code directory, command, environment) into a
 // running, isolated process tree, an Env. Drivers live in subpackages
-// (process, and later linux) and all pass the conformance suite in
-// sandboxtest.
+// (process, linux) and all pass the conformance suite in sandboxtest.
+//
+// Some drivers can do more than every driver must; they say so through
+// optional interfaces (TaskRooter on a Driver, Freezer and InitEnder on
+// an Env) that callers test for.
 //
 // Drivers and Envs are safe for concurrent use.
 package sandbox
@@ -11,6 +14,10 @@ import (
 	"context"
 	"io"
 )
+
+// TaskRootDefault is where isolating drivers show the function code, as
+// Lambda does.
+const TaskRootDefault = "/var/task"
 
 // Spec describes one execution environment to start.
 type Spec struct {
@@ -34,6 +41,11 @@ type Spec struct {
 	// function sees it read-only at /opt in isolating drivers. Drivers
 	// that cannot mount it point the runtime's search paths at it.
 	OptDir string
+	// ReadOnly lists host paths, files or directories, the program needs
+	// besides its code: an interpreter's installation, a runtime client.
+	// Isolating drivers show each read-only at the same path; the others
+	// need do nothing.
+	ReadOnly []string
 }
 
 // Driver starts environments.
@@ -64,4 +76,47 @@ type Env interface {
 	MaxMemoryBytes() int64
 	// MemoryBytes is the current resident memory, or 0 when unknown.
 	MemoryBytes() int64
+}
+
+// OutOfMemoryError is Env.Err for an environment that ended because it
+// used more memory than Spec.MemoryMB allowed. Its message is how the
+// main process ended ("signal: killed"), as Lambda words it.
+type OutOfMemoryError struct {
+	// Err is how the main process ended.
+	Err error
+}
+
+func (e *OutOfMemoryError) Error() string { return e.Err.Error() }
+func (e *OutOfMemoryError) Unwrap() error { return e.Err }
+
+// TaskRooter is implemented by drivers that show the function its code
+// somewhere other than Spec.CodeDir.
+type TaskRooter interface {
+	// TaskRoot is where environments see the code directory.
+	TaskRoot() string
+}
+
+// TaskRoot is where environments of d see their code: d's TaskRoot, or
+// codeDir itself for drivers that do not move it.
+func TaskRoot(d Driver, codeDir string) string {
+	if r, ok := d.(TaskRooter); ok {
+		return r.TaskRoot()
+	}
+	return codeDir
+}
+
+// Freezer is implemented by environments that can be suspended while
+// idle, so that they use no CPU between invocations. A frozen
+// environment must be thawed before it is given work; Kill works in
+// either state. Freeze and Thaw are idempotent.
+type Freezer interface {
+	Freeze() error
+	Thaw() error
+}
+
+// InitEnder is implemented by environments that run their INIT phase
+// with more CPU than their invocations, as Lambda does. EndInit applies
+// the invocation limits; call it once INIT has finished.
+type InitEnder interface {
+	EndInit() error
 }

@@ -34,7 +34,12 @@ type Env struct {
 
 	lastUsed    time.Time // guarded by the scheduler's lock
 	retired     bool      // guarded by the scheduler's lock
+	leased      bool      // an invocation holds it; guarded by the scheduler's lock
 	provisioned bool      // kept initialised for provisioned concurrency
+
+	// fz serialises freezing and thawing; frozen is guarded by it.
+	fz     sync.Mutex
+	frozen bool
 
 	logMu sync.Mutex
 	tail  *bytes.Buffer // log of the current invocation, nil when none
@@ -137,13 +142,14 @@ func (e *Env) waitLogs() { e.logs.Wait(time.Second) }
 
 func exitResult(requestID string, sb sandbox.Env) runtimeapi.Result {
 	<-sb.Done()
-	reason := "exit status 0"
-	if err := sb.Err(); err != nil {
-		reason = err.Error()
+	err := sb.Err()
+	if err == nil {
+		return errorResult("Runtime.ExitError", fmt.Sprintf("RequestId: %s Error: Runtime exited without providing a reason", requestID))
 	}
-	msg := fmt.Sprintf("RequestId: %s Error: Runtime exited with error: %s", requestID, reason)
-	if sb.Err() == nil {
-		msg = fmt.Sprintf("RequestId: %s Error: Runtime exited without providing a reason", requestID)
+	msg := fmt.Sprintf("RequestId: %s Error: Runtime exited with error: %s", requestID, err)
+	var oom *sandbox.OutOfMemoryError
+	if errors.As(err, &oom) {
+		return errorResult("Runtime.OutOfMemory", msg)
 	}
 	return errorResult("Runtime.ExitError", msg)
 }
@@ -182,6 +188,40 @@ func (e *Env) MaxMemoryBytes() int64 {
 
 // MemoryBytes is the environment's current memory.
 func (e *Env) MemoryBytes() int64 { return e.sb.MemoryBytes() }
+
+// freeze suspends an environment that is still idle, when its driver can.
+// leased reads the scheduler's view of it under the scheduler's lock.
+func (e *Env) freeze(leased func() bool) error {
+	f, ok := e.sb.(sandbox.Freezer)
+	if !ok {
+		return nil
+	}
+	e.fz.Lock()
+	defer e.fz.Unlock()
+	if e.frozen || leased() {
+		return nil
+	}
+	if err := f.Freeze(); err != nil {
+		return fmt.Errorf("freeze env %s: %w", e.ID, err)
+	}
+	e.frozen = true
+	return nil
+}
+
+// thaw resumes a frozen environment before it is given work; it waits
+// for a freeze in progress.
+func (e *Env) thaw() error {
+	e.fz.Lock()
+	defer e.fz.Unlock()
+	if !e.frozen {
+		return nil
+	}
+	if err := e.sb.(sandbox.Freezer).Thaw(); err != nil {
+		return fmt.Errorf("thaw env %s: %w", e.ID, err)
+	}
+	e.frozen = false
+	return nil
+}
 
 // kill ends the environment and releases its endpoint and pipe.
 func (e *Env) kill() {
@@ -253,12 +293,13 @@ func (s *Scheduler) startEnv(ctx context.Context, rec *function.Record, requestI
 		ID:       id,
 		CodeDir:  codeDir,
 		Args:     args,
-		Env:      s.environ(c, codeDir, api.Addr(), e.Stream, initType, optDir != ""),
+		Env:      s.environ(c, sandbox.TaskRoot(s.cfg.Driver, codeDir), api.Addr(), e.Stream, initType, optDir != ""),
 		Stdout:   w,
 		Stderr:   w,
 		MemoryMB: c.MemorySize,
 		TmpMB:    c.EphemeralStorage.Size,
 		OptDir:   optDir,
+		ReadOnly: s.runtimePaths(c),
 	}
 	sb, err := s.cfg.Driver.Start(ctx, spec)
 	_ = w.Close() // the environment holds the only write end now
@@ -281,6 +322,14 @@ func (s *Scheduler) startEnv(ctx context.Context, rec *function.Record, requestI
 		return nil, err
 	}
 	e.InitTime = time.Since(now)
+	// INIT ran with the CPU it could get, as on Lambda; invocations get
+	// the share that goes with the memory size.
+	if ie, ok := sb.(sandbox.InitEnder); ok {
+		if err := ie.EndInit(); err != nil {
+			e.kill()
+			return nil, fmt.Errorf("start env %s: %w", id, err)
+		}
+	}
 	e.provisioned = provisioned
 	// Sample memory now, so the first invocation's REPORT does not pay
 	// for reading it (what a provisioned environment is for).

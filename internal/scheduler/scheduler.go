@@ -32,6 +32,7 @@ const (
 	BurstDefault              = 1000
 	BurstWindowDefault        = 10 * time.Second
 	IdleTimeoutDefault        = 10 * time.Minute
+	FreezeAfterDefault        = time.Second
 	InitTimeoutDefault        = 10 * time.Second
 )
 
@@ -63,6 +64,12 @@ type Config struct {
 	// IdleTimeout is how long an unused environment is kept warm. Default
 	// IdleTimeoutDefault.
 	IdleTimeout time.Duration
+	// FreezeAfter is how long an environment stays idle before it is
+	// frozen, when its driver can freeze it (sandbox.Freezer); a frozen
+	// environment uses no CPU and is thawed when it is next given work.
+	// Environments in use more often than this never pay for it. Default
+	// FreezeAfterDefault; negative never freezes.
+	FreezeAfter time.Duration
 	// InitTimeout bounds an environment's INIT phase. Default
 	// InitTimeoutDefault (Lambda: 10 s).
 	InitTimeout time.Duration
@@ -101,6 +108,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.InitTimeout == 0 {
 		c.InitTimeout = InitTimeoutDefault
+	}
+	if c.FreezeAfter == 0 {
+		c.FreezeAfter = FreezeAfterDefault
 	}
 }
 
@@ -278,18 +288,39 @@ func (s *Scheduler) Acquire(ctx context.Context, rec *function.Record, requestID
 		s.retireAll(stale)
 		return nil, err
 	}
-	if e := popLive(&p.idleProv, &stale); e != nil {
-		p.provBusy++
+	// A warm environment, provisioned ones first. A frozen one is thawed
+	// outside the lock; one that cannot be thawed is retired and the next
+	// tried.
+	for {
+		prov := true
+		e := popLive(&p.idleProv, &stale)
+		if e == nil {
+			prov = false
+			e = popLive(&p.idle, &stale)
+		}
+		if e == nil {
+			break
+		}
+		if prov {
+			p.provBusy++
+		}
 		p.busy[e] = struct{}{}
+		e.leased = true
 		s.mu.Unlock()
 		s.retireAll(stale)
-		return &Lease{Env: e, pool: p}, nil
-	}
-	if e := popLive(&p.idle, &stale); e != nil {
-		p.busy[e] = struct{}{}
-		s.mu.Unlock()
-		s.retireAll(stale)
-		return &Lease{Env: e, pool: p}, nil
+		stale = nil
+		err := e.thaw()
+		if err == nil {
+			return &Lease{Env: e, pool: p}, nil
+		}
+		s.log.Warn("thaw environment", "function", e.Function, "env", e.ID, "err", err)
+		s.mu.Lock()
+		delete(p.busy, e)
+		e.leased = false
+		if prov {
+			p.provBusy--
+		}
+		stale = append(stale, e)
 	}
 	if !s.takeToken(p.fn) {
 		s.unadmit(p.fn)
@@ -324,6 +355,7 @@ func (s *Scheduler) Acquire(ctx context.Context, rec *function.Record, requestID
 		e.retired = true // serves this invocation, then goes
 	}
 	p.busy[e] = struct{}{}
+	e.leased = true
 	s.mu.Unlock()
 	return &Lease{Env: e, Cold: true, pool: p}, nil
 }
@@ -350,6 +382,7 @@ func (s *Scheduler) Release(l *Lease, healthy bool) {
 	s.mu.Lock()
 	p, e := l.pool, l.Env
 	delete(p.busy, e)
+	e.leased = false
 	s.unadmit(p.fn)
 	keep := healthy && !s.stopped && p.revision == e.Revision && !e.retired
 	if e.provisioned {
@@ -589,10 +622,14 @@ func (s *Scheduler) Stats(memory bool) Stats {
 	return st
 }
 
-// reap retires environments idle longer than IdleTimeout.
+// reap retires environments idle longer than IdleTimeout and freezes
+// those idle longer than FreezeAfter.
 func (s *Scheduler) reap() {
 	defer close(s.done)
 	every := s.cfg.IdleTimeout / 4
+	if s.cfg.FreezeAfter > 0 {
+		every = min(every, s.cfg.FreezeAfter/2)
+	}
 	if every < 10*time.Millisecond {
 		every = 10 * time.Millisecond
 	}
@@ -607,6 +644,36 @@ func (s *Scheduler) reap() {
 			return
 		case now := <-t.C:
 			s.retireAll(s.expired(now))
+			if s.cfg.FreezeAfter > 0 {
+				s.freezeIdle(now)
+			}
+		}
+	}
+}
+
+// freezeIdle freezes the environments idle for FreezeAfter. An
+// environment taken while it is being frozen is thawed by Acquire.
+func (s *Scheduler) freezeIdle(now time.Time) {
+	s.mu.Lock()
+	var idle []*Env
+	for _, f := range s.funcs {
+		for _, p := range f.pools {
+			for _, e := range p.idle {
+				if now.Sub(e.lastUsed) >= s.cfg.FreezeAfter {
+					idle = append(idle, e)
+				}
+			}
+		}
+	}
+	s.mu.Unlock()
+	for _, e := range idle {
+		err := e.freeze(func() bool {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			return e.leased || e.retired
+		})
+		if err != nil {
+			s.log.Warn("freeze environment", "function", e.Function, "env", e.ID, "err", err)
 		}
 	}
 }
@@ -661,9 +728,30 @@ func (s *Scheduler) command(c *function.Config) ([]string, error) {
 	return nil, fmt.Errorf("runtime %s has no launcher", c.Runtime)
 }
 
-// environ is the environment of an execution environment, as Lambda sets it.
-// initType is on-demand or provisioned-concurrency; with layers the
-// runtimes' search paths include Lambda's /opt directories.
+// runtimePaths are the host paths an interpreted runtime needs inside an
+// isolating sandbox: the runtime client's directory and the interpreter's
+// installation (the directory above its bin/).
+func (s *Scheduler) runtimePaths(c *function.Config) []string {
+	var interp, client string
+	switch function.RuntimeFamily(c.Runtime) {
+	case "python":
+		interp, client = s.cfg.Runtimes.Python, s.cfg.Runtimes.PythonClient
+	case "node":
+		interp, client = s.cfg.Runtimes.Node, s.cfg.Runtimes.NodeClient
+	default:
+		return nil
+	}
+	install := filepath.Dir(interp)
+	if filepath.Base(install) == "bin" {
+		install = filepath.Dir(install)
+	}
+	return []string{filepath.Dir(client), install}
+}
+
+// environ is the environment of an execution environment, as Lambda sets
+// it; codeDir is where the function sees its code. initType is on-demand
+// or provisioned-concurrency; with layers the runtimes' search paths
+// include Lambda's /opt directories.
 func (s *Scheduler) environ(c *function.Config, codeDir, runtimeAPI, stream, initType string, layers bool) []string {
 	keyID, secret := s.cfg.Credentials(c.FunctionName)
 	env := []string{

@@ -69,7 +69,7 @@ type process struct {
 
 func startProcess(t *testing.T, addr, dataDir string, extra ...string) *process {
 	t.Helper()
-	args := append([]string{"up", "--addr", addr, "--data-dir", dataDir, "--async-ack-wait", "2s", "--async-retry-base", "100ms"}, extra...)
+	args := append([]string{"up", "--addr", addr, "--data-dir", dataDir, "--sandbox", "process", "--async-ack-wait", "2s", "--async-retry-base", "100ms"}, extra...)
 	cmd := exec.Command(binary(t), args...)
 	var log strings.Builder
 	cmd.Stderr = &log

@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
+	"github.com/updraft/updraft/internal/sandbox/linux"
 	"github.com/updraft/updraft/internal/server"
 )
 
@@ -29,6 +30,7 @@ import (
 var fnZip []byte
 
 func TestMain(m *testing.M) {
+	linux.Init()
 	dir, err := os.MkdirTemp("", "updraft-fn-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -104,8 +106,14 @@ func startNode(t *testing.T, adjust func(*server.Config)) *node {
 	return startNodeWith(t, cfg)
 }
 
+// startNodeWith starts a node with cfg; tests that do not choose a
+// sandbox get the process driver, which lets functions reach the test's
+// files.
 func startNodeWith(t *testing.T, cfg server.Config) *node {
 	t.Helper()
+	if cfg.Sandbox == "" {
+		cfg.Sandbox = server.SandboxProcess
+	}
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	srv, err := server.New(cfg, log)
 	if err != nil {

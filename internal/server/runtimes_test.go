@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"context"
 	"encoding/base64"
 	"os/exec"
 	"strings"
@@ -10,9 +9,22 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
+	"github.com/updraft/updraft/internal/server"
 )
 
 func TestInvoke_PythonAndNode(t *testing.T) {
+	for _, sb := range []string{server.SandboxProcess, server.SandboxLinux} {
+		t.Run(sb, func(t *testing.T) {
+			if sb == server.SandboxLinux {
+				skipWithoutLinuxSandbox(t)
+			}
+			testPythonAndNode(t, startNode(t, func(c *server.Config) { c.Sandbox = sb }))
+		})
+	}
+}
+
+func testPythonAndNode(t *testing.T, n *node) {
 	pyZip, _ := zipFiles(map[string][]byte{"app.py": []byte(`import os
 calls = 0
 def handler(event, context):
@@ -39,7 +51,6 @@ export const handler = async (event, context) => {
 		{"py", "python3.12", "app.handler", "python3", "ValueError", pyZip},
 		{"js", "nodejs22.x", "index.handler", "node", "TypeError", nodeZip},
 	}
-	n := startNode(t, nil)
 	for _, tt := range tests {
 		t.Run(tt.runtime, func(t *testing.T) {
 			if _, err := exec.LookPath(tt.bin); err != nil {
@@ -83,5 +94,4 @@ export const handler = async (event, context) => {
 			t.Errorf("got %v, want Runtime.ImportModuleError", body)
 		}
 	}
-	_ = context.Background
 }

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -29,7 +30,7 @@ import (
 	"github.com/updraft/updraft/internal/control"
 	"github.com/updraft/updraft/internal/function"
 	"github.com/updraft/updraft/internal/invoke"
-	"github.com/updraft/updraft/internal/sandbox/process"
+	"github.com/updraft/updraft/internal/sandbox"
 	"github.com/updraft/updraft/internal/scheduler"
 	"github.com/updraft/updraft/internal/sigv4"
 	"github.com/updraft/updraft/internal/telemetry"
@@ -74,7 +75,20 @@ type Config struct {
 	AsyncAckWait time.Duration
 	// LogRetention is how long function logs are kept. Default 7 days.
 	LogRetention time.Duration
+	// Sandbox is the sandbox driver: SandboxProcess, SandboxLinux, or ""
+	// to use linux when this host allows it and process otherwise.
+	Sandbox string
+	// FreezeAfter is how long an idle environment runs before it is
+	// frozen (linux sandbox); zero takes the scheduler's default,
+	// negative never freezes.
+	FreezeAfter time.Duration
 }
+
+// Sandbox drivers.
+const (
+	SandboxProcess = "process"
+	SandboxLinux   = "linux"
+)
 
 // Validate reports the first invalid field.
 func (c *Config) Validate() error {
@@ -84,6 +98,11 @@ func (c *Config) Validate() error {
 	host, _, err := net.SplitHostPort(c.Addr)
 	if err != nil {
 		return fmt.Errorf("config: Addr %q: %w", c.Addr, err)
+	}
+	switch c.Sandbox {
+	case "", SandboxProcess, SandboxLinux:
+	default:
+		return fmt.Errorf("config: Sandbox %q: want %s or %s", c.Sandbox, SandboxProcess, SandboxLinux)
 	}
 	if !isLoopback(host) && len(c.AccessKeys) == 0 {
 		return fmt.Errorf("config: Addr %q is not a loopback address: configure access keys (--access-key ID:SECRET) so every request is signed", c.Addr)
@@ -119,6 +138,8 @@ type Server struct {
 	execs *workflow.Executions
 	logs  *telemetry.Logs
 	sched *scheduler.Scheduler
+	drv   sandbox.Driver
+	why   string // why drv was chosen
 	inv   *invoke.Service
 	http  *http.Server
 	ln    net.Listener
@@ -177,8 +198,13 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	s.drv, s.why, err = chooseDriver(ctx, s.cfg.Sandbox, filepath.Join(s.cfg.DataDir, "sandbox"))
+	if err != nil {
+		return err
+	}
 	s.sched, err = scheduler.New(scheduler.Config{
-		Driver:             process.New(),
+		Driver:             s.drv,
+		FreezeAfter:        s.cfg.FreezeAfter,
 		Code:               s.store,
 		Logs:               s.logs,
 		AccountConcurrency: s.cfg.AccountConcurrency,
@@ -357,8 +383,11 @@ func (s *Server) info() control.Status {
 	if !s.bb.Embedded() {
 		bb = "external"
 	}
-	return control.Status{Version: Version, Sandbox: "process", Backbone: bb, NodeMemoryBytes: selfRSS()}
+	return control.Status{Version: Version, Sandbox: s.drv.Name(), Backbone: bb, NodeMemoryBytes: selfRSS()}
 }
+
+// Sandbox names the sandbox driver the node uses and says why.
+func (s *Server) Sandbox() (name, reason string) { return s.drv.Name(), s.why }
 
 // Addr is the address the API listens on.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
@@ -392,6 +421,9 @@ func (s *Server) Stop(ctx context.Context) error {
 		}
 		if s.inv != nil {
 			errs = append(errs, s.inv.Stop(ctx))
+		}
+		if c, ok := s.drv.(io.Closer); ok {
+			errs = append(errs, c.Close())
 		}
 		if s.logs != nil {
 			errs = append(errs, s.logs.Stop(ctx))

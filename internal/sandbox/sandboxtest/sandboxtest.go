@@ -77,6 +77,61 @@ func alive(pid int) bool {
 	return i < 0 || !strings.HasPrefix(strings.TrimSpace(s[i+1:]), "Z")
 }
 
+// waitFor polls cond every 5 ms for up to 10 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// children lists the host PIDs whose parent is pid.
+func children(pid int) []int {
+	entries, _ := os.ReadDir("/proc")
+	var out []int
+	for _, e := range entries {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(s[i+1:]) // state ppid …
+		if len(f) > 1 && f[1] == strconv.Itoa(pid) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// cpuTicks is the user+system CPU time of pid and its reaped children,
+// in clock ticks.
+func cpuTicks(pid int) int64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return -1
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	var total int64
+	for _, i := range []int{11, 12} { // utime, stime (fields 14 and 15)
+		n, _ := strconv.ParseInt(f[i], 10, 64)
+		total += n
+	}
+	return total
+}
+
 // Run runs the conformance suite against d.
 func Run(t *testing.T, d sandbox.Driver) {
 	t.Run("RunsInCodeDirWithEnv", func(t *testing.T) {
@@ -106,19 +161,13 @@ func Run(t *testing.T, d sandbox.Driver) {
 	})
 	t.Run("KillEndsTheWholeTree", func(t *testing.T) {
 		dir := t.TempDir()
-		pidFile := filepath.Join(dir, "child.pid")
-		script(t, dir, "bootstrap", "sleep 60 &\necho $! > "+pidFile+"\nwait\n")
-		e := start(t, d, sandbox.Spec{ID: "t3", CodeDir: dir, Args: []string{"./bootstrap"}, Env: []string{"PATH=/usr/bin:/bin"}})
-		var child int
-		deadline := time.Now().Add(5 * time.Second)
-		for child == 0 && time.Now().Before(deadline) {
-			b, _ := os.ReadFile(pidFile)
-			child, _ = strconv.Atoi(strings.TrimSpace(string(b)))
-			time.Sleep(10 * time.Millisecond)
-		}
-		if child == 0 {
-			t.Fatal("the environment never started its child")
-		}
+		script(t, dir, "bootstrap", "sleep 60 &\nsleep 60 &\necho started\nwait\n")
+		var out syncBuffer
+		e := start(t, d, sandbox.Spec{ID: "t3", CodeDir: dir, Args: []string{"./bootstrap"}, Env: []string{"PATH=/usr/bin:/bin"}, Stdout: &out})
+		waitFor(t, "the environment to start its children", func() bool {
+			return strings.Contains(out.String(), "started") && len(children(e.PID())) == 2
+		})
+		kids := children(e.PID())
 		if err := e.Kill(); err != nil {
 			t.Fatalf("kill: %v", err)
 		}
@@ -130,12 +179,14 @@ func Run(t *testing.T, d sandbox.Driver) {
 		if alive(e.PID()) {
 			t.Errorf("main process %d survived Kill", e.PID())
 		}
-		deadline = time.Now().Add(2 * time.Second)
-		for alive(child) && time.Now().Before(deadline) {
-			time.Sleep(10 * time.Millisecond)
-		}
-		if alive(child) {
-			t.Errorf("child process %d survived Kill", child)
+		deadline := time.Now().Add(2 * time.Second)
+		for _, child := range kids {
+			for alive(child) && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+			}
+			if alive(child) {
+				t.Errorf("child process %d survived Kill", child)
+			}
 		}
 		if err := e.Kill(); err != nil {
 			t.Errorf("second Kill: %v", err)
@@ -148,6 +199,99 @@ func Run(t *testing.T, d sandbox.Driver) {
 		time.Sleep(50 * time.Millisecond)
 		if e.MemoryBytes() <= 0 || e.MaxMemoryBytes() < e.MemoryBytes() {
 			t.Errorf("got memory %d peak %d, want positive and peak >= current", e.MemoryBytes(), e.MaxMemoryBytes())
+		}
+	})
+	t.Run("TaskRootIsTheWorkingDirectory", func(t *testing.T) {
+		dir := t.TempDir()
+		script(t, dir, "bootstrap", "pwd\n")
+		var out syncBuffer
+		e := start(t, d, sandbox.Spec{ID: "t7", CodeDir: dir, Args: []string{"./bootstrap"}, Env: []string{"PATH=/usr/bin:/bin"}, Stdout: &out})
+		waitDone(t, e)
+		if got, want := strings.TrimSpace(out.String()), sandbox.TaskRoot(d, dir); got != want {
+			t.Errorf("got working directory %q, want %q", got, want)
+		}
+	})
+	t.Run("ReadOnlyPathsAreVisible", func(t *testing.T) {
+		dir, extra := t.TempDir(), t.TempDir()
+		if err := os.WriteFile(filepath.Join(extra, "client.txt"), []byte("runtime client"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		script(t, dir, "bootstrap", "cat "+filepath.Join(extra, "client.txt")+"\n")
+		var out syncBuffer
+		e := start(t, d, sandbox.Spec{ID: "t8", CodeDir: dir, Args: []string{"./bootstrap"}, Env: []string{"PATH=/usr/bin:/bin"}, Stdout: &out, ReadOnly: []string{extra}})
+		waitDone(t, e)
+		if got := out.String(); got != "runtime client" {
+			t.Errorf("got %q, want the file under the read-only path", got)
+		}
+	})
+	t.Run("ManyAtOnce", func(t *testing.T) {
+		dir := t.TempDir()
+		script(t, dir, "bootstrap", "echo \"hello $N\"\n")
+		const n = 20
+		var wg sync.WaitGroup
+		outs := make([]syncBuffer, n)
+		envs := make([]sandbox.Env, n)
+		errs := make([]error, n)
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				envs[i], errs[i] = d.Start(context.Background(), sandbox.Spec{ID: "many" + strconv.Itoa(i), CodeDir: dir, Args: []string{"./bootstrap"},
+					Env: []string{"PATH=/usr/bin:/bin", "N=" + strconv.Itoa(i)}, Stdout: &outs[i]})
+			}()
+		}
+		wg.Wait()
+		for i := range n {
+			if errs[i] != nil {
+				t.Errorf("start %d: %v", i, errs[i])
+				continue
+			}
+			waitDone(t, envs[i])
+			if got, want := outs[i].String(), "hello "+strconv.Itoa(i)+"\n"; got != want {
+				t.Errorf("env %d: got %q, want %q", i, got, want)
+			}
+		}
+	})
+	t.Run("FreezeStopsTheCPU", func(t *testing.T) {
+		dir := t.TempDir()
+		script(t, dir, "bootstrap", "while :; do :; done\n")
+		e := start(t, d, sandbox.Spec{ID: "t9", CodeDir: dir, Args: []string{"./bootstrap"}, Env: []string{"PATH=/usr/bin:/bin"}, MemoryMB: 1769})
+		f, ok := e.(sandbox.Freezer)
+		if !ok {
+			t.Skipf("%s environments cannot be frozen", d.Name())
+		}
+		if ie, ok := e.(sandbox.InitEnder); ok {
+			if err := ie.EndInit(); err != nil {
+				t.Fatalf("end init: %v", err)
+			}
+		}
+		waitFor(t, "the loop to use CPU", func() bool { return cpuTicks(e.PID()) > 2 })
+		if err := f.Freeze(); err != nil {
+			t.Fatalf("freeze: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond) // let a freeze in progress settle
+		before := cpuTicks(e.PID())
+		time.Sleep(300 * time.Millisecond)
+		if after := cpuTicks(e.PID()); after != before {
+			t.Errorf("a frozen environment used %d ticks of CPU in 300ms", after-before)
+		}
+		if err := f.Thaw(); err != nil {
+			t.Fatalf("thaw: %v", err)
+		}
+		before = cpuTicks(e.PID())
+		waitFor(t, "the thawed loop to use CPU", func() bool { return cpuTicks(e.PID()) > before })
+		// Frozen again, Kill must still end it.
+		if err := f.Freeze(); err != nil {
+			t.Fatalf("freeze: %v", err)
+		}
+		if err := e.Kill(); err != nil {
+			t.Fatalf("kill: %v", err)
+		}
+		if alive(e.PID()) {
+			t.Errorf("a frozen environment survived Kill")
+		}
+		if err := f.Thaw(); err != nil {
+			t.Errorf("thaw after kill: %v", err)
 		}
 	})
 	t.Run("MissingProgram", func(t *testing.T) {

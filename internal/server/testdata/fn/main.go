@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
+	"strconv"
 	"strings"
 	"time"
 
@@ -87,6 +89,42 @@ func handle(ctx context.Context, raw json.RawMessage) (result, error) {
 		}
 	case "big":
 		r.Data = strings.Repeat("x", e.Size)
+	case "alloc": // touch Size MB of memory
+		b := make([]byte, e.Size<<20)
+		for i := 0; i < len(b); i += 4096 {
+			b[i] = 1
+		}
+		r.Data = strconv.Itoa(len(b) >> 20)
+	case "stat": // does File exist?
+		_, err := os.Stat(e.File)
+		r.Data = errText(err)
+	case "write": // create File
+		err := os.WriteFile(e.File, []byte(e.Message), 0o644)
+		r.Data = errText(err)
+	case "read":
+		b, err := os.ReadFile(e.File)
+		r.Data = string(b) + errText(err)
+	case "whoami":
+		host, _ := os.Hostname()
+		r.Data = fmt.Sprintf("%d %d %s", os.Getuid(), os.Getgid(), host)
+	case "procs": // the process ids this function can see
+		entries, _ := os.ReadDir("/proc")
+		var pids []string
+		for _, d := range entries {
+			if _, err := strconv.Atoi(d.Name()); err == nil {
+				pids = append(pids, d.Name())
+			}
+		}
+		r.Data = strings.Join(pids, ",")
+	case "spawn": // start sleeping children until refused
+		n := 0
+		for {
+			if err := exec.Command("/bin/sleep", e.Message).Start(); err != nil {
+				r.Data = fmt.Sprintf("%d %v", n, err)
+				break
+			}
+			n++
+		}
 	case "mark":
 		f, err := os.OpenFile(e.File, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
 		if err != nil {
@@ -104,6 +142,14 @@ func handle(ctx context.Context, raw json.RawMessage) (result, error) {
 		return r, fmt.Errorf("unknown action %q", e.Action)
 	}
 	return r, nil
+}
+
+// errText is "ok" for nil, else the error.
+func errText(err error) string {
+	if err == nil {
+		return "ok"
+	}
+	return err.Error()
 }
 
 func main() { lambda.Start(handle) }

@@ -1,0 +1,403 @@
+package linux
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/updraft/updraft/internal/sandbox"
+)
+
+// Driver starts environments in Linux namespaces and cgroups.
+type Driver struct {
+	cfg    Config
+	cg     cgroups
+	userNS bool
+	root   string // where each child assembles its root, in its own mount namespace
+	empty  string // an empty directory, the code of probes
+
+	spares    chan *stub
+	stop      chan struct{} // closed by Close
+	filled    chan struct{} // closed when fill has returned
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// New checks that this host offers what the driver needs (a supported
+// architecture, writable cgroups, the Init hook) and makes the driver's
+// cgroup; it starts keeping Config.Spares children ready. Close stops.
+func New(cfg Config) (*Driver, error) {
+	cfg.setDefaults()
+	if !hooked {
+		return nil, errors.New("linux sandbox: linux.Init was not called at program start")
+	}
+	if auditArch() == 0 {
+		return nil, fmt.Errorf("linux sandbox: seccomp filter not written for %s", runtimeArch())
+	}
+	d := &Driver{cfg: cfg, userNS: os.Geteuid() != 0}
+	if d.userNS && !userNamespacesAllowed() {
+		return nil, errors.New("linux sandbox: not root, and unprivileged user namespaces are disabled")
+	}
+	d.root = filepath.Join(cfg.StateDir, "root")
+	d.empty = filepath.Join(cfg.StateDir, "empty")
+	for _, dir := range []string{d.root, d.empty} {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("linux sandbox: %w", err)
+		}
+	}
+	cg, err := detectCgroups(fmt.Sprintf("d%d-%s", os.Getpid(), randomHex(4)))
+	if err != nil {
+		return nil, fmt.Errorf("linux sandbox: %w", err)
+	}
+	d.cg = cg
+	d.spares = make(chan *stub, max(cfg.Spares, 0))
+	d.stop, d.filled = make(chan struct{}), make(chan struct{})
+	if cfg.Spares > 0 {
+		go d.fill()
+	} else {
+		close(d.filled)
+	}
+	return d, nil
+}
+
+// Name is "linux".
+func (*Driver) Name() string { return "linux" }
+
+// TaskRoot is where functions see their code.
+func (*Driver) TaskRoot() string { return taskRoot }
+
+// CgroupVersion is "v1" or "v2", the layout found on this host.
+func (d *Driver) CgroupVersion() string { return d.cg.version() }
+
+// Probe starts one environment that builds the whole sandbox and exits
+// without running anything, proving the driver works here.
+func (d *Driver) Probe(ctx context.Context) error {
+	e, err := d.start(ctx, sandbox.Spec{ID: "probe-" + randomHex(4), CodeDir: d.empty, Args: []string{"probe"}}, true)
+	if err != nil {
+		return err
+	}
+	<-e.Done()
+	if err := e.Err(); err != nil {
+		return fmt.Errorf("linux sandbox probe: %w", err)
+	}
+	return nil
+}
+
+// Close stops keeping children ready, kills those ready, and removes the
+// driver's cgroup; environments still running keep it.
+func (d *Driver) Close() error {
+	d.closeOnce.Do(func() {
+		close(d.stop)
+		<-d.filled
+		for {
+			select {
+			case s := <-d.spares:
+				s.discard()
+				continue
+			default:
+			}
+			break
+		}
+		d.closeErr = d.cg.close()
+	})
+	return d.closeErr
+}
+
+// Start builds the sandbox and runs spec.Args in it.
+func (d *Driver) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Env, error) {
+	return d.start(ctx, spec, false)
+}
+
+func (d *Driver) start(ctx context.Context, spec sandbox.Spec, probe bool) (*env, error) {
+	if !hooked {
+		return nil, errors.New("start env: linux.Init was not called at program start")
+	}
+	if len(spec.Args) == 0 {
+		return nil, errors.New("start env: no command")
+	}
+	if err := d.checkProgram(spec); err != nil && !probe {
+		return nil, fmt.Errorf("start env %s: %w", spec.ID, err)
+	}
+	memMB := spec.MemoryMB
+	if memMB <= 0 {
+		memMB = MemoryMBDefault
+	}
+	c := childConfig{
+		Root:     d.root,
+		Hostname: hostname(spec.ID),
+		HostDirs: d.cfg.HostDirs,
+		Etc:      d.cfg.Etc,
+		CodeDir:  spec.CodeDir,
+		OptDir:   spec.OptDir,
+		ReadOnly: d.uncovered(spec.ReadOnly),
+		TmpMB:    spec.TmpMB,
+		UID:      d.cfg.UID,
+		GID:      d.cfg.GID,
+		UserNS:   d.userNS,
+		Args:     spec.Args,
+		Env:      spec.Env,
+		Probe:    probe,
+	}
+	if c.TmpMB <= 0 {
+		c.TmpMB = TmpMBDefault
+	}
+	st, err := d.stub()
+	if err != nil {
+		return nil, fmt.Errorf("start env %s: %w", spec.ID, err)
+	}
+	e := &env{cmd: st.cmd, g: st.g, memMB: memMB, done: make(chan struct{})}
+	if err := e.handout(st, spec, &c); err != nil {
+		return nil, fmt.Errorf("start env %s: %w", spec.ID, err)
+	}
+	go e.wait()
+	return e, nil
+}
+
+// checkProgram fails early, on the host, for a program that cannot be
+// there; the child checks again inside.
+func (d *Driver) checkProgram(spec sandbox.Spec) error {
+	prog := spec.Args[0]
+	switch {
+	case filepath.IsAbs(prog):
+	case strings.ContainsRune(prog, '/'):
+		prog = filepath.Join(spec.CodeDir, prog)
+	default:
+		return nil
+	}
+	return executable(prog)
+}
+
+// uncovered drops the paths every root shows anyway (an interpreter in
+// /usr/bin).
+func (d *Driver) uncovered(paths []string) []string {
+	var out []string
+	for _, p := range paths {
+		p = filepath.Clean(p)
+		covered := false
+		for _, dir := range d.cfg.HostDirs {
+			if fi, err := os.Lstat(dir); err == nil && fi.IsDir() && (p == dir || strings.HasPrefix(p, dir+"/")) {
+				covered = true
+				break
+			}
+		}
+		if !covered {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// hostname is the environment's host name: its ID, shortened.
+func hostname(id string) string {
+	if len(id) > 12 {
+		id = id[:12]
+	}
+	return "updraft-" + id
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// env is one running sandbox.
+type env struct {
+	cmd    *exec.Cmd
+	g      group
+	memMB  int
+	done   chan struct{}
+	err    error
+	copies sync.WaitGroup // output copied from pipes to non-file writers
+
+	mu     sync.Mutex
+	killed bool // Kill was called
+	gone   bool // the processes are gone and the cgroup removed
+	frozen bool
+	peak   int64
+}
+
+// handout gives a stub its memory limit, output and configuration, and
+// waits until it has executed the program (or failed to).
+func (e *env) handout(st *stub, spec sandbox.Spec, c *childConfig) error {
+	defer st.ctrl.Close()
+	// On failure the copying goroutines end when the deferred Closes
+	// drop the pipes' last write ends.
+	fail := func(err error) error {
+		_ = e.cmd.Process.Kill()
+		_ = e.cmd.Wait()
+		_ = e.g.remove()
+		return err
+	}
+	if err := e.g.limitMemory(e.memMB); err != nil {
+		return fail(err)
+	}
+	stdout, err := e.output(spec.Stdout)
+	if err != nil {
+		return fail(err)
+	}
+	defer stdout.Close()
+	stderr := stdout
+	if spec.Stderr != spec.Stdout {
+		if stderr, err = e.output(spec.Stderr); err != nil {
+			return fail(err)
+		}
+		defer stderr.Close()
+	}
+	msg, err := json.Marshal(c)
+	if err != nil {
+		return fail(err)
+	}
+	rights := unix.UnixRights(int(stdout.Fd()), int(stderr.Fd()))
+	if err := unix.Sendmsg(int(st.ctrl.Fd()), msg, rights, nil, 0); err != nil {
+		return fail(fmt.Errorf("send config: %w", err))
+	}
+	answer := make([]byte, 4096)
+	n, err := st.ctrl.Read(answer)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return fail(err)
+	}
+	if n > 0 {
+		return fail(errors.New(string(answer[:n])))
+	}
+	// The peak so far is the re-executed binary's, not the function's.
+	e.g.resetPeak()
+	return nil
+}
+
+// output is the file the function writes w through: w itself when it is
+// a file, /dev/null when nil, else a pipe copied to w until the
+// environment ends.
+func (e *env) output(w io.Writer) (*os.File, error) {
+	if f, ok := w.(*os.File); ok {
+		// A duplicate, so that the deferred Close leaves w open.
+		fd, err := unix.FcntlInt(f.Fd(), unix.F_DUPFD_CLOEXEC, 0)
+		if err != nil {
+			return nil, err
+		}
+		return os.NewFile(uintptr(fd), f.Name()), nil
+	}
+	if w == nil {
+		return os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	}
+	r, pw, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	e.copies.Add(1)
+	go func() {
+		defer e.copies.Done()
+		_, _ = io.Copy(w, r)
+		r.Close()
+	}()
+	return pw, nil
+}
+
+// wait reaps the environment: when its first process, the init of its PID
+// namespace, exits, the kernel has killed every other process in it.
+func (e *env) wait() {
+	err := e.cmd.Wait()
+	e.copies.Wait()
+	oom := e.g.oomKilled()
+	e.mu.Lock()
+	_, e.peak = e.memoryLocked()
+	e.gone = true
+	_ = e.g.remove()
+	e.mu.Unlock()
+	if err != nil && oom {
+		err = &sandbox.OutOfMemoryError{Err: err}
+	}
+	e.err = err
+	close(e.done)
+}
+
+func (e *env) PID() int              { return e.cmd.Process.Pid }
+func (e *env) Done() <-chan struct{} { return e.done }
+func (e *env) Err() error            { <-e.done; return e.err }
+
+// Kill ends every process of the environment. A frozen environment is
+// thawed after the signal, so that its processes die at once.
+func (e *env) Kill() error {
+	e.mu.Lock()
+	if !e.killed && !e.gone {
+		e.killed = true
+		if !e.g.kill() {
+			_ = e.cmd.Process.Signal(syscall.SIGKILL)
+		}
+		if e.frozen {
+			_ = e.g.freeze(false)
+			e.frozen = false
+		}
+	}
+	e.mu.Unlock()
+	<-e.done
+	return nil
+}
+
+// Freeze suspends every process of the environment.
+func (e *env) Freeze() error { return e.setFrozen(true) }
+
+// Thaw resumes a frozen environment.
+func (e *env) Thaw() error { return e.setFrozen(false) }
+
+func (e *env) setFrozen(frozen bool) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.killed || e.gone || e.frozen == frozen {
+		return nil
+	}
+	if err := e.g.freeze(frozen); err != nil {
+		return err
+	}
+	e.frozen = frozen
+	return nil
+}
+
+// EndInit applies the CPU quota that goes with the memory size.
+func (e *env) EndInit() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.gone {
+		return nil
+	}
+	return e.g.limitCPU(e.memMB)
+}
+
+func (e *env) MemoryBytes() int64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.gone {
+		return 0
+	}
+	cur, _ := e.memoryLocked()
+	return cur
+}
+
+func (e *env) MaxMemoryBytes() int64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.gone {
+		return e.peak
+	}
+	_, peak := e.memoryLocked()
+	return peak
+}
+
+func (e *env) memoryLocked() (int64, int64) {
+	cur, peak := e.g.memory()
+	peak = max(peak, cur, e.peak)
+	e.peak = peak
+	return cur, peak
+}
