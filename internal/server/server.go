@@ -261,7 +261,7 @@ func (s *Server) handler() http.Handler {
 	mux := http.NewServeMux()
 	lambda.New(s.store, s.inv, s.sched.AccountConcurrency(), s.codeURL, s.log).WithProvisioning(s.sched).Register(mux)
 	(&control.API{Store: s.store, Scheduler: s.sched, Logs: s.logs, Info: s.info, Log: s.log}).Register(mux)
-	var h http.Handler = byTarget(mux, map[string]http.Handler{sfn.TargetPrefix: sfn.New(s.sms, s.execs, &workflow.Tasks{Lambda: s.inv}, s.log)})
+	var h http.Handler = byTarget(mux, map[string]http.Handler{sfn.TargetPrefix: sfn.New(s.sms, s.execs, &workflow.Tasks{Lambda: s.inv, Region: s.cfg.Region, Account: s.cfg.Account}, s.log)})
 	if len(s.cfg.AccessKeys) > 0 {
 		h = s.withSignatures(mux)
 	}

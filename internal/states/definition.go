@@ -148,9 +148,15 @@ type Catcher struct {
 // DefinitionError lists what is wrong with a definition, in AWS's words.
 type DefinitionError struct {
 	Problems []string
+	// Message, when set, replaces the usual "Invalid State Machine
+	// Definition: '...'" text (TestState's refusals).
+	Message string
 }
 
 func (e *DefinitionError) Error() string {
+	if e.Message != "" {
+		return e.Message
+	}
 	return "Invalid State Machine Definition: '" + strings.Join(e.Problems, ", ") + "'"
 }
 

@@ -130,6 +130,7 @@ type Execution struct {
 	// outcome of the last error handled, for TestState.
 	lastRetry *retryInfo
 	lastCatch *catchInfo
+	rec       *stages // TestState: the first state's data at each step
 
 	Status string
 	Output any
@@ -188,7 +189,13 @@ func (m *Machine) Start(info Info, input any, now time.Time, env Env) (*Executio
 
 // start is Start with variables already assigned in the top-level scope.
 func (m *Machine) start(info Info, input any, now time.Time, env Env, vars map[string]any) (*Execution, *Step) {
-	x := &Execution{m: m, info: info, env: env, input: input, now: now, pending: map[string]*frame{}, Status: Running}
+	return m.startRecorded(info, input, now, env, vars, nil)
+}
+
+// startRecorded is start recording, in rec, the first state's data at
+// each step (TestState's inspection data).
+func (m *Machine) startRecorded(info Info, input any, now time.Time, env Env, vars map[string]any, rec *stages) (*Execution, *Step) {
+	x := &Execution{m: m, info: info, env: env, input: input, now: now, pending: map[string]*frame{}, Status: Running, rec: rec}
 	h := fnv.New64a()
 	h.Write([]byte(info.ExecutionID))
 	x.rng = h.Sum64() | 1
@@ -310,6 +317,12 @@ func (x *Execution) rand() uint64 {
 
 func (x *Execution) intrinsics() *IntrinsicEnv { return &IntrinsicEnv{Rand: x.rand} }
 
+// recording reports whether f's current state is the one TestState
+// inspects: the first state of the execution.
+func (x *Execution) recording(f *frame) bool {
+	return x.rec != nil && f == x.root && f.state == x.m.StartAt && f.enteredEvent == 2
+}
+
 // ienv is the evaluation environment of frame f: randomness and its
 // workflow variables.
 func (x *Execution) ienv(f *frame) *IntrinsicEnv {
@@ -408,8 +421,9 @@ func (x *Execution) contextObject(f *frame, token string) map[string]any {
 		"State":        map[string]any{"EnteredTime": formatTime(f.entered), "Name": f.state},
 		"StateMachine": map[string]any{"Id": x.info.StateMachineID, "Name": x.info.StateMachineName},
 	}
-	if st := f.m.States[f.state]; st != nil && st.Type == TypeTask {
-		// Only Task states show RetryCount, as AWS's context object does.
+	if st := f.m.States[f.state]; st != nil && (st.Type == TypeTask || st.Type == TypeMap || st.Type == TypeParallel) {
+		// Only states that can retry show RetryCount, as AWS's context
+		// object does.
 		ctx["State"].(map[string]any)["RetryCount"] = json.Number(strconv.Itoa(f.retries))
 	}
 	if token != "" {
@@ -535,6 +549,9 @@ func (x *Execution) execute(f *frame, st *State) *Error {
 	if err != nil {
 		return err
 	}
+	if x.recording(f) {
+		x.rec.afterInputPath, x.rec.hasInputPath = effective, true
+	}
 	switch st.Type {
 	case TypePass:
 		result := effective
@@ -544,6 +561,9 @@ func (x *Execution) execute(f *frame, st *State) *Error {
 			if result, err = x.template(f, st.Parameters, effective, ""); err != nil {
 				return err
 			}
+		}
+		if x.recording(f) && !st.hasResult {
+			x.rec.afterParameters, x.rec.hasParameters = result, true
 		}
 		return x.finishResult(f, st, result, false)
 	case TypeSucceed:
@@ -633,6 +653,9 @@ func (x *Execution) finishResult(f *frame, st *State, result any, selector bool)
 	out, err := x.resultPath(st.ResultPath, f.input, result)
 	if err != nil {
 		return err
+	}
+	if x.recording(f) {
+		x.rec.afterResultSelector, x.rec.afterResultPath, x.rec.hasResult = result, out, true
 	}
 	if out, err = x.outputPath(f, st, out); err != nil {
 		return err

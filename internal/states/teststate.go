@@ -33,7 +33,17 @@ type TestStateRequest struct {
 	Now time.Time
 	// Info is the context object's execution data.
 	Info Info
+	// RevealSecrets is the request's revealSecrets (refused with a mock).
+	RevealSecrets bool
+	// RoleArn is the request's roleArn; a Task state without a mock needs one.
+	RoleArn string
 }
+
+// TestStateInputError is a TestState request AWS refuses with a
+// ValidationException.
+type TestStateInputError struct{ Msg string }
+
+func (e *TestStateInputError) Error() string { return e.Msg }
 
 // TestState outcomes.
 const (
@@ -52,14 +62,25 @@ type TestStateResult struct {
 	// Variables are every variable after the state ran.
 	Variables map[string]any
 
-	// Inspection data.
-	AfterInputPath  any
+	// Inspection data: Inspect holds the fields AWS shows for the state's
+	// type and query language (afterInputPath, afterParameters or
+	// afterArguments, result, afterResultSelector, afterResultPath,
+	// afterItemsPath, maxConcurrency, toleratedFailureCount, ...).
+	Inspect         map[string]any
 	AfterParameters any // the task's input (Parameters or Arguments)
 	Result          any // the task's result
 	HasTask         bool
+	stages          *stages
 	RetryIndex      int // -1 unless RETRIABLE
 	RetryBackoff    float64
 	CatchIndex      int // -1 unless CAUGHT_ERROR
+}
+
+// stages records what the tested state made of its data at each step.
+type stages struct {
+	afterInputPath, afterParameters        any
+	afterResultSelector, afterResultPath   any
+	hasInputPath, hasParameters, hasResult bool
 }
 
 type retryInfo struct {
@@ -100,10 +121,10 @@ func TestState(req TestStateRequest) (*TestStateResult, error) {
 		states, _ := obj["States"].(map[string]any)
 		stateObj, _ = states[name].(map[string]any)
 		if stateObj == nil {
-			return nil, &DefinitionError{Problems: []string{fmt.Sprintf("SCHEMA_VALIDATION_FAILED: The state '%s' is not a top-level state of the definition at /States", name)}}
+			return nil, &TestStateInputError{Msg: "State not found in definition"}
 		}
 	} else {
-		name = "TestState"
+		name = "StateName"
 		if _, isMachine := obj["States"]; isMachine {
 			return nil, &DefinitionError{Problems: []string{"SCHEMA_VALIDATION_FAILED: A state machine definition needs stateName to say which state to test at /"}}
 		}
@@ -112,26 +133,130 @@ func TestState(req TestStateRequest) (*TestStateResult, error) {
 		lang = ql
 	}
 	typ, _ := stateObj["Type"].(string)
-	if req.Mock && (typ == TypeMap || typ == TypeParallel) {
-		stateObj = mockedAsTask(stateObj)
-	}
 	// A machine of the state and, for each state it can move to, a
-	// Succeed state that ends the run there.
-	states := map[string]any{name: stateObj}
-	for _, t := range targets(stateObj) {
-		if t != name {
-			states[t] = map[string]any{"Type": TypeSucceed}
+	// Succeed state that ends the run there. It is parsed as given first,
+	// so the state is validated as written.
+	build := func(st map[string]any) (*Machine, error) {
+		states := map[string]any{name: st}
+		for _, t := range targets(st) {
+			if t != name {
+				states[t] = map[string]any{"Type": TypeSucceed}
+			}
 		}
+		machine := map[string]any{"StartAt": name, "States": states}
+		if lang == JSONata {
+			machine["QueryLanguage"] = JSONata
+		}
+		return Parse([]byte(Encode(machine)))
 	}
-	machine := map[string]any{"StartAt": name, "States": states}
-	if lang == JSONata {
-		machine["QueryLanguage"] = JSONata
-	}
-	m, err := Parse([]byte(Encode(machine)))
+	m, err := build(stateObj)
 	if err != nil {
 		return nil, err
 	}
-	return runTestState(m, m.States[name], req)
+	st := m.States[name]
+	if err := checkTestRequest(st, req); err != nil {
+		return nil, err
+	}
+	if req.Mock && (typ == TypeMap || typ == TypeParallel) {
+		if m, err = build(mockedAsTask(stateObj)); err != nil {
+			return nil, err
+		}
+	}
+	res, err := runTestState(m, m.States[name], req)
+	if err == nil {
+		res.Inspect = inspection(st, req, res)
+	}
+	return res, err
+}
+
+// checkTestRequest refuses what AWS's TestState refuses for the state.
+func checkTestRequest(st *State, req TestStateRequest) error {
+	switch {
+	case req.Mock && req.RevealSecrets:
+		return &TestStateInputError{Msg: "TestState does not support RevealSecrets when a mock is specified."}
+	case req.Mock && st.Type != TypeTask && st.Type != TypeMap && st.Type != TypeParallel:
+		return &TestStateInputError{Msg: fmt.Sprintf("State type '%s' is not supported when a mock is specified", st.Type)}
+	case !req.Mock && (st.Type == TypeMap || st.Type == TypeParallel):
+		return &DefinitionError{Problems: nil, Message: "TestState API does not support Map or Parallel states. Supported state types include: [Task, Wait, Pass, Succeed, Fail, Choice]"}
+	case !req.Mock && st.Type == TypeTask && req.RoleArn == "":
+		return &TestStateInputError{Msg: "RoleArn must be specified when testing a Task state"}
+	}
+	if req.Mock && req.MockError == nil {
+		list, isList := req.MockResult.([]any)
+		switch {
+		case st.Type == TypeMap && !isList:
+			return &TestStateInputError{Msg: "Mocked result must be an array."}
+		case st.Type == TypeParallel && !isList:
+			return &TestStateInputError{Msg: "Mocked result must be an array."}
+		case st.Type == TypeParallel && len(list) != len(st.Branches):
+			return &TestStateInputError{Msg: "Mocked result must contain the same number of items as number of Parallel branches."}
+		}
+	}
+	return nil
+}
+
+// inspection is the inspectionData AWS shows for the state: which fields
+// depends on the state's type and query language.
+func inspection(st *State, req TestStateRequest, res *TestStateResult) map[string]any {
+	out := map[string]any{}
+	stages := res.stages
+	put := func(k string, v any, ok bool) {
+		if ok {
+			out[k] = v
+		}
+	}
+	if len(req.Variables) > 0 || len(res.Variables) > 0 {
+		out["variables"] = res.Variables
+	}
+	if st.Lang == JSONata {
+		switch st.Type {
+		case TypeTask:
+			put("afterArguments", res.AfterParameters, res.HasTask)
+			put("result", res.Result, res.Result != nil)
+		case TypeMap:
+			mapInspection(st, out)
+		}
+		return out
+	}
+	switch st.Type {
+	case TypePass:
+		if st.hasResult {
+			put("result", st.Result, true)
+		} else {
+			put("afterInputPath", stages.afterInputPath, stages.hasInputPath)
+			put("afterParameters", stages.afterParameters, stages.hasParameters)
+		}
+		put("afterResultSelector", stages.afterResultSelector, stages.hasResult)
+		put("afterResultPath", stages.afterResultPath, stages.hasResult)
+	case TypeTask:
+		put("afterInputPath", stages.afterInputPath, stages.hasInputPath)
+		put("afterParameters", res.AfterParameters, res.HasTask)
+		put("result", res.Result, res.Result != nil)
+		put("afterResultSelector", stages.afterResultSelector, stages.hasResult)
+		put("afterResultPath", stages.afterResultPath, stages.hasResult)
+	case TypeMap, TypeParallel:
+		if st.Type == TypeMap {
+			mapInspection(st, out)
+		}
+		if st.InputPath.set {
+			put("afterInputPath", stages.afterInputPath, stages.hasInputPath)
+		}
+		put("afterResultSelector", stages.afterResultSelector, stages.hasResult)
+		put("afterResultPath", stages.afterResultPath, stages.hasResult)
+	default: // Choice, Wait, Succeed, Fail
+		put("afterInputPath", stages.afterInputPath, stages.hasInputPath)
+	}
+	return out
+}
+
+func mapInspection(st *State, out map[string]any) {
+	out["maxConcurrency"] = st.MaxConcurrency
+	if st.hasTolCount && st.ToleratedFailureCountPath == nil {
+		out["toleratedFailureCount"] = st.ToleratedFailureCount
+	}
+	if st.hasTolPct && st.ToleratedFailurePctPath == nil {
+		out["toleratedFailurePercentage"] = st.ToleratedFailurePercentage
+	}
 }
 
 // mockedAsTask turns a Map or Parallel state into a Task state with the
@@ -180,11 +305,9 @@ func runTestState(m *Machine, st *State, req TestStateRequest) (*TestStateResult
 	for k, v := range req.Variables {
 		vars[k] = v
 	}
-	x, step := m.start(info, req.Input, now, Env{TaskToken: func(id string) string { return "TestStateToken-" + id }}, vars)
-	res := &TestStateResult{RetryIndex: -1, CatchIndex: -1}
-	if st.Lang == JSONPath {
-		res.AfterInputPath, _ = x.inputPath(x.root, st, req.Input)
-	}
+	rec := &stages{}
+	x, step := m.startRecorded(info, req.Input, now, Env{TaskToken: func(id string) string { return "TestStateToken-" + id }}, vars, rec)
+	res := &TestStateResult{RetryIndex: -1, CatchIndex: -1, stages: rec}
 	var lastOutput any
 	var queue []Command
 	for {

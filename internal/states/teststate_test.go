@@ -1,6 +1,9 @@
 package states
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestTestState(t *testing.T) {
 	lambda := `"Resource":"arn:aws:states:::lambda:invoke"`
@@ -43,7 +46,7 @@ func TestTestState(t *testing.T) {
 		{
 			name: "task runs through RunTask",
 			req: TestStateRequest{Definition: []byte(`{"Type":"Task",` + lambda + `,"Arguments":{"FunctionName":"f","Payload":"{% $states.input %}"},"Output":"{% $states.result.Payload %}","QueryLanguage":"JSONata","End":true}`),
-				Input: mustNumber(`{"x":2}`), RunTask: func(c Command) (any, *Error) {
+				Input: mustNumber(`{"x":2}`), RoleArn: "arn:aws:iam::000000000000:role/r", RunTask: func(c Command) (any, *Error) {
 					return map[string]any{"Payload": c.Input.(map[string]any)["Payload"]}, nil
 				}},
 			status: TestSucceeded, output: `{"x":2}`,
@@ -110,5 +113,57 @@ func TestTestState(t *testing.T) {
 	}
 	if _, err := TestState(TestStateRequest{Definition: []byte(`{"Type":"Pass","Bogus":1,"End":true}`)}); err == nil {
 		t.Error("an invalid state was accepted")
+	}
+}
+
+// TestTestState_AsAWSRecords checks the refusals and inspection data AWS
+// gives for TestState requests.
+func TestTestState_AsAWSRecords(t *testing.T) {
+	refused := []struct {
+		name string
+		req  TestStateRequest
+		want string
+	}{
+		{"mock on a Pass state", TestStateRequest{Definition: []byte(`{"Type":"Pass","End":true}`), Mock: true, MockResult: "x"}, "State type 'Pass' is not supported when a mock is specified"},
+		{"mock with revealSecrets", TestStateRequest{Definition: []byte(`{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","End":true}`), Mock: true, MockResult: "x", RevealSecrets: true}, "TestState does not support RevealSecrets when a mock is specified."},
+		{"Map without a mock", TestStateRequest{Definition: []byte(`{"Type":"Map","ItemProcessor":{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}},"End":true}`)}, "TestState API does not support Map or Parallel states. Supported state types include: [Task, Wait, Pass, Succeed, Fail, Choice]"},
+		{"Map mock not an array", TestStateRequest{Definition: []byte(`{"Type":"Map","ItemProcessor":{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}},"End":true}`), Mock: true, MockResult: map[string]any{}}, "Mocked result must be an array."},
+		{"Parallel mock of the wrong size", TestStateRequest{Definition: []byte(`{"Type":"Parallel","Branches":[{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}],"End":true}`), Mock: true, MockResult: []any{1, 2}}, "Mocked result must contain the same number of items as number of Parallel branches."},
+		{"Task without a role", TestStateRequest{Definition: []byte(`{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","End":true}`)}, "RoleArn must be specified when testing a Task state"},
+		{"unknown state name", TestStateRequest{Definition: []byte(`{"StartAt":"A","States":{"A":{"Type":"Succeed"}}}`), StateName: "B"}, "State not found in definition"},
+		{"empty branches", TestStateRequest{Definition: []byte(`{"Type":"Parallel","Branches":[],"End":true}`), Mock: true, MockResult: []any{}}, "Value cannot be empty at /States/StateName/Branches"},
+	}
+	for _, tc := range refused {
+		if _, err := TestState(tc.req); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got %v, want %q", tc.name, err, tc.want)
+		}
+	}
+
+	// Pass with Parameters: every step; Pass with Result: the result only.
+	res, err := TestState(TestStateRequest{Definition: []byte(`{"Type":"Pass","InputPath":"$.initialData","Parameters":{"inputValue.$":"$.fieldFromInput"},"ResultPath":"$.modifiedData","End":true}`),
+		Input: mustNumber(`{"initialData":{"fieldFromInput":"v"}}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := Encode(res.Inspect); got != `{"afterInputPath":{"fieldFromInput":"v"},"afterParameters":{"inputValue":"v"},"afterResultPath":{"initialData":{"fieldFromInput":"v"},"modifiedData":{"inputValue":"v"}},"afterResultSelector":{"inputValue":"v"}}` {
+		t.Errorf("Pass inspection %s", got)
+	}
+	res, err = TestState(TestStateRequest{Definition: []byte(`{"Type":"Pass","Result":{"k":1},"End":true}`), Input: mustNumber(`{}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := Encode(res.Inspect); got != `{"afterResultPath":{"k":1},"afterResultSelector":{"k":1},"result":{"k":1}}` {
+		t.Errorf("Pass with Result inspection %s", got)
+	}
+	// The tested state is called StateName in its context object.
+	res, err = TestState(TestStateRequest{Definition: []byte(`{"Type":"Pass","Parameters":{"name.$":"$$.State.Name"},"End":true}`), Input: mustNumber(`{}`)})
+	if err != nil || Encode(res.Output) != `{"name":"StateName"}` {
+		t.Errorf("state name: %v %v", res, err)
+	}
+	// A mocked Map shows its concurrency settings.
+	res, err = TestState(TestStateRequest{Definition: []byte(`{"Type":"Map","MaxConcurrency":1,"ItemProcessor":{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}},"End":true}`),
+		Input: mustNumber(`[1,2,3]`), Mock: true, MockResult: []any{1, 1, 1}})
+	if err != nil || res.Inspect["maxConcurrency"] != 1 || Encode(res.Output) != `[1,1,1]` {
+		t.Errorf("mocked Map: %+v %v", res, err)
 	}
 }

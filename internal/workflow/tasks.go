@@ -24,6 +24,8 @@ func WaitsForToken(resource string) bool { return strings.HasSuffix(resource, ".
 // Tasks runs the task resources Updraft integrates with.
 type Tasks struct {
 	Lambda Invoker
+	// Region and Account name the ARNs TestState makes up.
+	Region, Account string
 }
 
 // Run runs one task and returns its result, or the States error the Task

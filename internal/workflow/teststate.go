@@ -2,8 +2,10 @@ package workflow
 
 import (
 	"context"
+	"fmt"
 	"time"
 
+	"github.com/updraft/updraft/internal/function"
 	"github.com/updraft/updraft/internal/states"
 )
 
@@ -25,6 +27,19 @@ func (t *Tasks) TestState(ctx context.Context, req states.TestStateRequest) (*st
 	}
 	if req.Now.IsZero() {
 		req.Now = time.Now().UTC()
+	}
+	if req.Info.ExecutionID == "" {
+		// The state runs as one step of an Express execution of a state
+		// machine made up for the test, as on AWS.
+		machine, name := "TestState-"+function.NewUUID()[:8], function.NewUUID()
+		req.Info = states.Info{
+			ExecutionID:      fmt.Sprintf("arn:aws:states:%s:%s:express:%s:%s", t.Region, t.Account, machine, name),
+			ExecutionName:    name,
+			RoleArn:          req.RoleArn,
+			StartTime:        req.Now,
+			StateMachineID:   fmt.Sprintf("arn:aws:states:%s:%s:stateMachine:%s", t.Region, t.Account, machine),
+			StateMachineName: machine,
+		}
 	}
 	return states.TestState(req)
 }

@@ -3,6 +3,7 @@ package sfn
 import (
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/updraft/updraft/internal/fault"
 	"github.com/updraft/updraft/internal/states"
@@ -47,7 +48,11 @@ func (a *API) testState(r *http.Request, body []byte) (any, error) {
 	if err != nil {
 		return nil, fault.Typed(fault.InvalidParameter, "InvalidExecutionInput", "Invalid State Machine Execution Input: '%v'", err)
 	}
-	req := states.TestStateRequest{Definition: []byte(in.Definition), StateName: in.StateName, Input: input}
+	if in.StateName == "" && strings.Contains(string(body), `"stateName"`) {
+		return nil, fault.New(fault.Validation, "1 validation error detected: Value '' at 'stateName' failed to satisfy constraint: Member must have length greater than or equal to 1")
+	}
+	req := states.TestStateRequest{Definition: []byte(in.Definition), StateName: in.StateName, Input: input,
+		RoleArn: in.RoleArn, RevealSecrets: in.RevealSecrets}
 	if in.Variables != "" {
 		v, err := states.Decode([]byte(in.Variables))
 		vars, isObj := v.(map[string]any)
@@ -59,17 +64,17 @@ func (a *API) testState(r *http.Request, body []byte) (any, error) {
 	if m := in.Mock; m != nil {
 		switch {
 		case m.Result != nil && m.ErrorOutput != nil:
-			return nil, fault.New(fault.Validation, "A mock has either a result or an errorOutput, not both")
+			return nil, fault.New(fault.Validation, "A test mock should have only one of the following fields: [result, errorOutput].")
 		case m.Result != nil:
 			v, err := states.Decode([]byte(*m.Result))
 			if err != nil {
-				return nil, fault.New(fault.Validation, "The mock result is not valid JSON: %v", err)
+				return nil, fault.New(fault.Validation, "Mocked result must be valid JSON")
 			}
 			req.Mock, req.MockResult = true, v
 		case m.ErrorOutput != nil:
 			req.Mock, req.MockError = true, &states.Error{Name: m.ErrorOutput.Error, Cause: m.ErrorOutput.Cause}
 		default:
-			return nil, fault.New(fault.Validation, "A mock needs a result or an errorOutput")
+			return nil, fault.New(fault.Validation, "A test mock should have only one of the following fields: [result, errorOutput].")
 		}
 	}
 	res, err := a.tasks.TestState(r.Context(), req)
@@ -77,6 +82,10 @@ func (a *API) testState(r *http.Request, body []byte) (any, error) {
 		var de *states.DefinitionError
 		if errors.As(err, &de) {
 			return nil, fault.Typed(fault.InvalidParameter, "InvalidDefinition", "%v", err)
+		}
+		var ie *states.TestStateInputError
+		if errors.As(err, &ie) {
+			return nil, fault.New(fault.Validation, "%s", ie.Msg)
 		}
 		return nil, err
 	}
@@ -92,18 +101,13 @@ func (a *API) testState(r *http.Request, body []byte) (any, error) {
 	}
 	if in.InspectionLevel == "DEBUG" || in.InspectionLevel == "TRACE" {
 		data := map[string]any{"input": in.Input}
-		if res.AfterInputPath != nil {
-			data["afterInputPath"] = states.Encode(res.AfterInputPath)
-		}
-		if res.HasTask {
-			data["afterParameters"] = states.Encode(res.AfterParameters)
-			data["afterArguments"] = states.Encode(res.AfterParameters)
-			if res.Result != nil {
-				data["result"] = states.Encode(res.Result)
+		for k, v := range res.Inspect {
+			switch v := v.(type) {
+			case int, float64:
+				data[k] = v // maxConcurrency and the tolerated failure figures are numbers
+			default:
+				data[k] = states.Encode(v)
 			}
-		}
-		if len(res.Variables) > 0 {
-			data["variables"] = states.Encode(res.Variables)
 		}
 		details := map[string]any{}
 		if res.RetryIndex >= 0 {
