@@ -262,7 +262,7 @@ func (x *Execution) Apply(ev Event) (*Step, error) {
 		if e.Name == ErrTimeout {
 			outcome = "TimedOut"
 		}
-		x.taskHistory(st, outcome, map[string]any{"error": e.Name, "cause": e.Cause})
+		x.taskHistory(st, outcome, errorDetails(e))
 		x.fail(f, st, e)
 	case TimerFired:
 		if f.retry {
@@ -615,7 +615,7 @@ func (x *Execution) inState(f *frame, e *Error) *Error {
 	if e.Name == ErrNoChoiceMatched {
 		return e
 	}
-	return &Error{Name: e.Name, Cause: fmt.Sprintf("An error occurred while executing the state '%s' (entered at the event id #%d). %s", f.state, f.enteredEvent, e.Cause), location: e.location}
+	return &Error{Name: e.Name, Cause: fmt.Sprintf("An error occurred while executing the state '%s' (entered at the event id #%d). %s", f.state, f.enteredEvent, e.Cause), location: e.location, evaluation: e.evaluation, failEvent: e.failEvent}
 }
 
 // asStatesError turns a helper's error into a States error.
@@ -722,10 +722,18 @@ func (x *Execution) end(f *frame, out any) {
 // another attempt, a matching catcher moves on, anything else ends f.
 func (x *Execution) fail(f *frame, st *State, e *Error) {
 	f.kids = nil
-	if e.location != "" {
-		x.history("EvaluationFailed", map[string]any{"error": e.Name, "cause": e.Cause, "location": e.location, "state": st.Name})
-		e = &Error{Name: e.Name, Cause: e.Cause}
+	if e.location != "" || e.evaluation {
+		d := map[string]any{"error": e.Name, "cause": e.Cause, "state": st.Name}
+		if e.location != "" {
+			d["location"] = e.location
+		}
+		x.history("EvaluationFailed", d)
 	}
+	// A Map or Parallel state records its failure unless it will retry.
+	if e.failEvent != "" && !x.willRetry(f, st, e) {
+		x.history(e.failEvent, nil)
+	}
+	e = &Error{Name: e.Name, Cause: e.Cause}
 	if e.Name != ErrRuntime && e.Name != ErrDataLimitExceeded {
 		for i, r := range st.Retry {
 			if !matches(r.ErrorEquals, e.Name) {
@@ -771,6 +779,20 @@ func (x *Execution) fail(f *frame, st *State, e *Error) {
 		}
 	}
 	f.failed, f.err, f.done = true, e, true
+}
+
+// willRetry reports whether a retrier of st takes error e.
+func (x *Execution) willRetry(f *frame, st *State, e *Error) bool {
+	if e.Name == ErrRuntime || e.Name == ErrDataLimitExceeded {
+		return false
+	}
+	for i, r := range st.Retry {
+		if !matches(r.ErrorEquals, e.Name) {
+			continue
+		}
+		return f.attempts == nil || f.attempts[i] < r.MaxAttempts
+	}
+	return false
 }
 
 // errorDetails are an error's history details; AWS leaves out an empty
@@ -1168,43 +1190,11 @@ func (x *Execution) mapState(f *frame, st *State, effective any) *Error {
 	}
 	list, ok := items.([]any)
 	if !ok {
-		return &Error{Name: ErrRuntime, Cause: fmt.Sprintf("Map state input must be an array but was: %s", Encode(items))}
-	}
-	maxConc, tolCount, tolPct := st.MaxConcurrency, st.ToleratedFailureCount, st.ToleratedFailurePercentage
-	for _, ip := range []struct {
-		path *Path
-		dst  *int
-		name string
-	}{{st.MaxConcurrencyPath, &maxConc, "MaxConcurrencyPath"}, {st.ToleratedFailureCountPath, &tolCount, "ToleratedFailureCountPath"}} {
-		if ip.path == nil {
-			continue
+		ref := "$"
+		if st.ItemsPath.path != nil {
+			ref = st.ItemsPath.path.String()
 		}
-		v, ok := x.pathValue(f, ip.path, effective)
-		i, isLong := pathLong(v)
-		if !ok || !isLong || i < 0 {
-			return &Error{Name: ErrRuntime, Cause: fmt.Sprintf("The %s field refers to value \"%s\" which is not a valid integer: %s", ip.name, rawText(v), ip.path)}
-		}
-		*ip.dst = int(i)
-	}
-	if st.ToleratedFailurePctPath != nil {
-		v, ok := x.pathValue(f, st.ToleratedFailurePctPath, effective)
-		var pct float64
-		var err error
-		switch t := v.(type) {
-		case json.Number:
-			pct, err = t.Float64()
-		case string:
-			pct, err = strconv.ParseFloat(strings.TrimSpace(t), 64)
-		default:
-			err = errors.New("not a number")
-		}
-		if !ok || err != nil {
-			return &Error{Name: ErrRuntime, Cause: fmt.Sprintf("The ToleratedFailurePercentagePath field refers to value \"%s\" which is not a valid float: %s", rawText(v), st.ToleratedFailurePctPath)}
-		}
-		if pct < 0 || pct > 100 {
-			return &Error{Name: ErrRuntime, Cause: "ToleratedFailurePercentage must be between 0 and 100."}
-		}
-		tolPct = pct
+		return &Error{Name: ErrRuntime, Cause: fmt.Sprintf("Reference path %q must point to array.", ref)}
 	}
 	// Each iteration's input: the selector applied to the item.
 	inputs := make([]any, len(list))
@@ -1229,13 +1219,61 @@ func (x *Execution) mapState(f *frame, st *State, effective any) *Error {
 		}
 		inputs = batch(inputs, st.MaxItemsPerBatch, batchInput)
 	}
+	// AWS reads MaxConcurrencyPath before the Map starts and the tolerance
+	// paths after.
+	started := false
+	maxConc, tolCount, tolPct := st.MaxConcurrency, st.ToleratedFailureCount, st.ToleratedFailurePercentage
+	for _, ip := range []struct {
+		path *Path
+		dst  *int
+		name string
+	}{{st.MaxConcurrencyPath, &maxConc, "MaxConcurrencyPath"}, {st.ToleratedFailureCountPath, &tolCount, "ToleratedFailureCountPath"}} {
+		if ip.name == "ToleratedFailureCountPath" && !started {
+			x.history("MapStateStarted", map[string]any{"length": len(inputs)})
+			started = true
+		}
+		if ip.path == nil {
+			continue
+		}
+		v, ok := x.pathValue(f, ip.path, effective)
+		i, isLong := pathLong(v)
+		if !ok || !isLong {
+			return &Error{Name: ErrRuntime, Cause: fmt.Sprintf("The %s field refers to value \"%s\" which is not a valid integer: %s", ip.name, rawText(v), ip.path)}
+		}
+		if i < 0 {
+			return &Error{Name: ErrRuntime, Cause: fmt.Sprintf("%s cannot be negative.", strings.TrimSuffix(ip.name, "Path"))}
+		}
+		*ip.dst = int(i)
+	}
+	if !started {
+		x.history("MapStateStarted", map[string]any{"length": len(inputs)})
+	}
+	if st.ToleratedFailurePctPath != nil {
+		v, ok := x.pathValue(f, st.ToleratedFailurePctPath, effective)
+		var pct float64
+		var err error
+		switch t := v.(type) {
+		case json.Number:
+			pct, err = t.Float64()
+		case string:
+			pct, err = strconv.ParseFloat(strings.TrimSpace(t), 64)
+		default:
+			err = errors.New("not a number")
+		}
+		if !ok || err != nil {
+			return &Error{Name: ErrRuntime, Cause: fmt.Sprintf("The ToleratedFailurePercentagePath field refers to value \"%s\" which is not a valid float: %s", rawText(v), st.ToleratedFailurePctPath)}
+		}
+		if pct < 0 || pct > 100 {
+			return &Error{Name: ErrRuntime, Cause: "ToleratedFailurePercentage must be between 0 and 100."}
+		}
+		tolPct = pct
+	}
 	x.beginMap(f, st, inputs, maxConc, tolCount, tolPct)
 	return nil
 }
 
 // beginMap starts a Map state's iterations over inputs.
 func (x *Execution) beginMap(f *frame, st *State, inputs []any, maxConc, tolCount int, tolPct float64) {
-	x.history("MapStateStarted", map[string]any{"length": len(inputs)})
 	if st.ProcessorMode == "DISTRIBUTED" {
 		x.history("MapRunStarted", map[string]any{"mapRunArn": x.mapRunARN(f, st)})
 	}
@@ -1295,8 +1333,7 @@ func (x *Execution) checkChildren(f *frame) {
 		e := f.kidErr
 		x.abortChildren(f)
 		f.kids, f.kidErr = nil, nil
-		x.history("ParallelStateFailed", nil)
-		x.fail(f, st, e)
+		x.fail(f, st, &Error{Name: e.Name, Cause: e.Cause, failEvent: "ParallelStateFailed"})
 		return
 	}
 	if f.finished < len(f.kids) {
@@ -1328,8 +1365,7 @@ func (x *Execution) checkMap(f *frame, st *State) {
 				x.history("MapRunFailed", errorDetails(e))
 			}
 			f.kids, f.kidErr = nil, nil
-			x.history("MapStateFailed", nil)
-			x.fail(f, st, e)
+			x.fail(f, st, &Error{Name: e.Name, Cause: e.Cause, failEvent: "MapStateFailed"})
 			return
 		}
 	}

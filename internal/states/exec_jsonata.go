@@ -283,7 +283,9 @@ func (x *Execution) waitJSONata(f *frame, st *State) *Error {
 		}
 		t, err := ParseTimestamp(s)
 		if err != nil {
-			return Errorf(ErrQueryEvaluationError, "The Timestamp field cannot be parsed as an ISO-8601 extended offset date-time format string: %s", s)
+			e := Errorf(ErrQueryEvaluationError, "The Timestamp field cannot be parsed as an ISO-8601 extended offset date-time format string: %s", s)
+			e.location = "Timestamp"
+			return e
 		}
 		until = t
 	}
@@ -310,33 +312,22 @@ func (x *Execution) mapJSONata(f *frame, st *State) *Error {
 	if st.hasItems {
 		v, err := jsonataEval(st.Items, "Items", env, b)
 		if err != nil {
+			err.failEvent = "MapStateFailed"
 			return err
 		}
 		items = v
 	}
 	list, ok := items.([]any)
 	if !ok {
+		var e *Error
 		if expr, isExpr := st.Items.(string); isExpr {
-			return typeError(expr, "Items", "array", items)
+			e = typeError(expr, "Items", "array", items)
+		} else {
+			e = Errorf(ErrQueryEvaluationError, "Map state input must be an array but was: %s", Encode(items))
+			e.evaluation = true
 		}
-		return Errorf(ErrQueryEvaluationError, "The input of the Map state must be a JSON array, but it was %s", Encode(items))
-	}
-	maxConc, tolCount, tolPct := st.MaxConcurrency, st.ToleratedFailureCount, st.ToleratedFailurePercentage
-	if err := x.jsonataInt(st, "MaxConcurrency", b, 0, &maxConc); err != nil {
-		return err
-	}
-	if err := x.jsonataInt(st, "ToleratedFailureCount", b, 0, &tolCount); err != nil {
-		return err
-	}
-	if expr, ok := st.exprs["ToleratedFailurePercentage"]; ok {
-		pct, err := x.jsonataNumber(expr, "ToleratedFailurePercentage", b, false)
-		if err != nil {
-			return err
-		}
-		if pct < 0 || pct > 100 {
-			return Errorf(ErrQueryEvaluationError, "The JSONata expression '%s' specified for the field 'ToleratedFailurePercentage' returned %s, which is not between 0 and 100.", strings.TrimSuffix(strings.TrimPrefix(expr, "{%"), "%}"), jsNumber(pct))
-		}
-		tolPct = pct
+		e.failEvent = "MapStateFailed"
+		return e
 	}
 	inputs := make([]any, len(list))
 	for i, item := range list {
@@ -363,6 +354,26 @@ func (x *Execution) mapJSONata(f *frame, st *State) *Error {
 			batchInput = v
 		}
 		inputs = batch(inputs, size, batchInput)
+	}
+	// As for JSONPath: MaxConcurrency is read before the Map starts, the
+	// tolerances after.
+	maxConc, tolCount, tolPct := st.MaxConcurrency, st.ToleratedFailureCount, st.ToleratedFailurePercentage
+	if err := x.jsonataInt(st, "MaxConcurrency", b, 0, &maxConc); err != nil {
+		return err
+	}
+	x.history("MapStateStarted", map[string]any{"length": len(inputs)})
+	if err := x.jsonataInt(st, "ToleratedFailureCount", b, 0, &tolCount); err != nil {
+		return err
+	}
+	if expr, ok := st.exprs["ToleratedFailurePercentage"]; ok {
+		pct, err := x.jsonataNumber(expr, "ToleratedFailurePercentage", b, false)
+		if err != nil {
+			return err
+		}
+		if pct < 0 || pct > 100 {
+			return Errorf(ErrQueryEvaluationError, "The JSONata expression '%s' specified for the field 'ToleratedFailurePercentage' returned %s, which is not between 0 and 100.", strings.TrimSuffix(strings.TrimPrefix(expr, "{%"), "%}"), jsNumber(pct))
+		}
+		tolPct = pct
 	}
 	x.beginMap(f, st, inputs, maxConc, tolCount, tolPct)
 	return nil

@@ -49,8 +49,13 @@ type Error struct {
 	Name  string `json:"Error"`
 	Cause string `json:"Cause"`
 	// location is the field of a JSONata expression that failed
-	// ("Output/a"): such failures are recorded as EvaluationFailed.
-	location string
+	// ("Output/a"): such failures are recorded as EvaluationFailed, as are
+	// other evaluation failures (evaluation).
+	location   string
+	evaluation bool
+	// failEvent is recorded (MapStateFailed, ParallelStateFailed) when the
+	// error is not retried.
+	failEvent string
 }
 
 func (e *Error) Error() string {
