@@ -3,6 +3,7 @@ package states
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -93,6 +94,8 @@ type catchInfo struct {
 	err   *Error
 	index int
 }
+
+var statePreamble = regexp.MustCompile(`^An error occurred while executing the state '[^']*' \(entered at the event id #\d+\)\. `)
 
 // mockResource stands for a Map or Parallel state whose result is mocked.
 const mockResource = "arn:aws:states:::updraft:teststate.mock"
@@ -383,7 +386,9 @@ func runTestState(m *Machine, st *State, req TestStateRequest) (*TestStateResult
 	res.Variables = x.root.vars
 	switch {
 	case x.Status == Failed:
-		res.Status, res.Err = TestFailed, x.Err
+		// TestState reports the cause without the execution's "An error
+		// occurred while executing the state ..." preamble.
+		res.Status, res.Err = TestFailed, &Error{Name: x.Err.Name, Cause: statePreamble.ReplaceAllString(x.Err.Cause, "")}
 	case x.lastCatch != nil:
 		res.Status, res.Err, res.CatchIndex, res.Output = TestCaughtError, x.lastCatch.err, x.lastCatch.index, lastOutput
 	default:

@@ -167,3 +167,10 @@ func TestTestState_AsAWSRecords(t *testing.T) {
 		t.Errorf("mocked Map: %+v %v", res, err)
 	}
 }
+
+func TestTestState_BareCause(t *testing.T) {
+	res, err := TestState(TestStateRequest{Definition: []byte(`{"Type":"Pass","Parameters":{"a.$":"$.missing"},"End":true}`), Input: mustNumber(`{}`)})
+	if err != nil || res.Status != TestFailed || strings.HasPrefix(res.Err.Cause, "An error occurred") {
+		t.Fatalf("got %+v %v", res, err)
+	}
+}
