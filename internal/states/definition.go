@@ -665,15 +665,23 @@ func (p *parser) assign(obj map[string]any, at, lang string) (any, bool) {
 		}
 	}
 	if lang == JSONata {
-		if err := checkJSONata(m, "Assign"); err != nil {
-			p.schema(at+"/Assign", "%v", err)
-		}
+		p.checkExpressions(m, at+"/Assign")
 		return m, true
 	}
 	if err := CheckTemplate(m); err != nil {
 		p.schema(at+"/Assign", "%v", err)
 	}
 	return m, true
+}
+
+// checkExpressions reports what is wrong with the JSONata expressions in
+// v, the value at pointer, as AWS does at creation.
+func (p *parser) checkExpressions(v any, pointer string) bool {
+	problems := jsonataProblems(v, pointer)
+	for _, pr := range problems {
+		p.fail(pr.code, pr.pointer, "%s", pr.msg)
+	}
+	return len(problems) == 0
 }
 
 // jsonataValue parses a JSONata field that may hold any JSON with
@@ -683,9 +691,7 @@ func (p *parser) jsonataValue(obj map[string]any, key, at string) (any, bool) {
 	if !ok {
 		return nil, false
 	}
-	if err := checkJSONata(v, key); err != nil {
-		p.fail("SCHEMA_VALIDATION_FAILED", at+"/"+key, "%v", err)
-	}
+	p.checkExpressions(v, at+"/"+key)
 	return v, true
 }
 
@@ -701,8 +707,7 @@ func (p *parser) jsonataNumber(st *State, obj map[string]any, key, at string, se
 			p.schema(at+"/"+key, "The value for the field '%s' must be a number or a JSONata expression", key)
 			return
 		}
-		if err := checkJSONata(s, key); err != nil {
-			p.schema(at+"/"+key, "%v", err)
+		if !p.checkExpressions(s, at+"/"+key) {
 			return
 		}
 		if st.exprs == nil {
@@ -719,8 +724,7 @@ func (p *parser) jsonataNumber(st *State, obj map[string]any, key, at string, se
 func (p *parser) jsonataString(st *State, obj map[string]any, key, at string) string {
 	s := p.str(obj, key, at, false)
 	if _, isExpr := jsonataExpr(s); isExpr {
-		if err := checkJSONata(s, key); err != nil {
-			p.schema(at+"/"+key, "%v", err)
+		if !p.checkExpressions(s, at+"/"+key) {
 			return ""
 		}
 		if st.exprs == nil {
@@ -934,8 +938,8 @@ func (p *parser) choice(st *State, obj map[string]any, at string) {
 			if rule.condition != "" {
 				if _, ok := jsonataExpr(rule.condition); !ok {
 					p.schema(cat+"/Condition", "The value for the field 'Condition' must be a JSONata expression")
-				} else if err := checkJSONata(rule.condition, "Condition"); err != nil {
-					p.schema(cat+"/Condition", "%v", err)
+				} else {
+					p.checkExpressions(rule.condition, cat+"/Condition")
 				}
 			}
 			rule.output, rule.hasOutput = p.jsonataValue(cobj, "Output", cat)

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"hash"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -81,32 +82,6 @@ func compileJSONata(src string) (*compiled, error) {
 	}
 	jsonataCache.Store(src, c)
 	return c, nil
-}
-
-// checkJSONata validates every expression in v, a field value of a
-// JSONata state; field names it in the message.
-func checkJSONata(v any, field string) error {
-	switch t := v.(type) {
-	case string:
-		if src, ok := jsonataExpr(t); ok {
-			if _, err := compileJSONata(src); err != nil {
-				return fmt.Errorf("The JSONata expression '%s' specified for the field '%s' is invalid: %v", src, field, err)
-			}
-		}
-	case map[string]any:
-		for _, k := range sortedKeys(t) {
-			if err := checkJSONata(t[k], field+"/"+k); err != nil {
-				return err
-			}
-		}
-	case []any:
-		for i, x := range t {
-			if err := checkJSONata(x, fmt.Sprintf("%s[%d]", field, i)); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }
 
 func sortedKeys(m map[string]any) []string {
@@ -183,13 +158,74 @@ func jsonataEval(tmpl any, field string, env *jsonataEnv, bindings map[string]an
 	return tmpl, nil
 }
 
-// jsonataMessage is the evaluator's message as AWS shows it: "T1006:
-// Attempted to invoke a non-function".
+// jsonataMessage is an evaluation error as AWS shows it: "CODE:
+// message" in jsonata-js's words (the evaluator words some differently).
 func jsonataMessage(err error) string {
-	msg := err.Error()
-	msg = strings.TrimPrefix(msg, "JSONata error ")
-	return msg
+	msg := strings.TrimPrefix(err.Error(), "JSONata error ")
+	code, detail, ok := strings.Cut(msg, ": ")
+	if !ok || len(code) != 5 {
+		return msg
+	}
+	fn := ""
+	if m := fnPrefixRE.FindStringSubmatch(detail); m != nil {
+		fn = m[1]
+	}
+	index := "1"
+	if m := argIndexRE.FindStringSubmatch(detail); m != nil {
+		index = m[1]
+	}
+	quote := func(s string) string {
+		b, _ := json.Marshal(s)
+		return string(b)
+	}
+	switch code {
+	case "T1006":
+		detail = "Attempted to invoke a non-function"
+	case "T0410":
+		if fn != "" {
+			detail = fmt.Sprintf("Argument %s of function %s does not match function signature", index, quote(fn))
+		}
+	case "T0412":
+		if fn != "" {
+			typ := "numbers"
+			if strings.Contains(detail, "string") {
+				typ = "strings"
+			}
+			detail = fmt.Sprintf("Argument %s of function %s must be an array of %s", index, quote(fn), quote(typ))
+		}
+	case "T2001", "T2002":
+		if m := operandRE.FindStringSubmatch(detail); m != nil {
+			code = "T2001"
+			if m[1] == "right" {
+				code = "T2002"
+			}
+			detail = fmt.Sprintf("The %s side of the %s operator must evaluate to a number", m[1], m[2])
+		}
+	case "T2003", "T2004":
+		if strings.HasPrefix(detail, "right") {
+			code, detail = "T2004", "The right side of the range operator (..) must evaluate to an integer"
+		} else if strings.HasPrefix(detail, "left") {
+			code, detail = "T2003", "The left side of the range operator (..) must evaluate to an integer"
+		}
+	case "D3030":
+		if m := castRE.FindStringSubmatch(detail); m != nil {
+			detail = "Unable to cast value to a number: " + m[1]
+		}
+	case "D1009":
+		if m := dupKeyRE.FindStringSubmatch(detail); m != nil {
+			detail = "Multiple key definitions evaluate to same key: " + m[1]
+		}
+	}
+	return code + ": " + detail
 }
+
+var (
+	fnPrefixRE = regexp.MustCompile(`^\$(\w+):`)
+	argIndexRE = regexp.MustCompile(`argument (\d+)`)
+	operandRE  = regexp.MustCompile(`^the (left|right) operand of the ("[^"]*") operator`)
+	castRE     = regexp.MustCompile(`unable to cast (.*) to a number$`)
+	dupKeyRE   = regexp.MustCompile(`duplicate key: (.*)$`)
+)
 
 // jsonType names a value's JSON type as AWS's messages do.
 func jsonType(v any) string {

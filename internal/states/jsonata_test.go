@@ -319,3 +319,20 @@ func FuzzJSONataState(f *testing.F) {
 		}
 	})
 }
+
+// Evaluation errors carry the code and jsonata-js's wording, as AWS shows
+// them after "threw an error during evaluation.".
+func TestJSONata_ErrorWording(t *testing.T) {
+	for expr, want := range map[string]string{
+		`$abs('x')`:    `T0410: Argument 1 of function "abs" does not match function signature`,
+		`$sum(['a'])`:  `T0412: Argument 1 of function "sum" must be an array of "numbers"`,
+		`$nofn(1)`:     `T1006: Attempted to invoke a non-function`,
+		`'a' + 1`:      `T2001: The left side of the "+" operator must evaluate to a number`,
+		`1 + 'a'`:      `T2002: The right side of the "+" operator must evaluate to a number`,
+		`$number('x')`: `D3030: Unable to cast value to a number: "x"`,
+	} {
+		def := `{"QueryLanguage":"JSONata","StartAt":"P","States":{"P":{"Type":"Pass","Output":` + Encode("{% "+expr+" %}") + `,"End":true}}}`
+		d := execute(t, def, `{}`, echo)
+		d.wantError(ErrQueryEvaluationError, "The JSONata expression '"+expr+"' specified for the field 'Output' threw an error during evaluation. "+want)
+	}
+}

@@ -51,3 +51,31 @@ func TestExpressProblems(t *testing.T) {
 		}
 	}
 }
+
+// JSONata expressions are checked when the definition is: AWS's codes,
+// the parser's message as jsonata-js words it, and the field's pointer.
+func TestParse_JSONataExpressions(t *testing.T) {
+	cases := []struct{ expr, want string }{
+		{`a[1,2)`, `INVALID_JSONATA_EXPRESSION: Expected "]", got "," at /States/E/Output`},
+		{`"unterminated`, `INVALID_JSONATA_EXPRESSION: String literal must be terminated by a matching quote at /States/E/Output`},
+		{`1 +`, `INVALID_JSONATA_EXPRESSION: Unexpected end of expression at /States/E/Output`},
+		{`{"a":}`, `INVALID_JSONATA_EXPRESSION: The symbol "}" cannot be used as a unary operator at /States/E/Output`},
+		{`$x :=`, `INVALID_JSONATA_EXPRESSION: Unexpected end of expression at /States/E/Output`},
+		{`$match("a", /abc`, `INVALID_JSONATA_EXPRESSION: No terminating / in regular expression at /States/E/Output`},
+		{`phone`, `UNSUPPORTED_JSONATA_EXPRESSION: Reference to 'phone' at the top level is not supported. at /States/E/Output`},
+		{`$count(items) + other`, `UNSUPPORTED_JSONATA_EXPRESSION: Reference to 'items' at the top level is not supported. at /States/E/Output`},
+	}
+	for _, tc := range cases {
+		def := `{"QueryLanguage":"JSONata","StartAt":"E","States":{"E":{"Type":"Pass","Output":` + Encode("{% "+tc.expr+" %}") + `,"End":true}}}`
+		_, err := Parse([]byte(def))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got %v, want %s", tc.expr, err, tc.want)
+		}
+	}
+	// Nested fields are located below the field; reads of $states,
+	// variables, and names inside predicates and later path steps are fine.
+	def := `{"QueryLanguage":"JSONata","StartAt":"E","States":{"E":{"Type":"Pass","Output":{"v":"{% phone %}","ok":"{% $states.input.orders[price > 1].name & $x.y %}"},"End":true}}}`
+	if _, err := Parse([]byte(def)); err == nil || !strings.Contains(err.Error(), "Reference to 'phone' at the top level is not supported. at /States/E/Output/v") || strings.Contains(err.Error(), "price") {
+		t.Errorf("nested: %v", err)
+	}
+}
