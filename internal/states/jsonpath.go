@@ -958,7 +958,8 @@ func (p *pathParser) bracket() (pathSegment, error) {
 	return seg, nil
 }
 
-// quoted reads a quoted name; a backslash escapes the next character.
+// quoted reads a quoted name. As in Jayway, a backslash escapes the
+// quote character; any other backslash is part of the name.
 func (p *pathParser) quoted() (string, error) {
 	q := p.peek()
 	if q != '\'' && q != '"' {
@@ -969,7 +970,11 @@ func (p *pathParser) quoted() (string, error) {
 	for p.pos < len(p.s) {
 		c := p.s[p.pos]
 		switch {
+		case c == '\\' && p.pos+1 < len(p.s) && p.s[p.pos+1] == q:
+			b.WriteByte(q)
+			p.pos += 2
 		case c == '\\' && p.pos+1 < len(p.s):
+			b.WriteByte(c)
 			b.WriteByte(p.s[p.pos+1])
 			p.pos += 2
 		case c == q:

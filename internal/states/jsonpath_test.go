@@ -419,3 +419,18 @@ func canonicalPath(p *Path) string {
 	}
 	return b.String()
 }
+
+// A backslash in a quoted bracket name escapes only the quote character,
+// as Jayway reads it (recorded on AWS: $['Test\""Name"'] selects the key
+// Test\""Name").
+func TestPath_BackslashInQuotedName(t *testing.T) {
+	p := MustParsePath(`$['Test\""Name"']`)
+	v, ok := p.Get(map[string]any{`Test\""Name"`: "x"})
+	if !ok || v != "x" {
+		t.Fatalf("got %v %v", v, ok)
+	}
+	p = MustParsePath(`$['it\'s']`)
+	if v, ok := p.Get(map[string]any{`it's`: "y"}); !ok || v != "y" {
+		t.Fatalf("escaped quote: got %v %v", v, ok)
+	}
+}
