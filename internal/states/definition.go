@@ -934,7 +934,13 @@ func (p *parser) choice(st *State, obj map[string]any, at string) {
 		var rule *ChoiceRule
 		if st.Lang == JSONata {
 			p.fields(cobj, cat, "Condition", "Next", "Output", "Assign", "Comment")
-			rule = &ChoiceRule{next: p.str(cobj, "Next", cat, true), condition: p.str(cobj, "Condition", cat, true)}
+			rule = &ChoiceRule{next: p.str(cobj, "Next", cat, true)}
+			// A Condition is an expression or a boolean constant.
+			if b, isBool := cobj["Condition"].(bool); isBool {
+				rule.condition = fmt.Sprintf("{%% %t %%}", b)
+			} else {
+				rule.condition = p.str(cobj, "Condition", cat, true)
+			}
 			if rule.condition != "" {
 				if _, ok := jsonataExpr(rule.condition); !ok {
 					p.schema(cat+"/Condition", "The value for the field 'Condition' must be a JSONata expression")

@@ -766,8 +766,7 @@ func (x *Execution) fail(f *frame, st *State, e *Error) {
 			if !matches(c.ErrorEquals, e.Name) {
 				continue
 			}
-			errOut := map[string]any{"Error": e.Name, "Cause": e.Cause}
-			out, vals, perr := x.catchOutput(f, st, c, errOut)
+			out, vals, perr := x.catchOutput(f, st, c, errorOutput(e))
 			if perr != nil {
 				e = perr
 				break
@@ -793,6 +792,19 @@ func (x *Execution) willRetry(f *frame, st *State, e *Error) bool {
 		return f.attempts == nil || f.attempts[i] < r.MaxAttempts
 	}
 	return false
+}
+
+// errorOutput is what a catcher passes on: {"Error", "Cause"}, null
+// where the error has none (a SendTaskFailure without them).
+func errorOutput(e *Error) map[string]any {
+	out := map[string]any{"Error": nil, "Cause": nil}
+	if e.Name != "" {
+		out["Error"] = e.Name
+	}
+	if e.Cause != "" {
+		out["Cause"] = e.Cause
+	}
+	return out
 }
 
 // errorDetails are an error's history details; AWS leaves out an empty

@@ -336,3 +336,14 @@ func TestJSONata_ErrorWording(t *testing.T) {
 		d.wantError(ErrQueryEvaluationError, "The JSONata expression '"+expr+"' specified for the field 'Output' threw an error during evaluation. "+want)
 	}
 }
+
+func TestJSONata_ConstantConditionAndNullErrorOutput(t *testing.T) {
+	d := execute(t, `{"StartAt":"C","States":{"C":{"Type":"Choice","QueryLanguage":"JSONata","Choices":[{"Condition":true,"Next":"T"}],"Default":"F"},
+		"T":{"Type":"Pass","End":true},"F":{"Type":"Fail"}}}`, `{}`, echo)
+	d.wantOutput(`{}`)
+	// A task failure without error or cause (SendTaskFailure with neither)
+	// reaches the catcher as nulls.
+	d = execute(t, `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","Catch":[{"ErrorEquals":["States.ALL"],"ResultPath":"$.err","Next":"P"}],"End":true},"P":{"Type":"Pass","End":true}}}`,
+		`{}`, func(Command) (any, *Error) { return nil, &Error{} })
+	d.wantOutput(`{"err":{"Error":null,"Cause":null}}`)
+}
