@@ -421,3 +421,35 @@ func FuzzDefinition(f *testing.F) {
 		}
 	})
 }
+
+// History around Map and Parallel failures, as AWS records it.
+func TestExecution_FailureHistories(t *testing.T) {
+	typesFrom := func(d *driver, from string) string {
+		all := d.types()
+		for i, ty := range all {
+			if ty == from {
+				return strings.Join(all[i:], ",")
+			}
+		}
+		return strings.Join(all, ",")
+	}
+	// A JSONata Items failure: EvaluationFailed, then MapStateFailed.
+	d := execute(t, `{"QueryLanguage":"JSONata","StartAt":"M","States":{"M":{"Type":"Map","Items":"{% 1 %}",
+		"ItemProcessor":{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}},"End":true}}}`, `{}`, echo)
+	if got := typesFrom(d, "MapStateEntered"); got != "MapStateEntered,EvaluationFailed,MapStateFailed,ExecutionFailed" {
+		t.Errorf("Items failure: %s", got)
+	}
+	// A Map retried after an iteration failed: no MapStateFailed before the retry.
+	d = execute(t, `{"StartAt":"M","States":{"M":{"Type":"Map","Retry":[{"ErrorEquals":["States.ALL"],"MaxAttempts":1}],
+		"ItemProcessor":{"StartAt":"F","States":{"F":{"Type":"Fail","Error":"E"}}},"End":true}}}`, `[1]`, echo)
+	if got := typesFrom(d, "MapStateEntered"); got != "MapStateEntered,MapStateStarted,MapIterationStarted,FailStateEntered,MapIterationFailed,MapStateStarted,MapIterationStarted,FailStateEntered,MapIterationFailed,MapStateFailed,ExecutionFailed" {
+		t.Errorf("Map retry: %s", got)
+	}
+	// A failing task in a Parallel branch is aborted; the Parallel records
+	// its failure before the catcher moves on.
+	d = execute(t, `{"StartAt":"P","States":{"P":{"Type":"Parallel","Branches":[{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","End":true}}}],
+		"Catch":[{"ErrorEquals":["States.ALL"],"Next":"C"}],"End":true},"C":{"Type":"Pass","End":true}}}`, `{}`, func(Command) (any, *Error) { return nil, &Error{Name: "X"} })
+	if got := typesFrom(d, "TaskFailed"); got != "TaskFailed,TaskStateAborted,ParallelStateFailed,ParallelStateExited,PassStateEntered,PassStateExited,ExecutionSucceeded" {
+		t.Errorf("Parallel failure: %s", got)
+	}
+}
