@@ -229,7 +229,7 @@ func (s *Server) handler() http.Handler {
 	(&control.API{Store: s.store, Scheduler: s.sched, Logs: s.logs, Info: s.info, Log: s.log}).Register(mux)
 	var h http.Handler = byTarget(mux, map[string]http.Handler{sfn.TargetPrefix: sfn.New(s.sms, s.execs, &workflow.Tasks{Lambda: s.inv}, s.log)})
 	if len(s.cfg.AccessKeys) > 0 {
-		h = s.withSignatures(mux)
+		h = s.withSignatures(h)
 	}
 	return withRequestID(h)
 }
