@@ -117,6 +117,7 @@ type Server struct {
 	store *function.Store
 	sms   *workflow.Machines
 	execs *workflow.Executions
+	xq    *workflow.ExpressQueue
 	logs  *telemetry.Logs
 	sched *scheduler.Scheduler
 	inv   *invoke.Service
@@ -198,6 +199,10 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	s.xq, err = workflow.NewExpressQueue(ctx, s.bb, s.sms, &workflow.Tasks{Lambda: s.inv}, workflow.ExpressConfig{AckWait: s.cfg.AsyncAckWait}, s.log)
+	if err != nil {
+		return err
+	}
 	s.store.OnChange(func(old, new *function.Record) {
 		if new == nil {
 			s.sched.SetReserved(old.Config.FunctionName, nil)
@@ -209,7 +214,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		}
 		s.inv.FunctionChanged(old, new)
 	})
-	for _, c := range []interface{ Start(context.Context) error }{s.store, s.sms, s.logs, s.sched, s.inv, s.execs} {
+	for _, c := range []interface{ Start(context.Context) error }{s.store, s.sms, s.logs, s.sched, s.inv, s.execs, s.xq} {
 		if err := c.Start(ctx); err != nil {
 			return err
 		}
@@ -227,7 +232,7 @@ func (s *Server) handler() http.Handler {
 	mux := http.NewServeMux()
 	lambda.New(s.store, s.inv, s.sched.AccountConcurrency(), s.codeURL, s.log).Register(mux)
 	(&control.API{Store: s.store, Scheduler: s.sched, Logs: s.logs, Info: s.info, Log: s.log}).Register(mux)
-	var h http.Handler = byTarget(mux, map[string]http.Handler{sfn.TargetPrefix: sfn.New(s.sms, s.execs, &workflow.Tasks{Lambda: s.inv}, s.log)})
+	var h http.Handler = byTarget(mux, map[string]http.Handler{sfn.TargetPrefix: sfn.New(s.sms, s.execs, s.xq, &workflow.Tasks{Lambda: s.inv}, s.log)})
 	if len(s.cfg.AccessKeys) > 0 {
 		h = s.withSignatures(h)
 	}
@@ -347,6 +352,9 @@ func (s *Server) Stop(ctx context.Context) error {
 			cancel()
 		} else if s.ln != nil {
 			_ = s.ln.Close()
+		}
+		if s.xq != nil {
+			errs = append(errs, s.xq.Stop(ctx))
 		}
 		if s.execs != nil {
 			errs = append(errs, s.execs.Stop(ctx))

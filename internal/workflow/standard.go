@@ -133,12 +133,16 @@ func (e *Executions) route(msg jetstream.Msg) {
 	if len(parts) != 3 {
 		return
 	}
-	arn := e.ExecutionARN(parts[1], parts[2])
+	name, ok := nameFromToken(parts[2])
+	if !ok {
+		return
+	}
+	arn := e.ExecutionARN(parts[1], name)
 	e.mu.Lock()
 	r := e.runs[arn]
 	e.mu.Unlock()
 	if r == nil {
-		r = e.newRun(parts[1], parts[2])
+		r = e.newRun(parts[1], name)
 	}
 	meta, _ := msg.Metadata()
 	caughtUp := meta == nil || meta.NumPending == 0
@@ -200,7 +204,7 @@ func (e *Executions) ExecutionARN(machine, name string) string {
 }
 
 func (e *Executions) newRun(machine, name string) *Run {
-	r := &Run{arn: e.ExecutionARN(machine, name), machine: machine, name: name, subject: "exec." + machine + "." + name,
+	r := &Run{arn: e.ExecutionARN(machine, name), machine: machine, name: name, subject: "exec." + machine + "." + subjectToken(name),
 		outstanding: map[string]states.Command{}, issued: map[string]bool{}, started: make(chan struct{})}
 	r.startedOnce = sync.OnceFunc(func() { close(r.started) })
 	e.mu.Lock()
@@ -221,13 +225,13 @@ func (e *Executions) StartExecution(ctx context.Context, m *Machine, name string
 
 func (e *Executions) start(ctx context.Context, m *Machine, name string, input []byte, parent string) (*Run, error) {
 	if m.Type != Standard {
-		return nil, fault.Typed(fault.InvalidParameter, "StateMachineTypeNotSupported", "This operation is not supported by this type of state machine yet: start EXPRESS machines with StartSyncExecution")
+		return nil, fault.Typed(fault.InvalidParameter, "StateMachineTypeNotSupported", "This operation is not supported by this type of state machine")
 	}
 	if name == "" {
 		name = function.NewUUID()
 	}
-	if !namePattern.MatchString(name) {
-		return nil, fault.Typed(fault.InvalidParameter, "InvalidName", "Invalid Name: '%s'", name)
+	if err := CheckExecutionName(name); err != nil {
+		return nil, err
 	}
 	arn := e.ExecutionARN(m.Name, name)
 	e.mu.Lock()
@@ -244,7 +248,7 @@ func (e *Executions) start(ctx context.Context, m *Machine, name string, input [
 	if err != nil {
 		return nil, err
 	}
-	msg := nats.NewMsg("exec." + m.Name + "." + name)
+	msg := nats.NewMsg("exec." + m.Name + "." + subjectToken(name))
 	msg.Data = data
 	msg.Header.Set(jetstream.ExpectedLastSubjSeqHeader, "0") // the fence: only the first start wins
 	if _, err := e.js.PublishMsg(ctx, msg); err != nil {
@@ -277,6 +281,10 @@ func (e *Executions) Get(arn string) (*Run, error) {
 	r := e.runs[arn]
 	e.mu.Unlock()
 	if r == nil {
+		if strings.HasPrefix(arn, "arn:aws:states:") && strings.Contains(arn, ":express:") {
+			// AWS keeps no record of Express executions to describe, list or stop.
+			return nil, fault.Typed(fault.InvalidParameter, "InvalidArn", "Invalid Arn: 'Resource type not valid in this context: express'")
+		}
 		if !strings.HasPrefix(arn, "arn:aws:states:") || !strings.Contains(arn, ":execution:") {
 			return nil, fault.Typed(fault.InvalidParameter, "InvalidArn", "Invalid Arn: 'Resource type not valid in this context: %s'", arn)
 		}
@@ -452,7 +460,7 @@ func (e *Executions) issue(r *Run, c states.Command) {
 	case states.StartTimer:
 		data, _ := json.Marshal(record{Event: &eventRecord{Kind: states.TimerFired, Command: c.ID, Time: c.At.UTC()}})
 		sum := sha256.Sum256([]byte(c.ID))
-		msg := nats.NewMsg("sched." + r.machine + "." + r.name + "." + hex.EncodeToString(sum[:8]))
+		msg := nats.NewMsg("sched." + r.machine + "." + subjectToken(r.name) + "." + hex.EncodeToString(sum[:8]))
 		msg.Data = data
 		at := c.At
 		if now := time.Now(); at.Before(now) {

@@ -26,14 +26,15 @@ const TargetPrefix = "AWSStepFunctions."
 type API struct {
 	machines   *workflow.Machines
 	executions *workflow.Executions
+	express    *workflow.ExpressQueue
 	tasks      *workflow.Tasks
 	log        *slog.Logger
 	ops        map[string]func(*http.Request, []byte) (any, error)
 }
 
 // New returns the Step Functions API.
-func New(machines *workflow.Machines, executions *workflow.Executions, tasks *workflow.Tasks, log *slog.Logger) *API {
-	a := &API{machines: machines, executions: executions, tasks: tasks, log: log}
+func New(machines *workflow.Machines, executions *workflow.Executions, express *workflow.ExpressQueue, tasks *workflow.Tasks, log *slog.Logger) *API {
+	a := &API{machines: machines, executions: executions, express: express, tasks: tasks, log: log}
 	a.ops = map[string]func(*http.Request, []byte) (any, error){
 		"CreateStateMachine":               a.createStateMachine,
 		"DescribeStateMachine":             a.describeStateMachine,
@@ -347,6 +348,9 @@ func (a *API) startSyncExecution(r *http.Request, body []byte) (any, error) {
 	if in.Input == "" {
 		in.Input = "{}"
 	}
+	if err := workflow.CheckInput([]byte(in.Input)); err != nil {
+		return nil, err
+	}
 	input, err := states.Decode([]byte(in.Input))
 	if err != nil {
 		return nil, fault.Typed(fault.InvalidParameter, "InvalidExecutionInput", "Invalid State Machine Execution Input: '%v'", err)
@@ -390,12 +394,22 @@ func (a *API) startExecution(r *http.Request, body []byte) (any, error) {
 	if in.Input == "" {
 		in.Input = "{}"
 	}
+	if err := workflow.CheckInput([]byte(in.Input)); err != nil {
+		return nil, err
+	}
 	if _, err := states.Decode([]byte(in.Input)); err != nil {
 		return nil, fault.Typed(fault.InvalidParameter, "InvalidExecutionInput", "Invalid State Machine Execution Input: '%v'", err)
 	}
 	m, err := a.machines.Get(in.StateMachineArn)
 	if err != nil {
 		return nil, err
+	}
+	if m.Type == workflow.Express {
+		arn, start, err := a.express.StartExecution(r.Context(), m, in.Name, []byte(in.Input))
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"executionArn": arn, "startDate": epoch(start)}, nil
 	}
 	run, err := a.executions.StartExecution(r.Context(), m, in.Name, []byte(in.Input))
 	if err != nil {
@@ -474,6 +488,9 @@ func (a *API) listExecutions(r *http.Request, body []byte) (any, error) {
 	m, err := a.machines.Get(in.StateMachineArn)
 	if err != nil {
 		return nil, err
+	}
+	if m.Type == workflow.Express {
+		return nil, fault.Typed(fault.InvalidParameter, "StateMachineTypeNotSupported", "This operation is not supported by this type of state machine")
 	}
 	if in.MaxResults <= 0 || in.MaxResults > 1000 {
 		in.MaxResults = 100
