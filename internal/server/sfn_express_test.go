@@ -165,6 +165,10 @@ func TestStepFunctions_Limits(t *testing.T) {
 		if aws.ToString(d.Name) != name {
 			t.Errorf("described name %q, want %q", aws.ToString(d.Name), name)
 		}
+		// A machine of Pass states ends as it starts: it stops then too.
+		if d.StopDate == nil || d.StartDate == nil || d.StopDate.Before(*d.StartDate) {
+			t.Errorf("%s: start %v, stop %v", name, d.StartDate, d.StopDate)
+		}
 	}
 }
 

@@ -356,6 +356,9 @@ func (e *Executions) applyRecord(r *Run, data []byte, caughtUp bool) bool {
 		x, s := m.Start(info, input, rec.Start.Time, states.Env{TaskToken: func(id string) string { return taskToken(r.arn, id) }})
 		r.mu.Lock()
 		r.x, r.machineArn, r.input, r.rawInput, r.start, r.parent = x, rec.Start.MachineArn, input, rec.Start.Input, rec.Start.Time, rec.Start.Parent
+		if x.Status != states.Running {
+			r.stop = rec.Start.Time // it ended without waiting for anything
+		}
 		r.mu.Unlock()
 		step = s
 	case rec.Event != nil && r.x != nil:
