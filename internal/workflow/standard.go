@@ -68,6 +68,7 @@ type Executions struct {
 	log      *slog.Logger
 
 	caughtUp bool // the follower has reached the end of the stream once
+	defs     definitions
 
 	mu      sync.Mutex
 	runs    map[string]*Run     // by execution ARN
@@ -82,7 +83,7 @@ type Executions struct {
 func NewExecutions(ctx context.Context, bb *backbone.Backbone, machines *Machines, tasks *Tasks, log *slog.Logger) (*Executions, error) {
 	st, err := bb.Stream(ctx, jetstream.StreamConfig{
 		Name:              StreamExecutions,
-		Subjects:          []string{"exec.>", "sched.>"},
+		Subjects:          []string{"exec.>", "sched.>", "end.>"},
 		AllowMsgSchedules: true,
 		MaxAge:            90 * 24 * time.Hour,
 	})
@@ -97,6 +98,9 @@ func NewExecutions(ctx context.Context, bb *backbone.Backbone, machines *Machine
 // consumer: it replays each history, then applies new events as they are
 // stored, in stream order.
 func (e *Executions) Start(ctx context.Context) error {
+	if err := e.loadClosed(ctx); err != nil {
+		return err
+	}
 	cons, err := e.js.OrderedConsumer(ctx, StreamExecutions, jetstream.OrderedConsumerConfig{FilterSubjects: []string{"exec.>"}})
 	if err != nil {
 		return fmt.Errorf("follow executions: %w", err)
@@ -143,6 +147,8 @@ func (e *Executions) route(msg jetstream.Msg) {
 	e.mu.Unlock()
 	if r == nil {
 		r = e.newRun(parts[1], name)
+	} else if r.closed() {
+		return // ended before this node started; see closed.go
 	}
 	meta, _ := msg.Metadata()
 	caughtUp := meta == nil || meta.NumPending == 0
@@ -157,6 +163,7 @@ func (e *Executions) route(msg jetstream.Msg) {
 	if r.x != nil && !r.ended && r.snapshot().Status != states.Running {
 		r.ended = true
 		r.stopAll()
+		e.storeEnd(r)
 		e.finished(r)
 	}
 }
@@ -188,6 +195,10 @@ func (e *Executions) issueOutstanding(r *Run) {
 // the backbone for the next start.
 func (e *Executions) Stop(ctx context.Context) error {
 	e.cancel()
+	select {
+	case <-e.js.PublishAsyncComplete(): // execution summaries
+	case <-ctx.Done():
+	}
 	done := make(chan struct{})
 	go func() { e.wg.Wait(); close(done) }()
 	select {
@@ -303,7 +314,18 @@ func (e *Executions) List(machine string) []*Run {
 		}
 	}
 	e.mu.Unlock()
-	sort.Slice(out, func(i, j int) bool { return out[i].snapshot().Start.After(out[j].snapshot().Start) })
+	starts := make(map[*Run]time.Time, len(out))
+	for _, r := range out {
+		r.mu.Lock()
+		starts[r] = r.start
+		r.mu.Unlock()
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if a, b := starts[out[i]], starts[out[j]]; !a.Equal(b) {
+			return a.After(b)
+		}
+		return out[i].arn < out[j].arn
+	})
 	return out
 }
 
@@ -342,7 +364,7 @@ func (e *Executions) applyRecord(r *Run, data []byte, caughtUp bool) bool {
 	var step *states.Step
 	switch {
 	case rec.Start != nil && r.x == nil:
-		m, err := states.Parse([]byte(rec.Start.Definition))
+		m, err := e.defs.parse(rec.Start.Definition)
 		if err != nil {
 			e.log.Error("parse stored definition", "execution", r.arn, "err", err)
 			return false
@@ -497,6 +519,7 @@ type Run struct {
 	start      time.Time
 	stop       time.Time
 	history    []states.History
+	final      *Snapshot // how it ended, for an execution read from its summary
 	cancels    map[string]func()
 	heartbeats map[string]heartbeat
 	pending    map[string]bool // commands awaiting an answer, for task tokens
@@ -513,6 +536,13 @@ func (r *Run) setPending(id string, on bool) {
 		delete(r.pending, id)
 	}
 	r.mu.Unlock()
+}
+
+// closed reports whether the run was read from its end summary.
+func (r *Run) closed() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.x == nil && r.final != nil
 }
 
 func (r *Run) parentOf() string {
@@ -538,6 +568,9 @@ type Snapshot struct {
 func (r *Run) snapshot() Snapshot {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.x == nil && r.final != nil {
+		return *r.final
+	}
 	s := Snapshot{ExecutionArn: r.arn, MachineArn: r.machineArn, Name: r.name, Start: r.start, Stop: r.stop, Input: r.input, Status: states.Running}
 	if r.x != nil {
 		s.Status, s.Output, s.Err = r.x.Status, r.x.Output, r.x.Err

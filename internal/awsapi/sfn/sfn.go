@@ -537,7 +537,10 @@ func (a *API) getExecutionHistory(r *http.Request, body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	hist := run.History()
+	hist, err := a.executions.History(r.Context(), run)
+	if err != nil {
+		return nil, err
+	}
 	events := make([]map[string]any, len(hist))
 	for i, h := range hist {
 		ev := map[string]any{"id": i + 1, "previousEventId": i, "timestamp": epoch(h.Time), "type": h.Type}
