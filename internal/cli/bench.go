@@ -14,16 +14,22 @@ import (
 	"github.com/updraft/updraft/internal/server"
 )
 
-var benchScenarios = []string{"cold", "warm", "throughput", "burst", "memory"}
+var benchScenarios = []string{"cold", "warm", "throughput", "burst", "memory", "workflows", "recovery"}
 
-const benchUsage = `usage: updraft bench [cold|warm|throughput|burst|memory|all] [--endpoint URL] [--n N]
-       [--concurrency C] [--duration D] [--sleep D] [--json]
+const benchUsage = `usage: updraft bench [cold|warm|throughput|burst|memory|workflows|recovery|all]
+       [--endpoint URL] [--n N] [--concurrency C] [--duration D] [--sleep D] [--json]
 
 Runs the end-to-end benchmark scenarios (default all) and prints each
 figure beside the same work done by a minimal Go net/http server, with the
 ratio. Without --endpoint it starts a node in this process. It builds the
 benchmark functions with the go toolchain, so run it inside the Updraft
 source tree.
+
+workflows: STANDARD transitions/s (Pass chain; Lambda task chain), start
+latency, Express transitions/s (for --duration), an Express Map over
+10,000 items. recovery: runs this binary as a separate node, parks --n
+executions (default 10000) in a Wait, kills the node with SIGKILL and
+times the restart until every one has ended; it ignores --endpoint.
 `
 
 // benchOptions are updraft bench's flags.
@@ -85,6 +91,10 @@ func (o benchOptions) count(scenario string) int {
 		return bench.ColdSamplesDefault
 	case "warm":
 		return bench.WarmSamplesDefault
+	case "workflows":
+		return bench.WorkflowExecutionsDefault
+	case "recovery":
+		return bench.RecoveryExecutionsDefault
 	}
 	return bench.BurstEnvsDefault
 }
@@ -146,6 +156,12 @@ func (e *env) runBench(ctx context.Context, o benchOptions, scenarios []string) 
 
 	rep = &bench.Report{Node: node, Client: bench.ClientDescription}
 	for _, s := range scenarios {
+		if s == "recovery" {
+			if rep.Recovery, err = e.benchRecovery(ctx, tmp, o); err != nil {
+				return rep, fmt.Errorf("bench %s: %w", s, err)
+			}
+			continue
+		}
 		if err := runScenario(ctx, r, rep, s, o); err != nil {
 			return rep, fmt.Errorf("bench %s: %w", s, err)
 		}
@@ -172,8 +188,22 @@ func runScenario(ctx context.Context, r *bench.Runner, rep *bench.Report, s stri
 		rep.Burst, err = r.Burst(ctx, o.count(s), o.sleep)
 	case "memory":
 		rep.Memory, err = r.Memory(ctx, o.count(s), o.sleep)
+	case "workflows":
+		rep.Workflows, err = r.Workflows(ctx, o.count(s), o.concurrency, o.duration)
 	}
 	return err
+}
+
+// benchRecovery runs the recovery scenario with this very binary as the
+// node it kills.
+func (e *env) benchRecovery(ctx context.Context, tmp string, o benchOptions) (*bench.RecoveryResult, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, scenarioTimeout)
+	defer cancel()
+	return bench.Recovery(ctx, self, tmp, o.count("recovery"), 0, o.concurrency, bench.RecoveryParkDefault, e.stderr)
 }
 
 // startBenchNode starts a node in this process with room for envs
