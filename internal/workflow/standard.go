@@ -493,9 +493,23 @@ func (e *Executions) issue(r *Run, c states.Command) {
 		}
 		msg.Header.Set("Nats-Schedule", "@at "+at.UTC().Format(time.RFC3339Nano))
 		msg.Header.Set("Nats-Schedule-Target", r.subject)
-		if _, err := e.js.PublishMsg(e.ctx, msg); err != nil {
+		// Not waited for on the follower, which would otherwise stall
+		// behind every timer a replay re-arms.
+		f, err := e.js.PublishMsgAsync(msg)
+		if err != nil {
 			e.log.Warn("schedule timer", "execution", r.arn, "err", err)
+			return
 		}
+		e.wg.Add(1)
+		go func() {
+			defer e.wg.Done()
+			select {
+			case <-f.Ok():
+			case err := <-f.Err():
+				e.log.Warn("schedule timer", "execution", r.arn, "err", err)
+			case <-e.ctx.Done():
+			}
+		}()
 	}
 }
 
