@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -122,6 +123,13 @@ func Recovery(ctx context.Context, binary, tmp string, n, finished, c int, park 
 		}
 	}
 	say("ready after %s, all %d ended after %s", res.Ready.Round(time.Millisecond), len(all), res.Resumed.Round(time.Millisecond))
+	if log, err := os.ReadFile(filepath.Join(dir, "node.log")); err == nil {
+		for _, line := range strings.Split(string(log), "\n") {
+			if strings.Contains(line, "executions replayed") {
+				say("node: %s", line)
+			}
+		}
+	}
 	return res, nil
 }
 

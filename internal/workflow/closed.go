@@ -53,7 +53,7 @@ func (e *Executions) loadClosed(ctx context.Context) error {
 	if info.NumPending == 0 {
 		return nil
 	}
-	it, err := cons.Messages()
+	it, err := cons.Messages(jetstream.PullMaxMessages(replayBatch))
 	if err != nil {
 		return fmt.Errorf("read ended executions: %w", err)
 	}
@@ -84,18 +84,38 @@ func (e *Executions) closeFromRecord(subject string, data []byte) {
 		e.log.Error("decode execution summary", "subject", subject, "err", err)
 		return
 	}
-	s := &Snapshot{ExecutionArn: e.ExecutionARN(parts[1], name), MachineArn: rec.MachineArn, Name: name, Status: rec.Status,
-		Start: rec.Start, Stop: rec.Stop, Err: rec.Err}
-	s.Input, _ = states.Decode(rec.Input)
-	if len(rec.Output) > 0 {
-		s.Output, _ = states.Decode(rec.Output)
+	arn := e.ExecutionARN(parts[1], name)
+	// A light run: it takes no events, so it needs no command maps, and
+	// its input and output are decoded only when asked for.
+	r := &Run{arn: arn, machine: parts[1], name: name, subject: "exec." + parts[1] + "." + parts[2],
+		started: closedStarted, startedOnce: func() {}, ended: true, parent: rec.Parent, rawInput: rec.Input, start: rec.Start,
+		final:       &Snapshot{ExecutionArn: arn, MachineArn: rec.MachineArn, Name: name, Status: rec.Status, Start: rec.Start, Stop: rec.Stop, Err: rec.Err},
+		finalOutput: rec.Output}
+	e.mu.Lock()
+	if e.runs[arn] == nil {
+		e.runs[arn] = r
 	}
-	r := e.newRun(parts[1], name)
-	r.mu.Lock()
-	r.final, r.parent, r.rawInput, r.start = s, rec.Parent, rec.Input, rec.Start
-	r.mu.Unlock()
-	r.ended = true
-	r.startedOnce()
+	e.mu.Unlock()
+}
+
+// closedStarted is the started channel of every run read from a summary.
+var closedStarted = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
+
+// finalSnapshot is a summarised run's snapshot, its input and output
+// decoded on first use. r.mu is held.
+func (r *Run) finalSnapshot() Snapshot {
+	if !r.finalDecoded {
+		r.final.Input, _ = states.Decode(r.rawInput)
+		if len(r.finalOutput) > 0 {
+			r.final.Output, _ = states.Decode(r.finalOutput)
+		}
+		r.finalDecoded, r.finalOutput = true, nil
+	}
+	return *r.final
 }
 
 // storeEnd writes r's summary without waiting for the backbone: a

@@ -67,8 +67,10 @@ type Executions struct {
 	stream   jetstream.Stream
 	log      *slog.Logger
 
-	caughtUp bool // the follower has reached the end of the stream once
-	defs     definitions
+	caughtUp  bool // the follower has reached the end of the stream once
+	startedAt time.Time
+	replayed  chan struct{} // closed when caughtUp is set
+	defs      definitions
 
 	mu      sync.Mutex
 	runs    map[string]*Run     // by execution ARN
@@ -91,21 +93,27 @@ func NewExecutions(ctx context.Context, bb *backbone.Backbone, machines *Machine
 		return nil, err
 	}
 	cctx, cancel := context.WithCancel(context.Background())
-	return &Executions{machines: machines, tasks: tasks, js: bb.JetStream(), stream: st, log: log, runs: map[string]*Run{}, ctx: cctx, cancel: cancel}, nil
+	return &Executions{machines: machines, tasks: tasks, js: bb.JetStream(), stream: st, log: log, runs: map[string]*Run{}, replayed: make(chan struct{}), ctx: cctx, cancel: cancel}, nil
 }
 
 // Start follows every execution stored in the backbone with one ordered
 // consumer: it replays each history, then applies new events as they are
 // stored, in stream order.
 func (e *Executions) Start(ctx context.Context) error {
+	e.startedAt = time.Now()
 	if err := e.loadClosed(ctx); err != nil {
 		return err
 	}
+	return e.follow(ctx)
+}
+
+// follow starts the follower: one ordered consumer on "exec.>".
+func (e *Executions) follow(ctx context.Context) error {
 	cons, err := e.js.OrderedConsumer(ctx, StreamExecutions, jetstream.OrderedConsumerConfig{FilterSubjects: []string{"exec.>"}})
 	if err != nil {
 		return fmt.Errorf("follow executions: %w", err)
 	}
-	it, err := cons.Messages()
+	it, err := cons.Messages(jetstream.PullMaxMessages(replayBatch))
 	if err != nil {
 		return fmt.Errorf("follow executions: %w", err)
 	}
@@ -129,6 +137,9 @@ func (e *Executions) Start(ctx context.Context) error {
 	return nil
 }
 
+// replayBatch is how many records the follower asks for at a time.
+const replayBatch = 4096
+
 // route applies one stored record to its execution. Commands are issued
 // only once the node has caught up with the stream, so a replay re-runs
 // only what is still outstanding.
@@ -145,21 +156,22 @@ func (e *Executions) route(msg jetstream.Msg) {
 	e.mu.Lock()
 	r := e.runs[arn]
 	e.mu.Unlock()
+	meta, _ := msg.Metadata()
+	caughtUp := meta == nil || meta.NumPending == 0
 	if r == nil {
 		r = e.newRun(parts[1], name)
 	} else if r.closed() {
-		return // ended before this node started; see closed.go
+		// Ended before this node started (see closed.go); the record may
+		// still be the last one of the replay.
+		e.catchUp(caughtUp)
+		return
 	}
-	meta, _ := msg.Metadata()
-	caughtUp := meta == nil || meta.NumPending == 0
 	if !e.applyRecord(r, msg.Data(), e.caughtUp) {
+		e.catchUp(caughtUp)
 		return
 	}
 	r.startedOnce()
-	if caughtUp && !e.caughtUp {
-		e.caughtUp = true
-		e.issueAll()
-	}
+	e.catchUp(caughtUp)
 	if r.x != nil && !r.ended && r.snapshot().Status != states.Running {
 		r.ended = true
 		r.stopAll()
@@ -167,6 +179,32 @@ func (e *Executions) route(msg jetstream.Msg) {
 		e.finished(r)
 	}
 }
+
+// catchUp ends the replay when the follower has reached the end of the
+// stream: every outstanding command is issued.
+func (e *Executions) catchUp(caughtUp bool) {
+	if !caughtUp || e.caughtUp {
+		return
+	}
+	e.caughtUp = true
+	e.issueAll()
+	close(e.replayed)
+	e.mu.Lock()
+	running, ended := 0, 0
+	for _, r := range e.runs {
+		if r.ended {
+			ended++
+		} else {
+			running++
+		}
+	}
+	e.mu.Unlock()
+	e.log.Info("executions replayed", "running", running, "ended", ended, "took", time.Since(e.startedAt).Round(time.Millisecond))
+}
+
+// Replayed is closed once the node has replayed the stored executions
+// and issued their outstanding work.
+func (e *Executions) Replayed() <-chan struct{} { return e.replayed }
 
 // issueAll issues every outstanding command of every execution, once the
 // replay is over.
@@ -533,10 +571,13 @@ type Run struct {
 	start      time.Time
 	stop       time.Time
 	history    []states.History
-	final      *Snapshot // how it ended, for an execution read from its summary
-	cancels    map[string]func()
-	heartbeats map[string]heartbeat
-	pending    map[string]bool // commands awaiting an answer, for task tokens
+	// How it ended, for an execution read from its summary (closed.go).
+	final        *Snapshot
+	finalOutput  json.RawMessage
+	finalDecoded bool
+	cancels      map[string]func()
+	heartbeats   map[string]heartbeat
+	pending      map[string]bool // commands awaiting an answer, for task tokens
 }
 
 func (r *Run) setPending(id string, on bool) {
@@ -583,7 +624,7 @@ func (r *Run) snapshot() Snapshot {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.x == nil && r.final != nil {
-		return *r.final
+		return r.finalSnapshot()
 	}
 	s := Snapshot{ExecutionArn: r.arn, MachineArn: r.machineArn, Name: r.name, Start: r.start, Stop: r.stop, Input: r.input, Status: states.Running}
 	if r.x != nil {
