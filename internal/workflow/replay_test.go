@@ -82,7 +82,7 @@ func (f *replayFixture) replay(tb testing.TB) *Executions {
 	e := f.start(tb)
 	select {
 	case <-e.Replayed():
-	case <-time.After(time.Minute):
+	case <-time.After(20 * time.Second):
 		tb.Fatal("replay did not finish")
 	}
 	return e
@@ -91,7 +91,7 @@ func (f *replayFixture) replay(tb testing.TB) *Executions {
 func TestExecutions_ReplaySkipsEnded(t *testing.T) {
 	f := newReplayFixture(t, 3, 5)
 	e := f.replay(t)
-	defer e.Stop(context.Background())
+	defer func() { _ = e.Stop(context.Background()) }()
 	waiting, ended := 0, 0
 	for _, m := range []string{"wait", "pass"} {
 		for _, r := range e.List(m) {
@@ -113,6 +113,20 @@ func TestExecutions_ReplaySkipsEnded(t *testing.T) {
 	h, err := e.History(context.Background(), r)
 	if err != nil || len(h) == 0 || h[0].Type != "ExecutionStarted" || h[len(h)-1].Type != "ExecutionSucceeded" {
 		t.Errorf("history of an ended execution: %v %v", h, err)
+	}
+
+	// When the last stored record is one of an ended execution, the
+	// replay still ends.
+	pass, _ := f.machines.Get(f.machines.ARN("pass"))
+	if _, err := e.StartExecution(context.Background(), pass, "last", []byte(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	e = f.replay(t)
+	if r, err := e.Get(e.ExecutionARN("pass", "last")); err != nil || !r.closed() {
+		t.Errorf("the last execution: %v %v", r, err)
 	}
 }
 
