@@ -5,6 +5,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -195,7 +196,11 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	if err := s.inv.OpenAsync(ctx, s.bb); err != nil {
 		return err
 	}
-	s.execs, err = workflow.NewExecutions(ctx, s.bb, s.sms, &workflow.Tasks{Lambda: s.inv}, s.log)
+	node, err := nodeID(s.cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	s.execs, err = workflow.NewExecutions(ctx, s.bb, s.sms, &workflow.Tasks{Lambda: s.inv}, workflow.ExecutionsConfig{Node: node}, s.log)
 	if err != nil {
 		return err
 	}
@@ -387,6 +392,24 @@ func (s *Server) Stop(ctx context.Context) error {
 		s.stopErr = errors.Join(errs...)
 	})
 	return s.stopErr
+}
+
+// nodeID is this node's name, kept in the data directory so that a
+// restarted node is known as the same one (it takes its executions lease
+// back at once).
+func nodeID(dataDir string) (string, error) {
+	path := filepath.Join(dataDir, "node-id")
+	if b, err := os.ReadFile(path); err == nil && len(bytes.TrimSpace(b)) > 0 {
+		return string(bytes.TrimSpace(b)), nil
+	}
+	id := function.NewUUID()
+	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+		return "", fmt.Errorf("node id: %w", err)
+	}
+	if err := os.WriteFile(path, []byte(id+"\n"), 0o644); err != nil {
+		return "", fmt.Errorf("node id: %w", err)
+	}
+	return id, nil
 }
 
 // dialable turns a listen address into one a client can dial.

@@ -67,7 +67,7 @@ func newReplayFixture(tb testing.TB, waiting, ended int) *replayFixture {
 func (f *replayFixture) start(tb testing.TB) *Executions {
 	tb.Helper()
 	ctx := context.Background()
-	e, err := NewExecutions(ctx, f.bb, f.machines, &Tasks{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	e, err := NewExecutions(ctx, f.bb, f.machines, &Tasks{}, ExecutionsConfig{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -35,6 +35,9 @@ const StreamExecutions = "UPDRAFT_EXECUTIONS"
 type record struct {
 	Start *startRecord `json:"start,omitempty"`
 	Event *eventRecord `json:"event,omitempty"`
+	// Heartbeat is the command ID of a task whose worker sent
+	// SendTaskHeartbeat; it reaches the driving node through the stream.
+	Heartbeat string `json:"heartbeat,omitempty"`
 }
 
 type startRecord struct {
@@ -67,6 +70,12 @@ type Executions struct {
 	stream   jetstream.Stream
 	log      *slog.Logger
 
+	lease *lease
+	// driveMu is held by the follower while it applies a record and by
+	// the lease keeper when it starts or stops driving, for the
+	// follower-owned state (Run.outstanding, Run.issued, caughtUp).
+	driveMu sync.Mutex
+
 	caughtUp  bool // the follower has reached the end of the stream once
 	startedAt time.Time
 	replayed  chan struct{} // closed when caughtUp is set
@@ -82,7 +91,7 @@ type Executions struct {
 }
 
 // NewExecutions opens the executions stream.
-func NewExecutions(ctx context.Context, bb *backbone.Backbone, machines *Machines, tasks *Tasks, log *slog.Logger) (*Executions, error) {
+func NewExecutions(ctx context.Context, bb *backbone.Backbone, machines *Machines, tasks *Tasks, cfg ExecutionsConfig, log *slog.Logger) (*Executions, error) {
 	st, err := bb.Stream(ctx, jetstream.StreamConfig{
 		Name:              StreamExecutions,
 		Subjects:          []string{"exec.>", "sched.>", "end.>"},
@@ -92,8 +101,12 @@ func NewExecutions(ctx context.Context, bb *backbone.Backbone, machines *Machine
 	if err != nil {
 		return nil, err
 	}
+	l, err := openLease(ctx, bb, cfg)
+	if err != nil {
+		return nil, err
+	}
 	cctx, cancel := context.WithCancel(context.Background())
-	return &Executions{machines: machines, tasks: tasks, js: bb.JetStream(), stream: st, log: log, runs: map[string]*Run{}, replayed: make(chan struct{}), ctx: cctx, cancel: cancel}, nil
+	return &Executions{machines: machines, tasks: tasks, js: bb.JetStream(), stream: st, log: log, lease: l, runs: map[string]*Run{}, replayed: make(chan struct{}), ctx: cctx, cancel: cancel}, nil
 }
 
 // Start follows every execution stored in the backbone with one ordered
@@ -104,7 +117,12 @@ func (e *Executions) Start(ctx context.Context) error {
 	if err := e.loadClosed(ctx); err != nil {
 		return err
 	}
-	return e.follow(ctx)
+	if err := e.follow(ctx); err != nil {
+		return err
+	}
+	e.wg.Add(1)
+	go e.keepLease()
+	return nil
 }
 
 // follow starts the follower: one ordered consumer on "exec.>".
@@ -131,7 +149,9 @@ func (e *Executions) follow(ctx context.Context) error {
 			if err != nil {
 				return
 			}
+			e.driveMu.Lock()
 			e.route(msg)
+			e.driveMu.Unlock()
 		}
 	}()
 	return nil
@@ -175,8 +195,10 @@ func (e *Executions) route(msg jetstream.Msg) {
 	if r.x != nil && !r.ended && r.snapshot().Status != states.Running {
 		r.ended = true
 		r.stopAll()
-		e.storeEnd(r)
-		e.finished(r)
+		if e.driving() {
+			e.storeEnd(r)
+			e.finished(r)
+		}
 	}
 }
 
@@ -221,6 +243,9 @@ func (e *Executions) issueAll() {
 }
 
 func (e *Executions) issueOutstanding(r *Run) {
+	if !e.driving() {
+		return // the node holding the lease issues them
+	}
 	for id, c := range r.outstanding {
 		if !r.issued[id] {
 			r.issued[id] = true
@@ -233,6 +258,7 @@ func (e *Executions) issueOutstanding(r *Run) {
 // the backbone for the next start.
 func (e *Executions) Stop(ctx context.Context) error {
 	e.cancel()
+	e.lease.release(ctx)
 	select {
 	case <-e.js.PublishAsyncComplete(): // execution summaries
 	case <-ctx.Done():
@@ -401,6 +427,14 @@ func (e *Executions) applyRecord(r *Run, data []byte, caughtUp bool) bool {
 	}
 	var step *states.Step
 	switch {
+	case rec.Heartbeat != "":
+		r.mu.Lock()
+		hb, ok := r.heartbeats[rec.Heartbeat]
+		r.mu.Unlock()
+		if ok {
+			hb.timer.Reset(hb.every)
+		}
+		return true
 	case rec.Start != nil && r.x == nil:
 		m, err := e.defs.parse(rec.Start.Definition)
 		if err != nil {
@@ -746,17 +780,19 @@ func (e *Executions) SendTaskFailure(ctx context.Context, token string, taskErr 
 	return e.append(ctx, r, eventRecord{Kind: states.TaskFailed, Command: id, Err: taskErr, Time: time.Now().UTC()})
 }
 
-// SendTaskHeartbeat restarts a task's heartbeat timer.
-func (e *Executions) SendTaskHeartbeat(token string) error {
+// SendTaskHeartbeat restarts a task's heartbeat timer, on whichever node
+// drives the execution.
+func (e *Executions) SendTaskHeartbeat(ctx context.Context, token string) error {
 	r, id, err := e.byToken(token)
 	if err != nil {
 		return err
 	}
-	r.mu.Lock()
-	hb, ok := r.heartbeats[id]
-	r.mu.Unlock()
-	if ok {
-		hb.timer.Reset(hb.every)
+	data, err := json.Marshal(record{Heartbeat: id})
+	if err != nil {
+		return err
+	}
+	if _, err := e.js.Publish(ctx, r.subject, data); err != nil {
+		return fmt.Errorf("store task heartbeat: %w", err)
 	}
 	return nil
 }

@@ -638,7 +638,7 @@ func (a *API) sendTaskFailure(r *http.Request, body []byte) (any, error) {
 func (a *API) sendTaskHeartbeat(r *http.Request, body []byte) (any, error) {
 	in, err := decodeToken(body)
 	if err == nil {
-		err = a.executions.SendTaskHeartbeat(in.TaskToken)
+		err = a.executions.SendTaskHeartbeat(r.Context(), in.TaskToken)
 	}
 	return map[string]any{}, err
 }
