@@ -121,6 +121,10 @@ func (r *Run) finalSnapshot() Snapshot {
 // storeEnd writes r's summary without waiting for the backbone: a
 // summary lost to a crash is written again after the replay.
 func (e *Executions) storeEnd(r *Run) {
+	if r.summarized {
+		return
+	}
+	r.summarized = true
 	snap := r.snapshot()
 	rec := endRecord{MachineArn: snap.MachineArn, Status: snap.Status, Input: r.rawInput, Err: snap.Err, Start: snap.Start, Stop: snap.Stop, Parent: r.parentOf()}
 	if snap.Status == states.Succeeded {

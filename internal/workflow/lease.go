@@ -51,7 +51,7 @@ type lease struct {
 	kv   jetstream.KeyValue
 	node string
 	ttl  time.Duration
-	rev  uint64
+	rev  atomic.Uint64 // of the key's last write by this node
 	held atomic.Bool
 }
 
@@ -77,7 +77,7 @@ func (l *lease) try(ctx context.Context) bool {
 	var rev uint64
 	var err error
 	if l.held.Load() {
-		rev, err = l.kv.Update(ctx, leaseKey, []byte(l.node), l.rev)
+		rev, err = l.kv.Update(ctx, leaseKey, []byte(l.node), l.rev.Load())
 	} else {
 		rev, err = l.kv.Create(ctx, leaseKey, []byte(l.node))
 		if errors.Is(err, jetstream.ErrKeyExists) {
@@ -90,14 +90,14 @@ func (l *lease) try(ctx context.Context) bool {
 	if err != nil {
 		return false
 	}
-	l.rev = rev
+	l.rev.Store(rev)
 	return true
 }
 
 // release gives the lease up, so another node takes over at once.
 func (l *lease) release(ctx context.Context) {
 	if l.held.Swap(false) {
-		_ = l.kv.Delete(ctx, leaseKey, jetstream.LastRevision(l.rev))
+		_ = l.kv.Delete(ctx, leaseKey, jetstream.LastRevision(l.rev.Load()))
 	}
 }
 
@@ -118,6 +118,7 @@ func (e *Executions) keepLease() {
 			e.lease.held.Store(true)
 			if e.caughtUp {
 				e.issueAll()
+				e.summarizeEnded()
 			}
 			e.driveMu.Unlock()
 		case !held && e.driving():
@@ -132,6 +133,22 @@ func (e *Executions) keepLease() {
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// summarizeEnded writes the summary of every execution that ended while
+// this node did not drive; the fence drops those the driver then wrote.
+func (e *Executions) summarizeEnded() {
+	e.mu.Lock()
+	var ended []*Run
+	for _, r := range e.runs {
+		if r.ended && !r.closed() {
+			ended = append(ended, r)
+		}
+	}
+	e.mu.Unlock()
+	for _, r := range ended {
+		e.storeEnd(r)
 	}
 }
 

@@ -85,6 +85,11 @@ func (f *replayFixture) replay(tb testing.TB) *Executions {
 	case <-time.After(20 * time.Second):
 		tb.Fatal("replay did not finish")
 	}
+	for deadline := time.Now().Add(20 * time.Second); !e.driving(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			tb.Fatal("the node did not take the executions lease")
+		}
+	}
 	return e
 }
 

@@ -135,6 +135,12 @@ func (e *Executions) follow(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("follow executions: %w", err)
 	}
+	if info, err := cons.Info(ctx); err == nil && info.NumPending == 0 {
+		// Nothing to replay: everything from now on is new.
+		e.driveMu.Lock()
+		e.catchUp(true)
+		e.driveMu.Unlock()
+	}
 	e.wg.Add(2)
 	go func() {
 		defer e.wg.Done()
@@ -210,6 +216,9 @@ func (e *Executions) catchUp(caughtUp bool) {
 	}
 	e.caughtUp = true
 	e.issueAll()
+	if e.driving() {
+		e.summarizeEnded()
+	}
 	close(e.replayed)
 	e.mu.Lock()
 	running, ended := 0, 0
@@ -591,6 +600,7 @@ type Run struct {
 	started                     chan struct{}
 	startedOnce                 func()
 	ended                       bool // its end has been reported to waiting parents
+	summarized                  bool // this node has written its end summary
 
 	// Owned by the follow goroutine.
 	outstanding map[string]states.Command
