@@ -107,9 +107,12 @@ func BenchmarkWorkflowRecovery(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	bin, err := BuildUpdraft(ctx, dir, b.TempDir())
-	if err != nil {
-		b.Fatal(err)
+	// UPDRAFT_BENCH_BINARY measures another build, to compare versions.
+	bin := os.Getenv("UPDRAFT_BENCH_BINARY")
+	if bin == "" {
+		if bin, err = BuildUpdraft(ctx, dir, b.TempDir()); err != nil {
+			b.Fatal(err)
+		}
 	}
 	for b.Loop() {
 		res, err := Recovery(ctx, bin, b.TempDir(), RecoveryExecutionsDefault, recoveryFinished, ConcurrencyDefault, RecoveryParkDefault, io.Discard)
