@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -137,9 +138,108 @@ func (e *Executions) storeEnd(r *Run) {
 	msg := nats.NewMsg("end." + r.machine + "." + subjectToken(r.name))
 	msg.Data = data
 	msg.Header.Set(jetstream.ExpectedLastSubjSeqHeader, "0") // once per execution
-	if _, err := e.js.PublishMsgAsync(msg); err != nil {
+	f, err := e.js.PublishMsgAsync(msg)
+	if err != nil {
 		e.log.Warn("store execution summary", "execution", r.arn, "err", err)
+		return
 	}
+	select {
+	case e.summaries <- pendingSummary{r, f}:
+	case <-e.ctx.Done():
+	}
+}
+
+type pendingSummary struct {
+	r *Run
+	f jetstream.PubAckFuture
+}
+
+// confirmSummaries marks each run whose summary the backbone has stored
+// (or already had: the fence refused a second one), for checkpoints.
+func (e *Executions) confirmSummaries() {
+	defer e.wg.Done()
+	for {
+		select {
+		case <-e.ctx.Done():
+			return
+		case p := <-e.summaries:
+			select {
+			case <-p.f.Ok():
+				p.r.summaryStored.Store(true)
+			case err := <-p.f.Err():
+				var apiErr *jetstream.APIError
+				if errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence {
+					p.r.summaryStored.Store(true)
+				} else {
+					e.log.Warn("store execution summary", "execution", p.r.arn, "err", err)
+				}
+			case <-e.ctx.Done():
+				return
+			}
+		}
+	}
+}
+
+// The checkpoint ("ckpt.executions", last message wins) names the
+// stream sequence from which a starting node must replay "exec.>": below
+// it, every execution that had started had also ended and had its
+// summary stored, so a replay from there loses nothing and skips the
+// bulk of old histories. The driving node writes it every few seconds.
+const subjectCheckpoint = "ckpt.executions"
+
+type checkpoint struct {
+	From uint64 `json:"from"`
+}
+
+// lowWater is where a replay must start now: the start record of the
+// oldest execution this node knows without a stored summary, or just
+// past the last record it has applied. driveMu is held.
+func (e *Executions) lowWater() uint64 {
+	from := e.lastSeq + 1
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, r := range e.runs {
+		if r.startSeq > 0 && r.startSeq < from && !r.summaryStored.Load() && !r.closed() {
+			from = r.startSeq
+		}
+	}
+	return from
+}
+
+// writeCheckpoint stores the low-water mark if it moved.
+func (e *Executions) writeCheckpoint() {
+	e.driveMu.Lock()
+	if !e.caughtUp || !e.driving() {
+		e.driveMu.Unlock()
+		return
+	}
+	from := e.lowWater()
+	e.driveMu.Unlock()
+	if from <= e.checkpointed.Load() {
+		return
+	}
+	data, _ := json.Marshal(checkpoint{From: from})
+	ctx, cancel := context.WithTimeout(e.ctx, 5*time.Second)
+	defer cancel()
+	if _, err := e.js.Publish(ctx, subjectCheckpoint, data); err != nil {
+		e.log.Warn("store executions checkpoint", "err", err)
+		return
+	}
+	e.checkpointed.Store(from)
+}
+
+// readCheckpoint returns where to start the replay (1 without one).
+func (e *Executions) readCheckpoint(ctx context.Context) uint64 {
+	msg, err := e.stream.GetLastMsgForSubject(ctx, subjectCheckpoint)
+	if err != nil {
+		return 1
+	}
+	var c checkpoint
+	if json.Unmarshal(msg.Data, &c) != nil || c.From == 0 {
+		return 1
+	}
+	e.checkpointed.Store(c.From)
+	return c.From
 }
 
 // History returns an execution's history events. Those of an execution

@@ -128,6 +128,7 @@ func (e *Executions) keepLease() {
 			e.forgetIssued()
 			e.driveMu.Unlock()
 		}
+		e.writeCheckpoint()
 		select {
 		case <-e.ctx.Done():
 			return

@@ -153,3 +153,62 @@ func BenchmarkExecutions_Replay(b *testing.B) {
 		})
 	}
 }
+
+// TestExecutions_Checkpoint: a replay starts at the checkpoint, below
+// which every execution had ended and been summarised, and still knows
+// every execution.
+func TestExecutions_Checkpoint(t *testing.T) {
+	f := newReplayFixture(t, 0, 4)
+	ctx := context.Background()
+	e := f.replay(t)
+	wait, _ := f.machines.Get(f.machines.ARN("wait"))
+	pass, _ := f.machines.Get(f.machines.ARN("pass"))
+	// Running, ended, running, ended: the low-water mark is the first
+	// running one's start, though later executions have ended.
+	for _, start := range []struct {
+		m    *Machine
+		name string
+	}{{wait, "w1"}, {pass, "p1"}, {wait, "w2"}, {pass, "p2"}} {
+		if _, err := e.StartExecution(ctx, start.m, start.name, []byte(`{}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w1, _ := e.Get(e.ExecutionARN("wait", "w1"))
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		p2, _ := e.Get(e.ExecutionARN("pass", "p2"))
+		if p2.summaryStored.Load() {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the summary was not confirmed")
+		}
+	}
+	e.writeCheckpoint()
+	if e.checkpointed.Load() != w1.startSeq || w1.startSeq <= 1 {
+		t.Fatalf("checkpoint at %d, want w1's start %d", e.checkpointed.Load(), w1.startSeq)
+	}
+	if err := e.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	e = f.replay(t)
+	defer func() { _ = e.Stop(ctx) }()
+	if e.checkpointed.Load() != w1.startSeq {
+		t.Errorf("replayed from %d, want %d", e.checkpointed.Load(), w1.startSeq)
+	}
+	for _, c := range []struct {
+		machine, name, status string
+	}{{"wait", "w1", states.Running}, {"wait", "w2", states.Running}, {"pass", "p1", states.Succeeded}, {"pass", "p2", states.Succeeded}} {
+		r, err := e.Get(e.ExecutionARN(c.machine, c.name))
+		if err != nil || r.Snapshot().Status != c.status {
+			t.Errorf("%s: %v %v, want %s", c.name, r, err, c.status)
+			continue
+		}
+		if c.status == states.Running && len(r.outstanding) != 1 {
+			t.Errorf("%s: %d outstanding commands, want its timer", c.name, len(r.outstanding))
+		}
+	}
+	if got := len(e.List("pass")); got != 6 {
+		t.Errorf("listed %d ended executions, want 6", got)
+	}
+}

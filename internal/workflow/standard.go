@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -76,6 +77,10 @@ type Executions struct {
 	// follower-owned state (Run.outstanding, Run.issued, caughtUp).
 	driveMu sync.Mutex
 
+	lastSeq      uint64        // stream sequence of the last record the follower routed
+	checkpointed atomic.Uint64 // the last checkpoint read or written
+	summaries    chan pendingSummary
+
 	caughtUp  bool // the follower has reached the end of the stream once
 	startedAt time.Time
 	replayed  chan struct{} // closed when caughtUp is set
@@ -94,7 +99,7 @@ type Executions struct {
 func NewExecutions(ctx context.Context, bb *backbone.Backbone, machines *Machines, tasks *Tasks, cfg ExecutionsConfig, log *slog.Logger) (*Executions, error) {
 	st, err := bb.Stream(ctx, jetstream.StreamConfig{
 		Name:              StreamExecutions,
-		Subjects:          []string{"exec.>", "sched.>", "end.>"},
+		Subjects:          []string{"exec.>", "sched.>", "end.>", subjectCheckpoint},
 		AllowMsgSchedules: true,
 		MaxAge:            90 * 24 * time.Hour,
 	})
@@ -106,7 +111,7 @@ func NewExecutions(ctx context.Context, bb *backbone.Backbone, machines *Machine
 		return nil, err
 	}
 	cctx, cancel := context.WithCancel(context.Background())
-	return &Executions{machines: machines, tasks: tasks, js: bb.JetStream(), stream: st, log: log, lease: l, runs: map[string]*Run{}, replayed: make(chan struct{}), ctx: cctx, cancel: cancel}, nil
+	return &Executions{machines: machines, tasks: tasks, js: bb.JetStream(), stream: st, log: log, lease: l, runs: map[string]*Run{}, replayed: make(chan struct{}), summaries: make(chan pendingSummary, 4096), ctx: cctx, cancel: cancel}, nil
 }
 
 // Start follows every execution stored in the backbone with one ordered
@@ -127,7 +132,9 @@ func (e *Executions) Start(ctx context.Context) error {
 
 // follow starts the follower: one ordered consumer on "exec.>".
 func (e *Executions) follow(ctx context.Context) error {
-	cons, err := e.js.OrderedConsumer(ctx, StreamExecutions, jetstream.OrderedConsumerConfig{FilterSubjects: []string{"exec.>"}})
+	from := e.readCheckpoint(ctx)
+	cons, err := e.js.OrderedConsumer(ctx, StreamExecutions, jetstream.OrderedConsumerConfig{FilterSubjects: []string{"exec.>"},
+		DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: from})
 	if err != nil {
 		return fmt.Errorf("follow executions: %w", err)
 	}
@@ -141,7 +148,8 @@ func (e *Executions) follow(ctx context.Context) error {
 		e.catchUp(true)
 		e.driveMu.Unlock()
 	}
-	e.wg.Add(2)
+	e.wg.Add(3)
+	go e.confirmSummaries()
 	go func() {
 		defer e.wg.Done()
 		<-e.ctx.Done()
@@ -184,6 +192,9 @@ func (e *Executions) route(msg jetstream.Msg) {
 	e.mu.Unlock()
 	meta, _ := msg.Metadata()
 	caughtUp := meta == nil || meta.NumPending == 0
+	if meta != nil {
+		e.lastSeq = meta.Sequence.Stream
+	}
 	if r == nil {
 		r = e.newRun(parts[1], name)
 	} else if r.closed() {
@@ -195,6 +206,9 @@ func (e *Executions) route(msg jetstream.Msg) {
 	if !e.applyRecord(r, msg.Data(), e.caughtUp) {
 		e.catchUp(caughtUp)
 		return
+	}
+	if r.startSeq == 0 && meta != nil {
+		r.startSeq = meta.Sequence.Stream // its first record: the start
 	}
 	r.startedOnce()
 	e.catchUp(caughtUp)
@@ -599,8 +613,10 @@ type Run struct {
 	arn, machine, name, subject string
 	started                     chan struct{}
 	startedOnce                 func()
-	ended                       bool // its end has been reported to waiting parents
-	summarized                  bool // this node has written its end summary
+	ended                       bool        // its end has been reported to waiting parents
+	summarized                  bool        // this node has written its end summary
+	summaryStored               atomic.Bool // the backbone holds its end summary
+	startSeq                    uint64      // stream sequence of its start record
 
 	// Owned by the follow goroutine.
 	outstanding map[string]states.Command
