@@ -40,9 +40,6 @@ type ExpressConfig struct {
 	// Workers is how many async Express executions one node runs at once.
 	// Default 4096.
 	Workers int
-	// OnEnd, if set, is called with each execution's result once it ends;
-	// for logs and benchmarks.
-	OnEnd func(*Result)
 }
 
 // expressStart is the stored start of an async Express execution:
@@ -207,9 +204,7 @@ func (q *ExpressQueue) run(m jetstream.Msg) {
 	if err := m.Ack(); err != nil {
 		q.log.Warn("acknowledge express execution", "execution", rec.ExecutionArn, "err", err)
 	}
-	if q.cfg.OnEnd != nil {
-		q.cfg.OnEnd(res)
-	}
+	q.log.Debug("express execution ended", "execution", res.ExecutionArn, "status", res.Status, "transitions", res.Transitions)
 }
 
 func (q *ExpressQueue) execute(rec expressStart, m jetstream.Msg) (*Result, error) {
