@@ -69,6 +69,7 @@ type Runner struct {
 	http     *http.Client
 	prefix   string
 	created  []string
+	machines []string // state machine ARNs
 	made     map[string]bool
 }
 
@@ -140,6 +141,12 @@ func (r *Runner) Close(ctx context.Context) error {
 		}
 	}
 	r.created = nil
+	for _, arn := range r.machines {
+		if err := sfnCall(ctx, r.http, r.endpoint, "DeleteStateMachine", map[string]any{"stateMachineArn": arn}, nil); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	r.machines = nil
 	r.http.CloseIdleConnections()
 	return errors.Join(errs...)
 }

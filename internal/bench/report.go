@@ -31,6 +31,8 @@ type Report struct {
 	Memory     *MemoryResult     `json:"memory,omitempty"`
 	// Provisioned compares with warm requests, not with the baseline.
 	Provisioned *ProvisionedResult `json:"provisioned,omitempty"`
+	Workflows  *WorkflowResult   `json:"workflows,omitempty"`
+	Recovery   *RecoveryResult   `json:"recovery,omitempty"`
 	// Sandbox is the in-process node's sandbox driver, "" for a node
 	// given by endpoint.
 	Sandbox string `json:"sandbox,omitempty"`
@@ -164,6 +166,38 @@ func (rep *Report) Rows() []Row {
 			latencyRow("provisioned", "put config to READY p50", p.Ready.P50, 0, "", false),
 			countRow("provisioned", "samples first/warm/rested/cold, errors, INIT on first", fmt.Sprintf("%d/%d/%d/%d, %d, %d", p.First.N, p.Warm.N, p.Rested.N, p.Cold.N, p.Errors.Count, p.Initialised), "-"),
 		)
+	}
+	rows = append(rows, rep.workflowRows()...)
+	return rows
+}
+
+// workflowRows lays out the workflow scenarios, which have no baseline.
+func (rep *Report) workflowRows() []Row {
+	var rows []Row
+	standard := func(s *StandardResult, what string) {
+		if s == nil {
+			return
+		}
+		rows = append(rows, Row{Scenario: "workflows", Metric: fmt.Sprintf("STANDARD %s: transitions/s (%d executions × %d states, %d clients)", what, s.Executions, s.States, s.Concurrency),
+			Updraft: fmt.Sprintf("%.0f", s.PerSecond), Baseline: "-", Ratio: "-", Target: "≥ 5000",
+			Verdict: verdict(s.PerSecond >= TargetTransitions && s.Failed == 0 && s.Errors.Count == 0)})
+	}
+	if w := rep.Workflows; w != nil {
+		standard(w.PassHeavy, "Pass chain")
+		standard(w.TaskHeavy, "Lambda task chain")
+		rows = append(rows, Row{Scenario: "workflows", Metric: "start to first transition p50 (StartExecution)", Updraft: round(w.StartLatency.P50), Baseline: "-", Ratio: "-"},
+			Row{Scenario: "workflows", Metric: "start to first transition p99", Updraft: round(w.StartLatency.P99), Baseline: "-", Ratio: "-"})
+		if x := w.Express; x != nil {
+			rows = append(rows, Row{Scenario: "workflows", Metric: fmt.Sprintf("Express sync: transitions/s (%d Pass states, %d clients)", x.States, x.Concurrency),
+				Updraft: fmt.Sprintf("%.0f", x.PerSecond), Baseline: "-", Ratio: "-", Target: "≥ 50000", Verdict: verdict(x.PerSecond >= TargetExpressTransitions && x.Errors.Count == 0)})
+		}
+		rows = append(rows, Row{Scenario: "workflows", Metric: fmt.Sprintf("Express Map over %d items p50", w.MapItems), Updraft: round(w.Map.P50), Baseline: "-", Ratio: "-"})
+	}
+	if r := rep.Recovery; r != nil {
+		rows = append(rows,
+			Row{Scenario: "recovery", Metric: fmt.Sprintf("kill -9, restart: API ready (%d waiting, %d ended executions)", r.Executions, r.Finished), Updraft: round(r.Ready), Baseline: "-", Ratio: "-"},
+			Row{Scenario: "recovery", Metric: fmt.Sprintf("restart until all %d waiting executions ended", r.Executions), Updraft: round(r.Resumed), Baseline: "-", Ratio: "-"},
+			countRow("recovery", "succeeded", fmt.Sprintf("%d/%d", r.Succeeded, r.Executions), "-"))
 	}
 	return rows
 }

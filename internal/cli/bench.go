@@ -15,19 +15,21 @@ import (
 	"github.com/updraft/updraft/internal/server"
 )
 
-var benchScenarios = []string{"cold", "warm", "throughput", "burst", "memory", "provisioned"}
+var benchScenarios = []string{"cold", "warm", "throughput", "burst", "memory", "provisioned", "workflows", "recovery"}
 
-const benchUsage = `usage: updraft bench [cold|warm|throughput|burst|memory|provisioned|all] [--endpoint URL] [--n N]
-       [--concurrency C] [--duration D] [--sleep D] [--sandbox process|linux] [--json]
+const benchUsage = `usage: updraft bench [cold|warm|throughput|burst|memory|provisioned|workflows|recovery|all]
+       [--endpoint URL] [--n N] [--concurrency C] [--duration D] [--sleep D]
+       [--sandbox process|linux] [--json]
 
 Runs the end-to-end benchmark scenarios (default all) and prints each
 figure beside the same work done by a minimal Go net/http server, with the
 ratio (provisioned: the first request to a provisioned environment beside
-warm requests of the same run). Without --endpoint it starts a node in this
-process, with the process sandbox driver unless --sandbox linux is given;
-then the same scenarios also run on a process-driver node afterwards, and a
-second table compares the two. It builds the benchmark functions with the
-go toolchain, so run it inside the Updraft source tree.
+warm requests of the same run; workflows and recovery have no baseline).
+Without --endpoint it starts a node in this process, with the process
+sandbox driver unless --sandbox linux is given; then the same scenarios
+also run on a process-driver node afterwards, and a second table compares
+the two. It builds the benchmark functions with the go toolchain, so run it
+inside the Updraft source tree.
 `
 
 // benchOptions are updraft bench's flags.
@@ -107,6 +109,10 @@ func (o benchOptions) count(scenario string) int {
 		return bench.WarmSamplesDefault
 	case "provisioned":
 		return bench.ProvisionedSamplesDefault
+	case "workflows":
+		return bench.WorkflowExecutionsDefault
+	case "recovery":
+		return bench.RecoveryExecutionsDefault
 	}
 	return bench.BurstEnvsDefault
 }
@@ -171,6 +177,12 @@ func (e *env) runBench(ctx context.Context, o benchOptions, scenarios []string) 
 		rep.Sandbox = o.sandbox
 	}
 	for _, s := range scenarios {
+		if s == "recovery" {
+			if rep.Recovery, err = e.benchRecovery(ctx, tmp, o); err != nil {
+				return rep, fmt.Errorf("bench %s: %w", s, err)
+			}
+			continue
+		}
 		if err := runScenario(ctx, r, rep, s, o); err != nil {
 			return rep, fmt.Errorf("bench %s: %w", s, err)
 		}
@@ -199,8 +211,22 @@ func runScenario(ctx context.Context, r *bench.Runner, rep *bench.Report, s stri
 		rep.Memory, err = r.Memory(ctx, o.count(s), o.sleep)
 	case "provisioned":
 		rep.Provisioned, err = r.Provisioned(ctx, o.count(s))
+	case "workflows":
+		rep.Workflows, err = r.Workflows(ctx, o.count(s), o.concurrency, o.duration)
 	}
 	return err
+}
+
+// benchRecovery runs the recovery scenario with this very binary as the
+// node it kills.
+func (e *env) benchRecovery(ctx context.Context, tmp string, o benchOptions) (*bench.RecoveryResult, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, scenarioTimeout)
+	defer cancel()
+	return bench.Recovery(ctx, self, tmp, o.count("recovery"), 0, o.concurrency, bench.RecoveryParkDefault, e.stderr)
 }
 
 // startBenchNode starts a node in this process with room for envs

@@ -169,6 +169,23 @@ func TestCLI_Workflow(t *testing.T) {
 	if code, _, stderr := run(t, "workflow", "start", "missing", "--endpoint", ep); code != 1 || !strings.Contains(stderr, "StateMachineDoesNotExist") {
 		t.Errorf("start missing: exit %d %s", code, stderr)
 	}
+
+	// EXPRESS: --wait runs it synchronously; without it, it starts async.
+	xdef := t.TempDir() + "/xgreet.json"
+	if err := os.WriteFile(xdef, []byte(`{"StartAt": "Hi", "States": {"Hi": {"Type": "Pass", "Parameters": {"msg.$": "States.Format('hey {}', $.who)"}, "End": true}}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := run(t, "workflow", "create", xdef, "--type", "EXPRESS", "--endpoint", ep); code != 0 {
+		t.Fatalf("create express: %s", stderr)
+	}
+	code, stdout, stderr = run(t, "workflow", "start", "xgreet", "--input", `{"who": "x"}`, "--wait", "--json", "--endpoint", ep)
+	if code != 0 || json.Unmarshal([]byte(stdout), &res) != nil || res.Status != "SUCCEEDED" || res.Output != `{"msg":"hey x"}` || !strings.Contains(res.ExecutionArn, ":express:xgreet:") {
+		t.Errorf("start --wait of an EXPRESS machine: exit %d %s %s", code, stdout, stderr)
+	}
+	code, stdout, stderr = run(t, "workflow", "start", "xgreet", "--endpoint", ep)
+	if code != 0 || !strings.Contains(stdout, ":express:xgreet:") {
+		t.Errorf("async start of an EXPRESS machine: exit %d %s %s", code, stdout, stderr)
+	}
 }
 
 func TestCLI_PublishAliasProvision(t *testing.T) {

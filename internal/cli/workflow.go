@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
 func sfnClient(endpoint string) *sfn.Client {
@@ -108,6 +110,17 @@ func (e *env) workflowStart(ctx context.Context, args []string) error {
 		body = string(b)
 	}
 	c := sfnClient(cf.base())
+	if *wait {
+		// An Express execution is not kept to be described later: run it
+		// synchronously instead.
+		m, err := c.DescribeStateMachine(ctx, &sfn.DescribeStateMachineInput{StateMachineArn: aws.String(machineArn(arg))})
+		if err != nil {
+			return apiError(err)
+		}
+		if m.Type == types.StateMachineTypeExpress {
+			return e.startSync(ctx, c, arg, body, *name, cf.json)
+		}
+	}
 	in := &sfn.StartExecutionInput{StateMachineArn: aws.String(machineArn(arg)), Input: aws.String(body)}
 	if *name != "" {
 		in.Name = name
@@ -137,6 +150,29 @@ func (e *env) workflowStart(ctx context.Context, args []string) error {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// startSync runs an Express execution with StartSyncExecution, sent to
+// the endpoint itself rather than its "sync-" host prefix, and prints it
+// as printExecution does.
+func (e *env) startSync(ctx context.Context, c *sfn.Client, machine, input, name string, asJSON bool) error {
+	in := &sfn.StartSyncExecutionInput{StateMachineArn: aws.String(machineArn(machine)), Input: aws.String(input)}
+	if name != "" {
+		in.Name = aws.String(name)
+	}
+	out, err := c.StartSyncExecution(ctx, in, func(o *sfn.Options) {
+		o.APIOptions = append(o.APIOptions, func(stack *middleware.Stack) error {
+			return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("noHostPrefix",
+				func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+					return next.HandleInitialize(smithyhttp.DisableEndpointHostPrefix(ctx, true), in)
+				}), middleware.Before)
+		})
+	})
+	if err != nil {
+		return apiError(err)
+	}
+	return e.printExecution(&sfn.DescribeExecutionOutput{ExecutionArn: out.ExecutionArn, Status: types.ExecutionStatus(out.Status),
+		Output: out.Output, Error: out.Error, Cause: out.Cause}, asJSON)
 }
 
 func (e *env) printExecution(d *sfn.DescribeExecutionOutput, asJSON bool) error {

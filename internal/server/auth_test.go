@@ -7,7 +7,9 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/updraft/updraft/internal/server"
 )
@@ -90,4 +92,17 @@ func TestServer_FunctionKeyRevokedWithFunction(t *testing.T) {
 	}
 	_, err := fn.ListFunctions(ctx, &lambda.ListFunctionsInput{})
 	apiErr(t, err, "UnrecognizedClientException", "security token")
+}
+
+// TestServer_SignedStepFunctions calls the Step Functions API, which
+// answers on "/" by X-Amz-Target, on a node that verifies signatures.
+func TestServer_SignedStepFunctions(t *testing.T) {
+	n := startNode(t, func(c *server.Config) { c.AccessKeys = []string{"AKIDUPDRAFT:s3cret"} })
+	c := sfn.New(sfn.Options{Region: "us-east-1", BaseEndpoint: aws.String(n.url), Credentials: credentials.NewStaticCredentialsProvider("AKIDUPDRAFT", "s3cret", ""), RetryMaxAttempts: 1})
+	if _, err := c.ListStateMachines(context.Background(), &sfn.ListStateMachinesInput{}); err != nil {
+		t.Errorf("signed ListStateMachines: %v", err)
+	}
+	bad := sfn.New(sfn.Options{Region: "us-east-1", BaseEndpoint: aws.String(n.url), Credentials: credentials.NewStaticCredentialsProvider("AKIDUPDRAFT", "wrong", ""), RetryMaxAttempts: 1})
+	_, err := bad.ListStateMachines(context.Background(), &sfn.ListStateMachinesInput{})
+	apiErr(t, err, "InvalidSignatureException", "signature")
 }

@@ -174,3 +174,70 @@ func TestStepFunctions_StandardExecutionSurvivesKill9(t *testing.T) {
 		t.Errorf("got output %s", aws.ToString(out.Output))
 	}
 }
+
+// TestStepFunctions_ExpressAsyncSurvivesKill9 kills the node with -9
+// while async Express executions run: after a restart each runs again
+// (at least once) to its end.
+func TestStepFunctions_ExpressAsyncSurvivesKill9(t *testing.T) {
+	addr, dataDir := freeAddr(t), t.TempDir()
+	p := startProcess(t, addr, dataDir)
+	ctx := context.Background()
+	fn, err := lambdaClient(p.url, "test", "test").CreateFunction(ctx, &lambda.CreateFunctionInput{
+		FunctionName: aws.String("xmark"), Runtime: types.RuntimeProvidedal2023, Handler: aws.String("bootstrap"),
+		Role: aws.String("arn:aws:iam::000000000000:role/test"), Code: &types.FunctionCode{ZipFile: fnZip}, Timeout: aws.Int32(10),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := sfn.New(sfn.Options{Region: "us-east-1", BaseEndpoint: aws.String(p.url), Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""), RetryMaxAttempts: 1})
+	m, err := c.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{Name: aws.String("xkilled"), RoleArn: aws.String("arn:aws:iam::000000000000:role/sfn"),
+		Definition: aws.String(markMachine(aws.ToString(fn.FunctionArn))), Type: sfntypes.StateMachineTypeExpress})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	var files []string
+	for i := range 3 {
+		file := filepath.Join(dir, fmt.Sprint(i))
+		files = append(files, file)
+		if _, err := c.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: m.StateMachineArn,
+			Input: aws.String(fmt.Sprintf(`{"file": %q, "sleepMs": 3000}`, file))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, 10*time.Second, "every execution's task to start", func() bool {
+		for _, f := range files {
+			if countPrefix(lines(f), "start ") != 1 {
+				return false
+			}
+		}
+		return true
+	})
+	p.kill9(t)
+	time.Sleep(200 * time.Millisecond)
+	for _, f := range files {
+		if got := countPrefix(lines(f), "done "); got != 0 {
+			t.Fatalf("a task finished although its node was killed")
+		}
+	}
+
+	p2 := startProcess(t, addr, dataDir)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("log:\n%s", p2.log)
+		}
+	})
+	eventually(t, 30*time.Second, "every execution to run again after kill -9", func() bool {
+		for _, f := range files {
+			if countPrefix(lines(f), "done ") < 1 {
+				return false
+			}
+		}
+		return true
+	})
+	for _, f := range files {
+		if got := countPrefix(lines(f), "start "); got < 2 {
+			t.Errorf("%s: %d starts, want the interrupted run and the one after restart", f, got)
+		}
+	}
+}

@@ -5,6 +5,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -136,6 +137,7 @@ type Server struct {
 	store *function.Store
 	sms   *workflow.Machines
 	execs *workflow.Executions
+	xq    *workflow.ExpressQueue
 	logs  *telemetry.Logs
 	sched *scheduler.Scheduler
 	drv   sandbox.Driver
@@ -224,7 +226,15 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	if err := s.inv.OpenAsync(ctx, s.bb); err != nil {
 		return err
 	}
-	s.execs, err = workflow.NewExecutions(ctx, s.bb, s.sms, &workflow.Tasks{Lambda: s.inv}, s.log)
+	node, err := nodeID(s.cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	s.execs, err = workflow.NewExecutions(ctx, s.bb, s.sms, &workflow.Tasks{Lambda: s.inv}, workflow.ExecutionsConfig{Node: node}, s.log)
+	if err != nil {
+		return err
+	}
+	s.xq, err = workflow.NewExpressQueue(ctx, s.bb, s.sms, &workflow.Tasks{Lambda: s.inv}, workflow.ExpressConfig{AckWait: s.cfg.AsyncAckWait}, s.log)
 	if err != nil {
 		return err
 	}
@@ -243,7 +253,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		s.inv.FunctionChanged(old, new)
 	})
 	s.store.OnQualifiersChange(s.qualifiersChanged)
-	for _, c := range []interface{ Start(context.Context) error }{s.store, s.sms, s.logs, s.sched, s.inv, s.execs} {
+	for _, c := range []interface{ Start(context.Context) error }{s.store, s.sms, s.logs, s.sched, s.inv, s.execs, s.xq} {
 		if err := c.Start(ctx); err != nil {
 			return err
 		}
@@ -261,9 +271,9 @@ func (s *Server) handler() http.Handler {
 	mux := http.NewServeMux()
 	lambda.New(s.store, s.inv, s.sched.AccountConcurrency(), s.codeURL, s.log).WithProvisioning(s.sched).Register(mux)
 	(&control.API{Store: s.store, Scheduler: s.sched, Logs: s.logs, Info: s.info, Log: s.log}).Register(mux)
-	var h http.Handler = byTarget(mux, map[string]http.Handler{sfn.TargetPrefix: sfn.New(s.sms, s.execs, &workflow.Tasks{Lambda: s.inv, Region: s.cfg.Region, Account: s.cfg.Account}, s.log)})
+	var h http.Handler = byTarget(mux, map[string]http.Handler{sfn.TargetPrefix: sfn.New(s.sms, s.execs, s.xq, &workflow.Tasks{Lambda: s.inv, Region: s.cfg.Region, Account: s.cfg.Account}, s.log)})
 	if len(s.cfg.AccessKeys) > 0 {
-		h = s.withSignatures(mux)
+		h = s.withSignatures(h)
 	}
 	return withRequestID(h)
 }
@@ -406,6 +416,9 @@ func (s *Server) Stop(ctx context.Context) error {
 		} else if s.ln != nil {
 			_ = s.ln.Close()
 		}
+		if s.xq != nil {
+			errs = append(errs, s.xq.Stop(ctx))
+		}
 		if s.execs != nil {
 			errs = append(errs, s.execs.Stop(ctx))
 		}
@@ -440,6 +453,24 @@ func (s *Server) Stop(ctx context.Context) error {
 		s.stopErr = errors.Join(errs...)
 	})
 	return s.stopErr
+}
+
+// nodeID is this node's name, kept in the data directory so that a
+// restarted node is known as the same one (it takes its executions lease
+// back at once).
+func nodeID(dataDir string) (string, error) {
+	path := filepath.Join(dataDir, "node-id")
+	if b, err := os.ReadFile(path); err == nil && len(bytes.TrimSpace(b)) > 0 {
+		return string(bytes.TrimSpace(b)), nil
+	}
+	id := function.NewUUID()
+	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+		return "", fmt.Errorf("node id: %w", err)
+	}
+	if err := os.WriteFile(path, []byte(id+"\n"), 0o644); err != nil {
+		return "", fmt.Errorf("node id: %w", err)
+	}
+	return id, nil
 }
 
 // dialable turns a listen address into one a client can dial.

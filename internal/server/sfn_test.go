@@ -364,6 +364,34 @@ func TestStepFunctions_StandardExecutionSurvivesRestart(t *testing.T) {
 	if err != nil || len(list.Executions) != 1 {
 		t.Errorf("list executions: %v %v", list, err)
 	}
+
+	// Restarted once it has ended, a node reads the execution's summary
+	// (stored before the node stops) instead of replaying it, and answers
+	// for it all the same.
+	n = n.restart()
+	c = sfnClient(n)
+	after, err := c.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: started.ExecutionArn})
+	if err != nil || after.Status != types.ExecutionStatusSucceeded || aws.ToString(after.Output) != aws.ToString(done.Output) ||
+		aws.ToString(after.Input) != aws.ToString(done.Input) || !after.StartDate.Equal(*done.StartDate) || !after.StopDate.Equal(*done.StopDate) {
+		t.Errorf("describe after restart: got %+v %v, want %+v", after, err, done)
+	}
+	h2, err := c.GetExecutionHistory(ctx, &sfn.GetExecutionHistoryInput{ExecutionArn: started.ExecutionArn})
+	if err != nil || len(h2.Events) != len(h.Events) {
+		t.Fatalf("history after restart: %d events (%v), want %d", len(h2.Events), err, len(h.Events))
+	}
+	for i := range h.Events {
+		if h2.Events[i].Type != h.Events[i].Type || !h2.Events[i].Timestamp.Equal(*h.Events[i].Timestamp) {
+			t.Errorf("event %d after restart: %s at %v, want %s at %v", i, h2.Events[i].Type, h2.Events[i].Timestamp, h.Events[i].Type, h.Events[i].Timestamp)
+		}
+	}
+	_, err = c.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: m.StateMachineArn, Name: aws.String("run-1"), Input: aws.String(`{"greeting": "hello"}`)})
+	if !errors.As(err, &exists) {
+		t.Errorf("same name after it ended: got %v, want ExecutionAlreadyExists", err)
+	}
+	list, err = c.ListExecutions(ctx, &sfn.ListExecutionsInput{StateMachineArn: m.StateMachineArn})
+	if err != nil || len(list.Executions) != 1 || list.Executions[0].Status != types.ExecutionStatusSucceeded {
+		t.Errorf("list executions after restart: %+v %v", list, err)
+	}
 }
 
 func TestStepFunctions_StopExecution(t *testing.T) {

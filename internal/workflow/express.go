@@ -21,6 +21,24 @@ type Result struct {
 	Input        any
 	Output       any
 	Err          *states.Error
+	// Transitions counts the state transitions the execution made.
+	Transitions int
+}
+
+// expressLimit is how long an Express execution of m may run: the
+// machine's TimeoutSeconds, at most ExpressMax.
+func expressLimit(m *states.Machine) time.Duration {
+	limit := ExpressMax
+	if t := m.TimeoutSeconds; t > 0 && time.Duration(t)*time.Second < limit {
+		limit = time.Duration(t) * time.Second
+	}
+	return limit
+}
+
+// expressARN names an Express execution. Express names need not be
+// unique, so the ARN ends in a UUID of its own, as on AWS.
+func (s *Machines) expressARN(m *Machine, name string) string {
+	return "arn:aws:states:" + s.region + ":" + s.account + ":express:" + m.Name + ":" + name + ":" + function.NewUUID()
 }
 
 // RunSync runs an Express execution to its end, in memory, and returns
@@ -32,19 +50,26 @@ func (s *Machines) RunSync(ctx context.Context, tasks *Tasks, m *Machine, name s
 	if name == "" {
 		name = function.NewUUID()
 	}
-	if !namePattern.MatchString(name) {
-		return nil, fault.Typed(fault.InvalidParameter, "InvalidName", "Invalid Name: '%s'", name)
+	if err := CheckExecutionName(name); err != nil {
+		return nil, err
 	}
-	limit := ExpressMax
-	if t := m.parsed.TimeoutSeconds; t > 0 && time.Duration(t)*time.Second < limit {
-		limit = time.Duration(t) * time.Second
-	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), limit)
-	defer cancel()
 	start := time.Now().UTC()
-	arn := "arn:aws:states:" + s.region + ":" + s.account + ":express:" + m.Name + ":" + name + ":" + function.NewUUID()
-	info := states.Info{ExecutionID: arn, ExecutionName: name, RoleArn: m.RoleArn, StartTime: start, StateMachineID: m.StateMachineArn, StateMachineName: m.Name}
-	x, step := m.parsed.Start(info, input, start, states.Env{})
+	info := states.Info{ExecutionID: s.expressARN(m, name), ExecutionName: name, RoleArn: m.RoleArn, StartTime: start, StateMachineID: m.StateMachineArn, StateMachineName: m.Name}
+	// The execution runs to its end even if the caller goes away: it is
+	// at most once, never cut short.
+	return runExpress(context.WithoutCancel(ctx), tasks, m.parsed, info, input, start.Add(expressLimit(m.parsed))), nil
+}
+
+// runExpress runs an execution in memory until it ends or deadline
+// passes (then it times out). A driver goroutine applies events one at a
+// time while tasks run concurrently and timers are time.AfterFunc. If ctx
+// is canceled first, it returns at once with Status still RUNNING.
+func runExpress(ctx context.Context, tasks *Tasks, m *states.Machine, info states.Info, input any, deadline time.Time) *Result {
+	parent := ctx
+	ctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	x, step := m.Start(info, input, info.StartTime, states.Env{})
+	res := &Result{ExecutionArn: info.ExecutionID, Name: info.ExecutionName, Start: info.StartTime, Input: input, Transitions: step.Transitions}
 	d := &driver{ctx: ctx, tasks: tasks, events: make(chan states.Event, 64), cancels: map[string]func(){}}
 	d.handle(step)
 	for x.Status == states.Running {
@@ -59,8 +84,14 @@ func (s *Machines) RunSync(ctx context.Context, tasks *Tasks, m *Machine, name s
 			if err != nil {
 				continue
 			}
+			res.Transitions += next.Transitions
 			d.handle(next)
 		case <-ctx.Done():
+			if parent.Err() != nil {
+				d.stopAll()
+				res.Status = states.Running
+				return res
+			}
 			next, _ := x.Apply(states.Event{Kind: states.TimedOut, Time: time.Now().UTC()})
 			if next != nil {
 				d.handle(next)
@@ -68,7 +99,8 @@ func (s *Machines) RunSync(ctx context.Context, tasks *Tasks, m *Machine, name s
 		}
 	}
 	d.stopAll()
-	return &Result{ExecutionArn: arn, Name: name, Start: start, Stop: time.Now().UTC(), Status: x.Status, Input: input, Output: x.Output, Err: x.Err}, nil
+	res.Stop, res.Status, res.Output, res.Err = time.Now().UTC(), x.Status, x.Output, x.Err
+	return res
 }
 
 // driver carries out an in-memory execution's commands.

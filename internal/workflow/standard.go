@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -35,6 +36,9 @@ const StreamExecutions = "UPDRAFT_EXECUTIONS"
 type record struct {
 	Start *startRecord `json:"start,omitempty"`
 	Event *eventRecord `json:"event,omitempty"`
+	// Heartbeat is the command ID of a task whose worker sent
+	// SendTaskHeartbeat; it reaches the driving node through the stream.
+	Heartbeat string `json:"heartbeat,omitempty"`
 }
 
 type startRecord struct {
@@ -67,7 +71,20 @@ type Executions struct {
 	stream   jetstream.Stream
 	log      *slog.Logger
 
-	caughtUp bool // the follower has reached the end of the stream once
+	lease *lease
+	// driveMu is held by the follower while it applies a record and by
+	// the lease keeper when it starts or stops driving, for the
+	// follower-owned state (Run.outstanding, Run.issued, caughtUp).
+	driveMu sync.Mutex
+
+	lastSeq      uint64        // stream sequence of the last record the follower routed
+	checkpointed atomic.Uint64 // the last checkpoint read or written
+	summaries    chan pendingSummary
+
+	caughtUp  bool // the follower has reached the end of the stream once
+	startedAt time.Time
+	replayed  chan struct{} // closed when caughtUp is set
+	defs      definitions
 
 	mu      sync.Mutex
 	runs    map[string]*Run     // by execution ARN
@@ -79,33 +96,60 @@ type Executions struct {
 }
 
 // NewExecutions opens the executions stream.
-func NewExecutions(ctx context.Context, bb *backbone.Backbone, machines *Machines, tasks *Tasks, log *slog.Logger) (*Executions, error) {
+func NewExecutions(ctx context.Context, bb *backbone.Backbone, machines *Machines, tasks *Tasks, cfg ExecutionsConfig, log *slog.Logger) (*Executions, error) {
 	st, err := bb.Stream(ctx, jetstream.StreamConfig{
 		Name:              StreamExecutions,
-		Subjects:          []string{"exec.>", "sched.>"},
+		Subjects:          []string{"exec.>", "sched.>", "end.>", subjectCheckpoint},
 		AllowMsgSchedules: true,
 		MaxAge:            90 * 24 * time.Hour,
 	})
 	if err != nil {
 		return nil, err
 	}
+	l, err := openLease(ctx, bb, cfg)
+	if err != nil {
+		return nil, err
+	}
 	cctx, cancel := context.WithCancel(context.Background())
-	return &Executions{machines: machines, tasks: tasks, js: bb.JetStream(), stream: st, log: log, runs: map[string]*Run{}, ctx: cctx, cancel: cancel}, nil
+	return &Executions{machines: machines, tasks: tasks, js: bb.JetStream(), stream: st, log: log, lease: l, runs: map[string]*Run{}, replayed: make(chan struct{}), summaries: make(chan pendingSummary, 4096), ctx: cctx, cancel: cancel}, nil
 }
 
 // Start follows every execution stored in the backbone with one ordered
 // consumer: it replays each history, then applies new events as they are
 // stored, in stream order.
 func (e *Executions) Start(ctx context.Context) error {
-	cons, err := e.js.OrderedConsumer(ctx, StreamExecutions, jetstream.OrderedConsumerConfig{FilterSubjects: []string{"exec.>"}})
+	e.startedAt = time.Now()
+	if err := e.loadClosed(ctx); err != nil {
+		return err
+	}
+	if err := e.follow(ctx); err != nil {
+		return err
+	}
+	e.wg.Add(1)
+	go e.keepLease()
+	return nil
+}
+
+// follow starts the follower: one ordered consumer on "exec.>".
+func (e *Executions) follow(ctx context.Context) error {
+	from := e.readCheckpoint(ctx)
+	cons, err := e.js.OrderedConsumer(ctx, StreamExecutions, jetstream.OrderedConsumerConfig{FilterSubjects: []string{"exec.>"},
+		DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: from})
 	if err != nil {
 		return fmt.Errorf("follow executions: %w", err)
 	}
-	it, err := cons.Messages()
+	it, err := cons.Messages(jetstream.PullMaxMessages(replayBatch))
 	if err != nil {
 		return fmt.Errorf("follow executions: %w", err)
 	}
-	e.wg.Add(2)
+	if info, err := cons.Info(ctx); err == nil && info.NumPending == 0 {
+		// Nothing to replay: everything from now on is new.
+		e.driveMu.Lock()
+		e.catchUp(true)
+		e.driveMu.Unlock()
+	}
+	e.wg.Add(3)
+	go e.confirmSummaries()
 	go func() {
 		defer e.wg.Done()
 		<-e.ctx.Done()
@@ -119,11 +163,16 @@ func (e *Executions) Start(ctx context.Context) error {
 			if err != nil {
 				return
 			}
+			e.driveMu.Lock()
 			e.route(msg)
+			e.driveMu.Unlock()
 		}
 	}()
 	return nil
 }
+
+// replayBatch is how many records the follower asks for at a time.
+const replayBatch = 4096
 
 // route applies one stored record to its execution. Commands are issued
 // only once the node has caught up with the stream, so a replay re-runs
@@ -133,29 +182,74 @@ func (e *Executions) route(msg jetstream.Msg) {
 	if len(parts) != 3 {
 		return
 	}
-	arn := e.ExecutionARN(parts[1], parts[2])
+	name, ok := nameFromToken(parts[2])
+	if !ok {
+		return
+	}
+	arn := e.ExecutionARN(parts[1], name)
 	e.mu.Lock()
 	r := e.runs[arn]
 	e.mu.Unlock()
-	if r == nil {
-		r = e.newRun(parts[1], parts[2])
-	}
 	meta, _ := msg.Metadata()
 	caughtUp := meta == nil || meta.NumPending == 0
-	if !e.applyRecord(r, msg.Data(), e.caughtUp) {
+	if meta != nil {
+		e.lastSeq = meta.Sequence.Stream
+	}
+	if r == nil {
+		r = e.newRun(parts[1], name)
+	} else if r.closed() {
+		// Ended before this node started (see closed.go); the record may
+		// still be the last one of the replay.
+		e.catchUp(caughtUp)
 		return
 	}
-	r.startedOnce()
-	if caughtUp && !e.caughtUp {
-		e.caughtUp = true
-		e.issueAll()
+	if !e.applyRecord(r, msg.Data(), e.caughtUp) {
+		e.catchUp(caughtUp)
+		return
 	}
+	if r.startSeq == 0 && meta != nil {
+		r.startSeq = meta.Sequence.Stream // its first record: the start
+	}
+	r.startedOnce()
+	e.catchUp(caughtUp)
 	if r.x != nil && !r.ended && r.snapshot().Status != states.Running {
 		r.ended = true
 		r.stopAll()
-		e.finished(r)
+		if e.driving() {
+			e.storeEnd(r)
+			e.finished(r)
+		}
 	}
 }
+
+// catchUp ends the replay when the follower has reached the end of the
+// stream: every outstanding command is issued.
+func (e *Executions) catchUp(caughtUp bool) {
+	if !caughtUp || e.caughtUp {
+		return
+	}
+	e.caughtUp = true
+	e.issueAll()
+	if e.driving() {
+		e.summarizeEnded()
+	}
+	close(e.replayed)
+	e.mu.Lock()
+	running, ended := 0, 0
+	for _, r := range e.runs {
+		if r.ended {
+			ended++
+		} else {
+			running++
+		}
+	}
+	e.mu.Unlock()
+	e.log.Info("executions replayed", "running", running, "ended", ended, "took", time.Since(e.startedAt).Round(time.Millisecond))
+}
+
+// Replayed is closed once the node has replayed the stored executions
+// and issued their outstanding work.
+func (e *Executions) Replayed() <-chan struct{} { return e.replayed }
 
 // issueAll issues every outstanding command of every execution, once the
 // replay is over.
@@ -172,6 +266,9 @@ func (e *Executions) issueAll() {
 }
 
 func (e *Executions) issueOutstanding(r *Run) {
+	if !e.driving() {
+		return // the node holding the lease issues them
+	}
 	for id, c := range r.outstanding {
 		if !r.issued[id] {
 			r.issued[id] = true
@@ -184,6 +281,11 @@ func (e *Executions) issueOutstanding(r *Run) {
 // the backbone for the next start.
 func (e *Executions) Stop(ctx context.Context) error {
 	e.cancel()
+	e.lease.release(ctx)
+	select {
+	case <-e.js.PublishAsyncComplete(): // execution summaries
+	case <-ctx.Done():
+	}
 	done := make(chan struct{})
 	go func() { e.wg.Wait(); close(done) }()
 	select {
@@ -200,7 +302,7 @@ func (e *Executions) ExecutionARN(machine, name string) string {
 }
 
 func (e *Executions) newRun(machine, name string) *Run {
-	r := &Run{arn: e.ExecutionARN(machine, name), machine: machine, name: name, subject: "exec." + machine + "." + name,
+	r := &Run{arn: e.ExecutionARN(machine, name), machine: machine, name: name, subject: "exec." + machine + "." + subjectToken(name),
 		outstanding: map[string]states.Command{}, issued: map[string]bool{}, started: make(chan struct{})}
 	r.startedOnce = sync.OnceFunc(func() { close(r.started) })
 	e.mu.Lock()
@@ -221,13 +323,13 @@ func (e *Executions) StartExecution(ctx context.Context, m *Machine, name string
 
 func (e *Executions) start(ctx context.Context, m *Machine, name string, input []byte, parent string) (*Run, error) {
 	if m.Type != Standard {
-		return nil, fault.Typed(fault.InvalidParameter, "StateMachineTypeNotSupported", "This operation is not supported by this type of state machine yet: start EXPRESS machines with StartSyncExecution")
+		return nil, fault.Typed(fault.InvalidParameter, "StateMachineTypeNotSupported", "This operation is not supported by this type of state machine")
 	}
 	if name == "" {
 		name = function.NewUUID()
 	}
-	if !namePattern.MatchString(name) {
-		return nil, fault.Typed(fault.InvalidParameter, "InvalidName", "Invalid Name: '%s'", name)
+	if err := CheckExecutionName(name); err != nil {
+		return nil, err
 	}
 	arn := e.ExecutionARN(m.Name, name)
 	e.mu.Lock()
@@ -244,7 +346,7 @@ func (e *Executions) start(ctx context.Context, m *Machine, name string, input [
 	if err != nil {
 		return nil, err
 	}
-	msg := nats.NewMsg("exec." + m.Name + "." + name)
+	msg := nats.NewMsg("exec." + m.Name + "." + subjectToken(name))
 	msg.Data = data
 	msg.Header.Set(jetstream.ExpectedLastSubjSeqHeader, "0") // the fence: only the first start wins
 	if _, err := e.js.PublishMsg(ctx, msg); err != nil {
@@ -277,6 +379,10 @@ func (e *Executions) Get(arn string) (*Run, error) {
 	r := e.runs[arn]
 	e.mu.Unlock()
 	if r == nil {
+		if strings.HasPrefix(arn, "arn:aws:states:") && strings.Contains(arn, ":express:") {
+			// AWS keeps no record of Express executions to describe, list or stop.
+			return nil, fault.Typed(fault.InvalidParameter, "InvalidArn", "Invalid Arn: 'Resource type not valid in this context: express'")
+		}
 		if !strings.HasPrefix(arn, "arn:aws:states:") || !strings.Contains(arn, ":execution:") {
 			return nil, fault.Typed(fault.InvalidParameter, "InvalidArn", "Invalid Arn: 'Resource type not valid in this context: %s'", arn)
 		}
@@ -295,7 +401,18 @@ func (e *Executions) List(machine string) []*Run {
 		}
 	}
 	e.mu.Unlock()
-	sort.Slice(out, func(i, j int) bool { return out[i].snapshot().Start.After(out[j].snapshot().Start) })
+	starts := make(map[*Run]time.Time, len(out))
+	for _, r := range out {
+		r.mu.Lock()
+		starts[r] = r.start
+		r.mu.Unlock()
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if a, b := starts[out[i]], starts[out[j]]; !a.Equal(b) {
+			return a.After(b)
+		}
+		return out[i].arn < out[j].arn
+	})
 	return out
 }
 
@@ -333,8 +450,16 @@ func (e *Executions) applyRecord(r *Run, data []byte, caughtUp bool) bool {
 	}
 	var step *states.Step
 	switch {
+	case rec.Heartbeat != "":
+		r.mu.Lock()
+		hb, ok := r.heartbeats[rec.Heartbeat]
+		r.mu.Unlock()
+		if ok {
+			hb.timer.Reset(hb.every)
+		}
+		return true
 	case rec.Start != nil && r.x == nil:
-		m, err := states.Parse([]byte(rec.Start.Definition))
+		m, err := e.defs.parse(rec.Start.Definition)
 		if err != nil {
 			e.log.Error("parse stored definition", "execution", r.arn, "err", err)
 			return false
@@ -348,6 +473,9 @@ func (e *Executions) applyRecord(r *Run, data []byte, caughtUp bool) bool {
 		x, s := m.Start(info, input, rec.Start.Time, states.Env{TaskToken: func(id string) string { return taskToken(r.arn, id) }})
 		r.mu.Lock()
 		r.x, r.machineArn, r.input, r.rawInput, r.start, r.parent = x, rec.Start.MachineArn, input, rec.Start.Input, rec.Start.Time, rec.Start.Parent
+		if x.Status != states.Running {
+			r.stop = rec.Start.Time // it ended without waiting for anything
+		}
 		r.mu.Unlock()
 		step = s
 	case rec.Event != nil && r.x != nil:
@@ -452,7 +580,7 @@ func (e *Executions) issue(r *Run, c states.Command) {
 	case states.StartTimer:
 		data, _ := json.Marshal(record{Event: &eventRecord{Kind: states.TimerFired, Command: c.ID, Time: c.At.UTC()}})
 		sum := sha256.Sum256([]byte(c.ID))
-		msg := nats.NewMsg("sched." + r.machine + "." + r.name + "." + hex.EncodeToString(sum[:8]))
+		msg := nats.NewMsg("sched." + r.machine + "." + subjectToken(r.name) + "." + hex.EncodeToString(sum[:8]))
 		msg.Data = data
 		at := c.At
 		if now := time.Now(); at.Before(now) {
@@ -460,9 +588,23 @@ func (e *Executions) issue(r *Run, c states.Command) {
 		}
 		msg.Header.Set("Nats-Schedule", "@at "+at.UTC().Format(time.RFC3339Nano))
 		msg.Header.Set("Nats-Schedule-Target", r.subject)
-		if _, err := e.js.PublishMsg(e.ctx, msg); err != nil {
+		// Not waited for on the follower, which would otherwise stall
+		// behind every timer a replay re-arms.
+		f, err := e.js.PublishMsgAsync(msg)
+		if err != nil {
 			e.log.Warn("schedule timer", "execution", r.arn, "err", err)
+			return
 		}
+		e.wg.Add(1)
+		go func() {
+			defer e.wg.Done()
+			select {
+			case <-f.Ok():
+			case err := <-f.Err():
+				e.log.Warn("schedule timer", "execution", r.arn, "err", err)
+			case <-e.ctx.Done():
+			}
+		}()
 	}
 }
 
@@ -471,7 +613,10 @@ type Run struct {
 	arn, machine, name, subject string
 	started                     chan struct{}
 	startedOnce                 func()
-	ended                       bool // its end has been reported to waiting parents
+	ended                       bool        // its end has been reported to waiting parents
+	summarized                  bool        // this node has written its end summary
+	summaryStored               atomic.Bool // the backbone holds its end summary
+	startSeq                    uint64      // stream sequence of its start record
 
 	// Owned by the follow goroutine.
 	outstanding map[string]states.Command
@@ -486,9 +631,13 @@ type Run struct {
 	start      time.Time
 	stop       time.Time
 	history    []states.History
-	cancels    map[string]func()
-	heartbeats map[string]heartbeat
-	pending    map[string]bool // commands awaiting an answer, for task tokens
+	// How it ended, for an execution read from its summary (closed.go).
+	final        *Snapshot
+	finalOutput  json.RawMessage
+	finalDecoded bool
+	cancels      map[string]func()
+	heartbeats   map[string]heartbeat
+	pending      map[string]bool // commands awaiting an answer, for task tokens
 }
 
 func (r *Run) setPending(id string, on bool) {
@@ -502,6 +651,13 @@ func (r *Run) setPending(id string, on bool) {
 		delete(r.pending, id)
 	}
 	r.mu.Unlock()
+}
+
+// closed reports whether the run was read from its end summary.
+func (r *Run) closed() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.x == nil && r.final != nil
 }
 
 func (r *Run) parentOf() string {
@@ -527,6 +683,9 @@ type Snapshot struct {
 func (r *Run) snapshot() Snapshot {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.x == nil && r.final != nil {
+		return r.finalSnapshot()
+	}
 	s := Snapshot{ExecutionArn: r.arn, MachineArn: r.machineArn, Name: r.name, Start: r.start, Stop: r.stop, Input: r.input, Status: states.Running}
 	if r.x != nil {
 		s.Status, s.Output, s.Err = r.x.Status, r.x.Output, r.x.Err
@@ -647,17 +806,19 @@ func (e *Executions) SendTaskFailure(ctx context.Context, token string, taskErr 
 	return e.append(ctx, r, eventRecord{Kind: states.TaskFailed, Command: id, Err: taskErr, Time: time.Now().UTC()})
 }
 
-// SendTaskHeartbeat restarts a task's heartbeat timer.
-func (e *Executions) SendTaskHeartbeat(token string) error {
+// SendTaskHeartbeat restarts a task's heartbeat timer, on whichever node
+// drives the execution.
+func (e *Executions) SendTaskHeartbeat(ctx context.Context, token string) error {
 	r, id, err := e.byToken(token)
 	if err != nil {
 		return err
 	}
-	r.mu.Lock()
-	hb, ok := r.heartbeats[id]
-	r.mu.Unlock()
-	if ok {
-		hb.timer.Reset(hb.every)
+	data, err := json.Marshal(record{Heartbeat: id})
+	if err != nil {
+		return err
+	}
+	if _, err := e.js.Publish(ctx, r.subject, data); err != nil {
+		return fmt.Errorf("store task heartbeat: %w", err)
 	}
 	return nil
 }

@@ -33,7 +33,7 @@ type Tasks struct {
 func (t *Tasks) Run(ctx context.Context, resource string, input any) (any, *states.Error) {
 	switch {
 	case strings.HasPrefix(resource, "arn:aws:lambda:"):
-		out, _, err := t.invoke(ctx, resource, "", input)
+		out, _, err := t.invoke(ctx, resource, resource, "", input)
 		return out, err
 	case resource == "arn:aws:states:::lambda:invoke":
 		return t.lambdaInvoke(ctx, input)
@@ -60,7 +60,7 @@ func (t *Tasks) lambdaInvoke(ctx context.Context, input any) (any, *states.Error
 		return nil, &states.Error{Name: states.ErrRuntime, Cause: "The field 'FunctionName' is required by arn:aws:states:::lambda:invoke."}
 	}
 	qualifier, _ := params["Qualifier"].(string)
-	payload, resp, err := t.invoke(ctx, name, qualifier, params["Payload"])
+	payload, resp, err := t.invoke(ctx, "arn:aws:states:::lambda:invoke", name, qualifier, params["Payload"])
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +76,9 @@ func (t *Tasks) lambdaInvoke(ctx context.Context, input any) (any, *states.Error
 	}, nil
 }
 
-func (t *Tasks) invoke(ctx context.Context, function, qualifier string, payload any) (any, *invoke.Response, *states.Error) {
+// invoke calls a function for the Task resource resource. A result
+// larger than PayloadMax is States.DataLimitExceeded.
+func (t *Tasks) invoke(ctx context.Context, resource, function, qualifier string, payload any) (any, *invoke.Response, *states.Error) {
 	body := []byte("{}")
 	if payload != nil {
 		body = []byte(states.Encode(payload))
@@ -84,6 +86,9 @@ func (t *Tasks) invoke(ctx context.Context, function, qualifier string, payload 
 	resp, err := t.Lambda.Invoke(ctx, invoke.Request{Function: function, Qualifier: qualifier, Payload: body})
 	if err != nil {
 		return nil, nil, lambdaError(err)
+	}
+	if len(resp.Payload) > PayloadMax {
+		return nil, resp, dataLimit(resource)
 	}
 	if resp.FunctionError != "" {
 		name := resp.ErrorType

@@ -26,14 +26,15 @@ const TargetPrefix = "AWSStepFunctions."
 type API struct {
 	machines   *workflow.Machines
 	executions *workflow.Executions
+	express    *workflow.ExpressQueue
 	tasks      *workflow.Tasks
 	log        *slog.Logger
 	ops        map[string]func(*http.Request, []byte) (any, error)
 }
 
 // New returns the Step Functions API.
-func New(machines *workflow.Machines, executions *workflow.Executions, tasks *workflow.Tasks, log *slog.Logger) *API {
-	a := &API{machines: machines, executions: executions, tasks: tasks, log: log}
+func New(machines *workflow.Machines, executions *workflow.Executions, express *workflow.ExpressQueue, tasks *workflow.Tasks, log *slog.Logger) *API {
+	a := &API{machines: machines, executions: executions, express: express, tasks: tasks, log: log}
 	a.ops = map[string]func(*http.Request, []byte) (any, error){
 		"CreateStateMachine":               a.createStateMachine,
 		"DescribeStateMachine":             a.describeStateMachine,
@@ -353,6 +354,9 @@ func (a *API) startSyncExecution(r *http.Request, body []byte) (any, error) {
 	if in.Input == "" {
 		in.Input = "{}"
 	}
+	if err := workflow.CheckInput([]byte(in.Input)); err != nil {
+		return nil, err
+	}
 	input, err := states.Decode([]byte(in.Input))
 	if err != nil {
 		return nil, fault.Typed(fault.InvalidParameter, "InvalidExecutionInput", "Invalid State Machine Execution Input: '%v'", err)
@@ -396,12 +400,22 @@ func (a *API) startExecution(r *http.Request, body []byte) (any, error) {
 	if in.Input == "" {
 		in.Input = "{}"
 	}
+	if err := workflow.CheckInput([]byte(in.Input)); err != nil {
+		return nil, err
+	}
 	if _, err := states.Decode([]byte(in.Input)); err != nil {
 		return nil, fault.Typed(fault.InvalidParameter, "InvalidExecutionInput", "Invalid State Machine Execution Input: '%v'", err)
 	}
 	m, err := a.machines.Get(in.StateMachineArn)
 	if err != nil {
 		return nil, err
+	}
+	if m.Type == workflow.Express {
+		arn, start, err := a.express.StartExecution(r.Context(), m, in.Name, []byte(in.Input))
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"executionArn": arn, "startDate": epoch(start)}, nil
 	}
 	run, err := a.executions.StartExecution(r.Context(), m, in.Name, []byte(in.Input))
 	if err != nil {
@@ -481,6 +495,9 @@ func (a *API) listExecutions(r *http.Request, body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if m.Type == workflow.Express {
+		return nil, fault.Typed(fault.InvalidParameter, "StateMachineTypeNotSupported", "This operation is not supported by this type of state machine")
+	}
 	if in.MaxResults <= 0 || in.MaxResults > 1000 {
 		in.MaxResults = 100
 	}
@@ -526,7 +543,10 @@ func (a *API) getExecutionHistory(r *http.Request, body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	hist := run.History()
+	hist, err := a.executions.History(r.Context(), run)
+	if err != nil {
+		return nil, err
+	}
 	events := make([]map[string]any, len(hist))
 	for i, h := range hist {
 		ev := map[string]any{"id": i + 1, "previousEventId": i, "timestamp": epoch(h.Time), "type": h.Type}
@@ -624,7 +644,7 @@ func (a *API) sendTaskFailure(r *http.Request, body []byte) (any, error) {
 func (a *API) sendTaskHeartbeat(r *http.Request, body []byte) (any, error) {
 	in, err := decodeToken(body)
 	if err == nil {
-		err = a.executions.SendTaskHeartbeat(in.TaskToken)
+		err = a.executions.SendTaskHeartbeat(r.Context(), in.TaskToken)
 	}
 	return map[string]any{}, err
 }
