@@ -464,6 +464,20 @@ func TestStepFunctions_TaskTokens(t *testing.T) {
 	if aws.ToString(done.Output) != `{"approved":true}` {
 		t.Errorf("got output %s", aws.ToString(done.Output))
 	}
+	// As on AWS, the history shows the call going through before the answer.
+	hist, err := c.GetExecutionHistory(ctx, &sfn.GetExecutionHistoryInput{ExecutionArn: ok.ExecutionArn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, ev := range hist.Events {
+		if strings.HasPrefix(string(ev.Type), "Task") && !strings.HasPrefix(string(ev.Type), "TaskState") {
+			kinds = append(kinds, string(ev.Type))
+		}
+	}
+	if got := strings.Join(kinds, ","); got != "TaskScheduled,TaskStarted,TaskSubmitted,TaskSucceeded" {
+		t.Errorf("task events %s", got)
+	}
 	_, err = c.SendTaskSuccess(ctx, &sfn.SendTaskSuccessInput{TaskToken: aws.String(token), Output: aws.String(`{}`)})
 	var gone *types.TaskDoesNotExist
 	if !errors.As(err, &gone) {

@@ -131,6 +131,7 @@ type Execution struct {
 	lastRetry *retryInfo
 	lastCatch *catchInfo
 	rec       *stages // TestState: the first state's data at each step
+	submitted map[string]bool // tasks whose TaskSubmitted is recorded
 
 	Status string
 	Output any
@@ -238,6 +239,14 @@ func (x *Execution) Apply(ev Event) (*Step, error) {
 		return nil, fmt.Errorf("no command %q is pending", ev.Command)
 	}
 	if ev.Kind == TaskSubmitted {
+		// Recorded once per task, however often a retried call reports it.
+		if x.submitted[ev.Command] {
+			return &Step{}, nil
+		}
+		if x.submitted == nil {
+			x.submitted = map[string]bool{}
+		}
+		x.submitted[ev.Command] = true
 		x.quiet = x.hidden(f)
 		x.taskHistory(f.m.States[f.state], "Submitted", map[string]any{"output": Encode(ev.Output), "outputDetails": map[string]any{"truncated": false}})
 		x.quiet = false

@@ -491,9 +491,13 @@ func (e *Executions) applyRecord(r *Run, data []byte, caughtUp bool) bool {
 			if _, pending := r.outstanding[ev.Command]; !pending {
 				return true // a late answer to a withdrawn or answered command
 			}
-			delete(r.outstanding, ev.Command)
-			r.setPending(ev.Command, false)
-			r.cancel(ev.Command)
+			// A TaskSubmitted record notes progress; the task is still
+			// outstanding.
+			if ev.Kind != states.TaskSubmitted {
+				delete(r.outstanding, ev.Command)
+				r.setPending(ev.Command, false)
+				r.cancel(ev.Command)
+			}
 		}
 		r.mu.Lock()
 		s, err := r.x.Apply(ev)
@@ -565,7 +569,13 @@ func (e *Executions) issue(r *Run, c states.Command) {
 				return // withdrawn, or the node is stopping: replay will run it again
 			}
 			if WaitsForToken(c.Resource) && terr == nil {
-				return // SendTaskSuccess or SendTaskFailure answers it
+				// The call went through: recorded as TaskSubmitted, then
+				// SendTaskSuccess or SendTaskFailure answers it.
+				sub := eventRecord{Kind: states.TaskSubmitted, Command: c.ID, Output: json.RawMessage(states.Encode(out)), Time: time.Now().UTC()}
+				if err := e.append(e.ctx, r, sub); err != nil {
+					e.log.Warn("store task submission", "execution", r.arn, "err", err)
+				}
+				return
 			}
 			ev := eventRecord{Kind: states.TaskSucceeded, Command: c.ID, Time: time.Now().UTC()}
 			if terr != nil {
@@ -879,6 +889,11 @@ func (e *Executions) startChild(r *Run, c states.Command) {
 	}
 	snap := child.snapshot()
 	suffix := strings.TrimPrefix(c.Resource, startExecutionResource)
+	if suffix != "" {
+		// A .sync task records the started child, then waits for it.
+		out := map[string]any{"ExecutionArn": snap.ExecutionArn, "StartDate": snap.Start.Format("Jan 2, 2006, 3:04:05 PM")}
+		_ = e.append(e.ctx, r, eventRecord{Kind: states.TaskSubmitted, Command: c.ID, Output: json.RawMessage(states.Encode(out)), Time: time.Now().UTC()})
+	}
 	if suffix == "" {
 		out := map[string]any{"ExecutionArn": snap.ExecutionArn, "StartDate": snap.Start.Format("Jan 2, 2006, 3:04:05 PM")}
 		_ = e.append(e.ctx, r, eventRecord{Kind: states.TaskSucceeded, Command: c.ID, Output: json.RawMessage(states.Encode(out)), Time: time.Now().UTC()})
