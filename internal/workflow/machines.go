@@ -104,10 +104,14 @@ var (
 
 // NameFromARN returns the name in a state machine ARN.
 func (s *Machines) NameFromARN(arn string) (string, error) {
+	if err := checkARN(arn, "stateMachine"); err != nil {
+		return "", err
+	}
 	prefix := fmt.Sprintf("arn:aws:states:%s:%s:stateMachine:", s.region, s.account)
 	name, ok := strings.CutPrefix(arn, prefix)
 	if !ok || strings.Contains(name, ":") || name == "" {
-		return "", fault.Typed(fault.InvalidParameter, "InvalidArn", "Invalid Arn: 'Resource type not valid in this context: %s'", arn)
+		// Another region, account or a qualified ARN: nothing of that name here.
+		return "", fault.Typed(fault.NotFound, "StateMachineDoesNotExist", "State Machine Does Not Exist: '%s'", arn)
 	}
 	return name, nil
 }

@@ -379,12 +379,10 @@ func (e *Executions) Get(arn string) (*Run, error) {
 	r := e.runs[arn]
 	e.mu.Unlock()
 	if r == nil {
-		if strings.HasPrefix(arn, "arn:aws:states:") && strings.Contains(arn, ":express:") {
-			// AWS keeps no record of Express executions to describe, list or stop.
-			return nil, fault.Typed(fault.InvalidParameter, "InvalidArn", "Invalid Arn: 'Resource type not valid in this context: express'")
-		}
-		if !strings.HasPrefix(arn, "arn:aws:states:") || !strings.Contains(arn, ":execution:") {
-			return nil, fault.Typed(fault.InvalidParameter, "InvalidArn", "Invalid Arn: 'Resource type not valid in this context: %s'", arn)
+		// AWS keeps no record of Express executions to describe, list or
+		// stop: their ARNs are of the wrong type here.
+		if err := checkARN(arn, "execution"); err != nil {
+			return nil, err
 		}
 		return nil, fault.Typed(fault.NotFound, "ExecutionDoesNotExist", "Execution Does Not Exist: '%s'", arn)
 	}

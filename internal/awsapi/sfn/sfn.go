@@ -435,11 +435,30 @@ func executionArn(body []byte) (string, error) {
 	return in.ExecutionArn, required("executionArn", in.ExecutionArn)
 }
 
+// pageParams checks maxResults and nextToken as AWS constrains them.
+func pageParams(maxResults int, nextToken string, tokenMax int) error {
+	if maxResults > 1000 {
+		return fault.Typed(fault.Validation, "ValidationException", "1 validation error detected: Value '%d' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 1000", maxResults)
+	}
+	if len(nextToken) > tokenMax {
+		return fault.Typed(fault.Validation, "ValidationException", "1 validation error detected: Value '%s' at 'nextToken' failed to satisfy constraint: Member must have length less than or equal to %d", nextToken, tokenMax)
+	}
+	return nil
+}
+
 func describe(s workflow.Snapshot) map[string]any {
 	out := map[string]any{
 		"executionArn": s.ExecutionArn, "stateMachineArn": s.MachineArn, "name": s.Name, "status": s.Status,
 		"startDate": epoch(s.Start), "input": states.Encode(s.Input), "inputDetails": map[string]bool{"included": true},
-		"redriveCount": 0, "redriveStatus": "NOT_REDRIVABLE",
+		"redriveCount": 0,
+	}
+	// Redrive itself is not offered, but the status reads as on AWS.
+	switch s.Status {
+	case states.Running, states.Succeeded:
+		out["redriveStatus"] = "NOT_REDRIVABLE"
+		out["redriveStatusReason"] = "Execution is " + s.Status + " and cannot be redriven"
+	default:
+		out["redriveStatus"] = "REDRIVABLE"
 	}
 	if s.Status != states.Running {
 		out["stopDate"] = epoch(s.Stop)
@@ -498,7 +517,15 @@ func (a *API) listExecutions(r *http.Request, body []byte) (any, error) {
 	if m.Type == workflow.Express {
 		return nil, fault.Typed(fault.InvalidParameter, "StateMachineTypeNotSupported", "This operation is not supported by this type of state machine")
 	}
-	if in.MaxResults <= 0 || in.MaxResults > 1000 {
+	if err := pageParams(in.MaxResults, in.NextToken, 3096); err != nil {
+		return nil, err
+	}
+	switch in.StatusFilter {
+	case "", "RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE":
+	default:
+		return nil, fault.Typed(fault.Validation, "ValidationException", "1 validation error detected: Value '%s' at 'statusFilter' failed to satisfy constraint: Member must satisfy enum value set: [SUCCEEDED, TIMED_OUT, PENDING_REDRIVE, ABORTED, FAILED, RUNNING]", in.StatusFilter)
+	}
+	if in.MaxResults <= 0 {
 		in.MaxResults = 100
 	}
 	start, _ := strconv.Atoi(in.NextToken)
@@ -510,7 +537,7 @@ func (a *API) listExecutions(r *http.Request, body []byte) (any, error) {
 		if in.StatusFilter != "" && s.Status != in.StatusFilter {
 			continue
 		}
-		item := map[string]any{"executionArn": s.ExecutionArn, "stateMachineArn": s.MachineArn, "name": s.Name, "status": s.Status, "startDate": epoch(s.Start)}
+		item := map[string]any{"executionArn": s.ExecutionArn, "stateMachineArn": s.MachineArn, "name": s.Name, "status": s.Status, "startDate": epoch(s.Start), "redriveCount": 0}
 		if s.Status != states.Running {
 			item["stopDate"] = epoch(s.Stop)
 		}
