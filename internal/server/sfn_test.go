@@ -687,3 +687,51 @@ func TestStepFunctions_TestState(t *testing.T) {
 		t.Errorf("bad input: got %v, want InvalidExecutionInput", err)
 	}
 }
+
+// TestStepFunctions_APIErrorsAsAWS checks request errors AWS records.
+func TestStepFunctions_APIErrorsAsAWS(t *testing.T) {
+	n := startNode(t, nil)
+	c := sfnClient(n)
+	ctx := context.Background()
+	m, err := c.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{Name: aws.String("api"), Definition: aws.String(passMachine), RoleArn: aws.String("arn:aws:iam::000000000000:role/sfn")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(what string, err error, code, msg string) {
+		t.Helper()
+		var api interface {
+			ErrorCode() string
+			ErrorMessage() string
+		}
+		if !errors.As(err, &api) || api.ErrorCode() != code || api.ErrorMessage() != msg {
+			t.Errorf("%s: got %v, want %s: %s", what, err, code, msg)
+		}
+	}
+	_, err = c.DescribeStateMachine(ctx, &sfn.DescribeStateMachineInput{StateMachineArn: aws.String("not_a_valid_arn")})
+	check("describe a non-ARN", err, "InvalidArn", "Invalid Arn: 'Invalid ARN prefix: not_a_valid_arn'")
+	_, err = c.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String("invalid_state_machine_arn")})
+	check("describe execution of a non-ARN", err, "InvalidArn", "Invalid Arn: 'Invalid ARN prefix: invalid_state_machine_arn'")
+	_, err = c.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: m.StateMachineArn})
+	check("describe execution of a machine ARN", err, "InvalidArn", "Invalid Arn: 'Resource type not valid in this context: stateMachine'")
+	missing := strings.Replace(aws.ToString(m.StateMachineArn), ":stateMachine:api", ":execution:api:nope", 1)
+	_, err = c.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(missing)})
+	check("describe a missing execution", err, "ExecutionDoesNotExist", "Execution Does Not Exist: '"+missing+"'")
+	_, err = c.ListExecutions(ctx, &sfn.ListExecutionsInput{StateMachineArn: m.StateMachineArn, MaxResults: 1001})
+	check("list 1001", err, "ValidationException", "1 validation error detected: Value '1001' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 1000")
+	_, err = c.ListExecutions(ctx, &sfn.ListExecutionsInput{StateMachineArn: m.StateMachineArn, StatusFilter: "succeeded"})
+	check("bad status filter", err, "ValidationException", "1 validation error detected: Value 'succeeded' at 'statusFilter' failed to satisfy constraint: Member must satisfy enum value set: [SUCCEEDED, TIMED_OUT, PENDING_REDRIVE, ABORTED, FAILED, RUNNING]")
+	_, err = c.ListStateMachines(ctx, &sfn.ListStateMachinesInput{NextToken: aws.String(strings.Repeat("a", 1025))})
+	if err == nil || !strings.Contains(err.Error(), "Member must have length less than or equal to 1024") {
+		t.Errorf("long nextToken: %v", err)
+	}
+
+	// A finished execution reads as AWS describes one.
+	ex, err := c.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: m.StateMachineArn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := waitStatus(t, c, ex.ExecutionArn, types.ExecutionStatusSucceeded, 10*time.Second)
+	if d.RedriveStatus != types.ExecutionRedriveStatusNotRedrivable || aws.ToString(d.RedriveStatusReason) != "Execution is SUCCEEDED and cannot be redriven" || aws.ToInt32(d.RedriveCount) != 0 {
+		t.Errorf("redrive fields: %s %q %v", d.RedriveStatus, aws.ToString(d.RedriveStatusReason), d.RedriveCount)
+	}
+}

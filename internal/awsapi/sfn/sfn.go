@@ -228,10 +228,10 @@ func (a *API) listStateMachines(r *http.Request, body []byte) (any, error) {
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	if in.MaxResults < 0 || in.MaxResults > 1000 {
-		return nil, fault.Typed(fault.Validation, "ValidationException", "1 validation error detected: Value '%d' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 1000", in.MaxResults)
+	if err := pageParams(in.MaxResults, in.NextToken, 1024); err != nil {
+		return nil, err
 	}
-	if in.MaxResults == 0 {
+	if in.MaxResults <= 0 {
 		in.MaxResults = 100
 	}
 	all := a.machines.List()
@@ -587,7 +587,10 @@ func (a *API) getExecutionHistory(r *http.Request, body []byte) (any, error) {
 			events[i], events[j] = events[j], events[i]
 		}
 	}
-	if in.MaxResults <= 0 || in.MaxResults > 1000 {
+	if err := pageParams(in.MaxResults, in.NextToken, 3096); err != nil {
+		return nil, err
+	}
+	if in.MaxResults <= 0 {
 		in.MaxResults = 100
 	}
 	start, _ := strconv.Atoi(in.NextToken)
