@@ -213,11 +213,16 @@ func (a *API) describeStateMachine(r *http.Request, body []byte) (any, error) {
 	if tracing == nil {
 		tracing = map[string]any{"enabled": false}
 	}
-	return map[string]any{
+	out := map[string]any{
 		"stateMachineArn": m.StateMachineArn, "name": m.Name, "status": m.Status, "definition": m.Definition,
-		"roleArn": m.RoleArn, "type": m.Type, "creationDate": epoch(m.CreationDate), "revisionId": m.RevisionID,
+		"roleArn": m.RoleArn, "type": m.Type, "creationDate": epoch(m.CreationDate),
 		"loggingConfiguration": logging, "tracingConfiguration": tracing,
-	}, nil
+	}
+	// AWS shows a revision id once the machine has been updated.
+	if m.UpdateDate.After(m.CreationDate) {
+		out["revisionId"] = m.RevisionID
+	}
+	return out, nil
 }
 
 func (a *API) listStateMachines(r *http.Request, body []byte) (any, error) {
@@ -494,7 +499,24 @@ func (a *API) describeStateMachineForExecution(r *http.Request, body []byte) (an
 	if err != nil {
 		return nil, err
 	}
-	return a.describeStateMachine(r, []byte(`{"stateMachineArn":"`+run.Snapshot().MachineArn+`"}`))
+	got, err := a.describeStateMachine(r, []byte(`{"stateMachineArn":"`+run.Snapshot().MachineArn+`"}`))
+	if err != nil {
+		return nil, err
+	}
+	// AWS's answer here names the machine as the execution ran it, without
+	// its status, type or creation date.
+	sm := got.(map[string]any)
+	m, err := a.machines.Get(run.Snapshot().MachineArn)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]any{"updateDate": epoch(m.UpdateDate)}
+	for _, k := range []string{"stateMachineArn", "name", "definition", "roleArn", "loggingConfiguration", "tracingConfiguration", "revisionId"} {
+		if v, ok := sm[k]; ok {
+			out[k] = v
+		}
+	}
+	return out, nil
 }
 
 func (a *API) listExecutions(r *http.Request, body []byte) (any, error) {
