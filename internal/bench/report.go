@@ -185,6 +185,7 @@ func (rep *Report) workflowRows() []Row {
 	if w := rep.Workflows; w != nil {
 		standard(w.PassHeavy, "Pass chain")
 		standard(w.TaskHeavy, "Lambda task chain")
+		standard(w.WaitHeavy, "Wait(0s) chain, one durable timer per transition")
 		rows = append(rows, Row{Scenario: "workflows", Metric: "start to first transition p50 (StartExecution)", Updraft: round(w.StartLatency.P50), Baseline: "-", Ratio: "-"},
 			Row{Scenario: "workflows", Metric: "start to first transition p99", Updraft: round(w.StartLatency.P99), Baseline: "-", Ratio: "-"})
 		if x := w.Express; x != nil {

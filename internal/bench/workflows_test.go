@@ -60,6 +60,17 @@ func BenchmarkWorkflowStandardTask(b *testing.B) {
 	}
 }
 
+func BenchmarkWorkflowStandardWait(b *testing.B) {
+	r := newRunner(b, 1000, 1000)
+	for b.Loop() {
+		res, err := r.standard(b.Context(), "wait", waitChain(WorkflowStatesDefault), WorkflowStatesDefault, WorkflowExecutionsDefault, ConcurrencyDefault)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(res.PerSecond, "transitions/s")
+	}
+}
+
 func BenchmarkWorkflowStartLatency(b *testing.B) {
 	r := newRunner(b, 1000, 1000)
 	for b.Loop() {

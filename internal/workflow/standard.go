@@ -590,12 +590,15 @@ func (e *Executions) issue(r *Run, c states.Command) {
 		sum := sha256.Sum256([]byte(c.ID))
 		msg := nats.NewMsg("sched." + r.machine + "." + subjectToken(r.name) + "." + hex.EncodeToString(sum[:8]))
 		msg.Data = data
-		at := c.At
-		if now := time.Now(); at.Before(now) {
-			at = now
+		if now := time.Now(); !c.At.After(now) {
+			// Already due (Wait of zero, a past Timestamp, a retry with no
+			// delay): the TimerFired record goes straight to the execution.
+			// Re-armed on a replay it is dropped as no longer pending.
+			msg.Subject = r.subject
+		} else {
+			msg.Header.Set("Nats-Schedule", "@at "+c.At.UTC().Format(time.RFC3339Nano))
+			msg.Header.Set("Nats-Schedule-Target", r.subject)
 		}
-		msg.Header.Set("Nats-Schedule", "@at "+at.UTC().Format(time.RFC3339Nano))
-		msg.Header.Set("Nats-Schedule-Target", r.subject)
 		// Not waited for on the follower, which would otherwise stall
 		// behind every timer a replay re-arms.
 		f, err := e.js.PublishMsgAsync(msg)
