@@ -130,7 +130,7 @@ type Execution struct {
 	// outcome of the last error handled, for TestState.
 	lastRetry *retryInfo
 	lastCatch *catchInfo
-	rec       *stages // TestState: the first state's data at each step
+	rec       *stages         // TestState: the first state's data at each step
 	submitted map[string]bool // tasks whose TaskSubmitted is recorded
 
 	Status string

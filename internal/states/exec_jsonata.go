@@ -62,15 +62,7 @@ func (x *Execution) finishJSONata(f *frame, st *State, result any, hasResult boo
 		extra = map[string]any{"result": result}
 		out = result
 	}
-	b := x.jsonataBindings(f, extra)
-	if st.hasOutput {
-		v, err := jsonataEval(st.Output, "Output", x.jsonataEnv(), b)
-		if err != nil {
-			return err
-		}
-		out = v
-	}
-	vals, err := x.jsonataAssign(st.Assign, st.hasAssign, b)
+	out, vals, err := x.outputAndAssign(st.Output, st.hasOutput, st.Assign, st.hasAssign, out, x.jsonataBindings(f, extra))
 	if err != nil {
 		return err
 	}
@@ -86,6 +78,23 @@ func typeError(expr, field, want string, v any) *Error {
 	e := Errorf(ErrQueryEvaluationError, "The JSONata expression '%s' specified for the field '%s' returned an unexpected result type. Expected '%s', but was '%s' for value: %s", src, field, want, jsonType(v), Encode(v))
 	e.location = field
 	return e
+}
+
+// outputAndAssign evaluates a state's Output (out when it has none) and
+// Assign, both against the variables as they were on entry.
+func (x *Execution) outputAndAssign(output any, hasOutput bool, assign any, hasAssign bool, out any, b map[string]any) (any, map[string]any, *Error) {
+	if hasOutput {
+		v, err := jsonataEval(output, "Output", x.jsonataEnv(), b)
+		if err != nil {
+			return nil, nil, err
+		}
+		out = v
+	}
+	vals, err := x.jsonataAssign(assign, hasAssign, b)
+	if err != nil {
+		return nil, nil, err
+	}
+	return out, vals, nil
 }
 
 // jsonataNumber evaluates the expression of field, which must give a
@@ -241,15 +250,7 @@ func (x *Execution) choiceJSONata(f *frame, st *State) *Error {
 	if next == "" {
 		return &Error{Name: ErrNoChoiceMatched, Cause: fmt.Sprintf("No Matches for Choice State: %s", st.Name)}
 	}
-	out := f.input
-	if hasOutput {
-		v, err := jsonataEval(output, "Output", env, b)
-		if err != nil {
-			return err
-		}
-		out = v
-	}
-	vals, err := x.jsonataAssign(assign, hasAssign, b)
+	out, vals, err := x.outputAndAssign(output, hasOutput, assign, hasAssign, f.input, b)
 	if err != nil {
 		return err
 	}
@@ -259,7 +260,6 @@ func (x *Execution) choiceJSONata(f *frame, st *State) *Error {
 }
 
 func (x *Execution) waitJSONata(f *frame, st *State) *Error {
-	env := x.jsonataEnv()
 	b := x.jsonataBindings(f, nil)
 	var until time.Time
 	switch {
@@ -289,15 +289,7 @@ func (x *Execution) waitJSONata(f *frame, st *State) *Error {
 		}
 		until = t
 	}
-	out := f.input
-	if st.hasOutput {
-		v, err := jsonataEval(st.Output, "Output", env, b)
-		if err != nil {
-			return err
-		}
-		out = v
-	}
-	vals, err := x.jsonataAssign(st.Assign, st.hasAssign, b)
+	out, vals, err := x.outputAndAssign(st.Output, st.hasOutput, st.Assign, st.hasAssign, f.input, b)
 	if err != nil {
 		return err
 	}

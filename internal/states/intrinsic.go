@@ -616,25 +616,31 @@ func (c *icall) base64Decode(arg any) (any, error) {
 	return strings.ToValidUTF8(string(b), "\uFFFD"), nil
 }
 
+// newHash is the hash States.Hash and $hash name, nil for another name.
+func newHash(alg string) hash.Hash {
+	switch alg {
+	case "MD5":
+		return md5.New()
+	case "SHA-1":
+		return sha1.New()
+	case "SHA-256":
+		return sha256.New()
+	case "SHA-384":
+		return sha512.New384()
+	case "SHA-512":
+		return sha512.New()
+	}
+	return nil
+}
+
 func (c *icall) hash(data, alg any) (any, error) {
 	s, ok := data.(string)
 	a, aok := alg.(string)
 	if !ok || !aok || javaLen(s) > maxIntrinsicChars {
 		return nil, c.invalid()
 	}
-	var h hash.Hash
-	switch a {
-	case "MD5":
-		h = md5.New()
-	case "SHA-1":
-		h = sha1.New()
-	case "SHA-256":
-		h = sha256.New()
-	case "SHA-384":
-		h = sha512.New384()
-	case "SHA-512":
-		h = sha512.New()
-	default:
+	h := newHash(a)
+	if h == nil {
 		return nil, c.invalid()
 	}
 	h.Write([]byte(s))

@@ -2,15 +2,10 @@ package states
 
 import (
 	"context"
-	"crypto/md5"
-	"crypto/sha1"
-	"crypto/sha256"
-	"crypto/sha512"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
 	"math"
 	"regexp"
 	"strconv"
@@ -499,19 +494,8 @@ func jsonataHash(args []any, _ any) (any, error) {
 		return nil, errors.New("$hash: the data must be a string")
 	}
 	alg, _ := args[1].(string)
-	var h hash.Hash
-	switch alg {
-	case "MD5":
-		h = md5.New()
-	case "SHA-1":
-		h = sha1.New()
-	case "SHA-256":
-		h = sha256.New()
-	case "SHA-384":
-		h = sha512.New384()
-	case "SHA-512":
-		h = sha512.New()
-	default:
+	h := newHash(alg)
+	if h == nil {
 		return nil, fmt.Errorf("$hash: the algorithm must be one of MD5, SHA-1, SHA-256, SHA-384, SHA-512, not %v", args[1])
 	}
 	h.Write([]byte(s))
