@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/base64"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -233,4 +234,86 @@ func TestMultiConcurrency_Configuration(t *testing.T) {
 	upd.CapacityProviderConfig.LambdaManagedInstancesCapacityProviderConfig = &types.LambdaManagedInstancesCapacityProviderConfig{CapacityProviderArn: aws.String("arn:aws:lambda:us-east-1:000000000000:function:nope")}
 	_, err = n.lambda.UpdateFunctionConfiguration(ctx, upd)
 	apiErr(t, err, "ValidationException", "capacityProviderArn")
+}
+
+// TestRuntimes_TenantAndConcurrency runs the project's Python and Node
+// runtime clients as tenant-isolated functions taking several invocations
+// at once: each tenant gets its own process, which serves its concurrent
+// invocations together, and the handler sees the tenant ID.
+func TestRuntimes_TenantAndConcurrency(t *testing.T) {
+	pyZip, _ := zipFiles(map[string][]byte{"app.py": []byte(`import os, threading, time
+lock = threading.Lock()
+running = 0
+most = 0
+def handler(event, context):
+    global running, most
+    with lock:
+        running += 1
+        most = max(most, running)
+    time.sleep(0.4)
+    with lock:
+        running -= 1
+    return {"tenant": context.tenant_id, "pid": os.getpid(), "most": most}
+`)}, 0o644)
+	nodeZip, _ := zipFiles(map[string][]byte{"index.mjs": []byte(`let running = 0, most = 0;
+export const handler = async (event, context) => {
+  running++;
+  most = Math.max(most, running);
+  await new Promise((resolve) => setTimeout(resolve, 400));
+  running--;
+  return { tenant: context.tenantId, pid: process.pid, most };
+};
+`)}, 0o644)
+	n := startNode(t, nil)
+	for _, tt := range []struct {
+		name, runtime, handler, bin string
+		zip                         []byte
+	}{
+		{"py", "python3.12", "app.handler", "python3", pyZip},
+		{"js", "nodejs22.x", "index.handler", "node", nodeZip},
+	} {
+		t.Run(tt.runtime, func(t *testing.T) {
+			if _, err := exec.LookPath(tt.bin); err != nil {
+				t.Skipf("%s is not installed", tt.bin)
+			}
+			n.create(tt.name, func(in *lambda.CreateFunctionInput) {
+				in.Runtime = types.Runtime(tt.runtime)
+				in.Handler = aws.String(tt.handler)
+				in.Code.ZipFile = tt.zip
+				perTenant(in)
+				perEnv(8)(in)
+			})
+			pids := map[string]float64{}
+			for _, id := range []string{"red", "green"} {
+				res := decodeResult(t, n.invoke(tt.name, map[string]any{}, tenant(id)).Payload) // warm
+				if res["tenant"] != id {
+					t.Errorf("got tenant %v, want %s", res["tenant"], id)
+				}
+				pids[id] = res["pid"].(float64)
+			}
+			if pids["red"] == pids["green"] {
+				t.Errorf("tenants red and green share process %v", pids["red"])
+			}
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			most := 0.0
+			for range 4 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					res := decodeResult(t, n.invoke(tt.name, map[string]any{}, tenant("red")).Payload)
+					mu.Lock()
+					defer mu.Unlock()
+					if res["pid"] != pids["red"] || res["tenant"] != "red" {
+						t.Errorf("got %v, want red's process %v", res, pids["red"])
+					}
+					most = max(most, res["most"].(float64))
+				}()
+			}
+			wg.Wait()
+			if most != 4 {
+				t.Errorf("red's process ran at most %v invocations at once, want 4", most)
+			}
+		})
+	}
 }
