@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"os"
@@ -14,15 +15,17 @@ import (
 	"github.com/updraft/updraft/internal/server"
 )
 
-var benchScenarios = []string{"cold", "warm", "throughput", "burst", "memory", "provisioned"}
+var benchScenarios = []string{"cold", "warm", "throughput", "burst", "memory", "provisioned", "multi"}
 
-const benchUsage = `usage: updraft bench [cold|warm|throughput|burst|memory|provisioned|all] [--endpoint URL] [--n N]
+const benchUsage = `usage: updraft bench [cold|warm|throughput|burst|memory|provisioned|multi|all] [--endpoint URL] [--n N]
        [--concurrency C] [--duration D] [--sleep D] [--json]
 
 Runs the end-to-end benchmark scenarios (default all) and prints each
 figure beside the same work done by a minimal Go net/http server, with the
 ratio (provisioned: the first request to a provisioned environment beside
-warm requests of the same run). Without --endpoint it starts a node in this process. It builds the
+warm requests of the same run; multi: one environment serving N requests at
+once beside N environments serving one each, N clients, for the example
+function and for one that sleeps --sleep, default 20ms there). Without --endpoint it starts a node in this process. It builds the
 benchmark functions with the go toolchain, so run it inside the Updraft
 source tree.
 `
@@ -34,6 +37,7 @@ type benchOptions struct {
 	concurrency int
 	duration    time.Duration
 	sleep       time.Duration
+	sleepSet    bool
 	json        bool
 }
 
@@ -42,7 +46,7 @@ func (e *env) bench(ctx context.Context, args []string) error {
 	fs.Usage = func() { fmt.Fprint(e.stderr, benchUsage); fs.PrintDefaults() }
 	var o benchOptions
 	fs.StringVar(&o.endpoint, "endpoint", "", "benchmark the node at this URL (default: start a node in this process)")
-	fs.IntVar(&o.n, "n", 0, "samples (cold, warm, provisioned) or environments (burst, memory); defaults: cold 50, warm 5000, provisioned 30, burst and memory 1000")
+	fs.IntVar(&o.n, "n", 0, "samples (cold, warm, provisioned), environments (burst, memory) or clients and per-environment concurrency (multi); defaults: cold 50, warm 5000, provisioned 30, burst and memory 1000, multi 64")
 	fs.IntVar(&o.concurrency, "concurrency", bench.ConcurrencyDefault, "throughput: concurrent clients")
 	fs.DurationVar(&o.duration, "duration", bench.DurationDefault, "throughput: how long to measure")
 	fs.DurationVar(&o.sleep, "sleep", bench.BurstSleepDefault, "burst and memory: how long each invocation sleeps")
@@ -51,6 +55,7 @@ func (e *env) bench(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	fs.Visit(func(f *flag.Flag) { o.sleepSet = o.sleepSet || f.Name == "sleep" })
 	scenarios := benchScenarios
 	switch {
 	case len(pos) > 1:
@@ -76,6 +81,14 @@ func (e *env) bench(ctx context.Context, args []string) error {
 	return err
 }
 
+// multiSleep is --sleep when given, else the multi scenario's default.
+func (o benchOptions) multiSleep() time.Duration {
+	if o.sleepSet {
+		return o.sleep
+	}
+	return bench.MultiSleepDefault
+}
+
 // count is --n, or the scenario's default.
 func (o benchOptions) count(scenario string) int {
 	if o.n > 0 {
@@ -88,6 +101,8 @@ func (o benchOptions) count(scenario string) int {
 		return bench.WarmSamplesDefault
 	case "provisioned":
 		return bench.ProvisionedSamplesDefault
+	case "multi":
+		return bench.MultiConcurrencyDefault
 	}
 	return bench.BurstEnvsDefault
 }
@@ -137,7 +152,7 @@ func (e *env) runBench(ctx context.Context, o benchOptions, scenarios []string) 
 		}()
 		endpoint, node = "http://"+srv.Addr(), "in-process"
 	}
-	r, err := bench.New(bench.Config{Endpoint: endpoint, Code: code, Progress: e.stderr, MaxConns: max(envs, o.concurrency, 64)})
+	r, err := bench.New(bench.Config{Endpoint: endpoint, Code: code, Progress: e.stderr, MaxConns: max(envs, o.concurrency, o.count("multi"), 64)})
 	if err != nil {
 		return nil, err
 	}
@@ -177,6 +192,8 @@ func runScenario(ctx context.Context, r *bench.Runner, rep *bench.Report, s stri
 		rep.Memory, err = r.Memory(ctx, o.count(s), o.sleep)
 	case "provisioned":
 		rep.Provisioned, err = r.Provisioned(ctx, o.count(s))
+	case "multi":
+		rep.Multi, err = r.Multi(ctx, o.count(s), o.duration, o.multiSleep())
 	}
 	return err
 }
