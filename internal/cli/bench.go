@@ -231,5 +231,8 @@ func (e *env) printBench(rep *bench.Report, asJSON bool) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "\nnode: %s\nclient: %s\nbaseline: a minimal Go net/http server doing the same JSON greeting (cold: fork/exec until its first answer); ratio = updraft ÷ baseline\n", rep.Node, rep.Client)
+	if rep.Multi != nil {
+		fmt.Fprintf(e.stdout, "multi: baseline = the same function on single-invocation environments, same %d clients\n", rep.Multi.Concurrency)
+	}
 	return nil
 }
