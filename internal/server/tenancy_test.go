@@ -212,3 +212,38 @@ func TestTenancy_EnvironmentLimit(t *testing.T) {
 		t.Errorf("tenant c after the reaper: got %q", c.tenantID)
 	}
 }
+
+// TestAWSCLI_TenancyAndConcurrency drives both features with the aws CLI
+// (--tenancy-config, --capacity-provider-config, --tenant-id).
+func TestAWSCLI_TenancyAndConcurrency(t *testing.T) {
+	needAWSCLI(t)
+	n := startNode(t, nil)
+	zipPath := filepath.Join(t.TempDir(), "fn.zip")
+	if err := os.WriteFile(zipPath, fnZip, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	created, stderr, err := awsCLI(t, n, "create-function", "--function-name", "cli-saas", "--runtime", "provided.al2023",
+		"--handler", "bootstrap", "--role", "arn:aws:iam::000000000000:role/test", "--zip-file", "fileb://"+zipPath,
+		"--tenancy-config", "TenantIsolationMode=PER_TENANT",
+		"--capacity-provider-config", "LambdaManagedInstancesCapacityProviderConfig={CapacityProviderArn="+capacityProvider+",PerExecutionEnvironmentMaxConcurrency=4}")
+	if err != nil {
+		t.Fatalf("create-function: %v\n%s", err, stderr)
+	}
+	if tc, _ := created["TenancyConfig"].(map[string]any); tc["TenantIsolationMode"] != "PER_TENANT" {
+		t.Errorf("create-function returned TenancyConfig %v", created["TenancyConfig"])
+	}
+	out := filepath.Join(t.TempDir(), "out.json")
+	if _, stderr, err := awsCLI(t, n, "invoke", "--function-name", "cli-saas", "--tenant-id", "blue",
+		"--payload", `{"action":"env"}`, out); err != nil {
+		t.Fatalf("invoke --tenant-id: %v\n%s", err, stderr)
+	}
+	b, _ := os.ReadFile(out)
+	res := decodeResult(t, b)
+	if res["tenantId"] != "blue" || res["env"].(map[string]any)["AWS_LAMBDA_MAX_CONCURRENCY"] != "4" {
+		t.Errorf("got tenant %v, AWS_LAMBDA_MAX_CONCURRENCY %v; want blue, 4", res["tenantId"], res["env"].(map[string]any)["AWS_LAMBDA_MAX_CONCURRENCY"])
+	}
+	_, stderr, err = awsCLI(t, n, "invoke", "--function-name", "cli-saas", out)
+	if err == nil || !strings.Contains(stderr, "InvalidParameterValueException") {
+		t.Errorf("invoke without --tenant-id: %v %s, want InvalidParameterValueException", err, stderr)
+	}
+}
