@@ -201,8 +201,9 @@ type proc struct {
 
 // start writes lang's client and the given code files to temporary
 // directories and runs the client against a fresh test Runtime API, the way
-// the platform does: cwd and LAMBDA_TASK_ROOT are the code directory.
-func start(t testing.TB, lang language, handler string, files map[string]string) *proc {
+// the platform does: cwd and LAMBDA_TASK_ROOT are the code directory. env
+// adds environment variables ("NAME=value").
+func start(t testing.TB, lang language, handler string, files map[string]string, env ...string) *proc {
 	t.Helper()
 	interp, err := exec.LookPath(lang.interpreter)
 	if err != nil {
@@ -238,6 +239,7 @@ func start(t testing.TB, lang language, handler string, files map[string]string)
 		"AWS_LAMBDA_LOG_STREAM_NAME=2025/01/01/[$LATEST]0123456789abcdef",
 		"PYTHONDONTWRITEBYTECODE=1",
 	)
+	p.cmd.Env = append(p.cmd.Env, env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)

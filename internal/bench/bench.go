@@ -156,20 +156,24 @@ func (r *Runner) progress(format string, args ...any) {
 }
 
 // function creates the named benchmark function once and returns its
-// full name.
-func (r *Runner) function(ctx context.Context, suffix string, zip []byte) (string, error) {
+// full name; adjust, when given, changes the request first.
+func (r *Runner) function(ctx context.Context, suffix string, zip []byte, adjust ...func(*lambda.CreateFunctionInput)) (string, error) {
 	name := r.prefix + "-" + suffix
 	if r.made[name] {
 		return name, nil
 	}
-	_, err := r.lambda.CreateFunction(ctx, &lambda.CreateFunctionInput{
+	in := &lambda.CreateFunctionInput{
 		FunctionName: aws.String(name),
 		Runtime:      types.RuntimeProvidedal2023,
 		Handler:      aws.String("bootstrap"),
 		Role:         aws.String("arn:aws:iam::000000000000:role/updraft-bench"),
 		Code:         &types.FunctionCode{ZipFile: zip},
 		Timeout:      aws.Int32(60),
-	})
+	}
+	for _, a := range adjust {
+		a(in)
+	}
+	_, err := r.lambda.CreateFunction(ctx, in)
 	if err != nil {
 		return "", fmt.Errorf("create function %s: %w", name, err)
 	}

@@ -155,9 +155,28 @@ func TestScenarios(t *testing.T) {
 			prov.First.N, prov.Initialised, prov.Warm.N, prov.Errors.Count, prov.Errors.Samples)
 	}
 
-	rep := Report{Cold: cold, Warm: warm, Throughput: tp, Burst: burst, Memory: mem, Provisioned: prov}
-	if got := len(rep.Rows()); got < 10 {
-		t.Errorf("Rows: got %d rows, want at least 10", got)
+	multi, err := r.Multi(ctx, 4, 300*time.Millisecond, 10*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, run := range []struct {
+		name     string
+		got      MultiRun
+		min, max int
+	}{
+		// One environment of 4, perhaps with one started ahead of demand.
+		{"one", multi.One, 1, 2}, {"one sleeping", multi.OneSleep, 1, 2},
+		{"many", multi.Many, 2, 4}, {"many sleeping", multi.ManySleep, 4, 4},
+	} {
+		if run.got.Requests == 0 || run.got.Errors.Count != 0 || run.got.Envs < run.min || run.got.Envs > run.max {
+			t.Errorf("multi %s: got %d requests, %d errors %v, %d envs; want some, 0, %d–%d envs",
+				run.name, run.got.Requests, run.got.Errors.Count, run.got.Errors.Samples, run.got.Envs, run.min, run.max)
+		}
+	}
+
+	rep := Report{Cold: cold, Warm: warm, Throughput: tp, Burst: burst, Memory: mem, Provisioned: prov, Multi: multi}
+	if got := len(rep.Rows()); got < 16 {
+		t.Errorf("Rows: got %d rows, want at least 16", got)
 	}
 }
 

@@ -33,6 +33,9 @@ type Report struct {
 	Provisioned *ProvisionedResult `json:"provisioned,omitempty"`
 	Workflows  *WorkflowResult   `json:"workflows,omitempty"`
 	Recovery   *RecoveryResult   `json:"recovery,omitempty"`
+	// Multi compares one multi-concurrent environment with many
+	// single-invocation ones: its baseline column is the many.
+	Multi *MultiResult `json:"multi,omitempty"`
 	// Sandbox is the in-process node's sandbox driver, "" for a node
 	// given by endpoint.
 	Sandbox string `json:"sandbox,omitempty"`
@@ -167,6 +170,9 @@ func (rep *Report) Rows() []Row {
 			countRow("provisioned", "samples first/warm/rested/cold, errors, INIT on first", fmt.Sprintf("%d/%d/%d/%d, %d, %d", p.First.N, p.Warm.N, p.Rested.N, p.Cold.N, p.Errors.Count, p.Initialised), "-"),
 		)
 	}
+	if m := rep.Multi; m != nil {
+		rows = append(rows, multiRows(m)...)
+	}
 	rows = append(rows, rep.workflowRows()...)
 	return rows
 }
@@ -201,6 +207,23 @@ func (rep *Report) workflowRows() []Row {
 			countRow("recovery", "succeeded", fmt.Sprintf("%d/%d", r.Succeeded, r.Executions), "-"))
 	}
 	return rows
+}
+
+// multiRows lays out the multi-concurrency comparison: Updraft is one
+// environment of C, the baseline column C environments of one.
+func multiRows(m *MultiResult) []Row {
+	rate := func(what string, one, many MultiRun) []Row {
+		return []Row{
+			{Scenario: "multi", Metric: fmt.Sprintf("%s invokes/s, %d clients: 1 env of %d (baseline: %d envs of 1)", what, m.Concurrency, m.Concurrency, m.Concurrency),
+				Updraft: fmt.Sprintf("%.0f", one.PerSecond), Baseline: fmt.Sprintf("%.0f", many.PerSecond), Ratio: ratio(one.PerSecond, many.PerSecond)},
+			{Scenario: "multi", Metric: what + " envs after the run, their memory",
+				Updraft: fmt.Sprintf("%d, %s", one.Envs, mib(one.EnvMemoryBytes)), Baseline: fmt.Sprintf("%d, %s", many.Envs, mib(many.EnvMemoryBytes)),
+				Ratio: ratio(float64(one.EnvMemoryBytes), float64(many.EnvMemoryBytes))},
+			countRow("multi", what+" errors", fmt.Sprint(one.Errors.Count), fmt.Sprint(many.Errors.Count)),
+		}
+	}
+	rows := rate("hello", m.One, m.Many)
+	return append(rows, rate(fmt.Sprintf("sleep %s", m.Sleep), m.OneSleep, m.ManySleep)...)
 }
 
 func latencyRow(scenario, metric string, got, base time.Duration, target string, met bool) Row {

@@ -236,6 +236,11 @@ func (r *Runner) Throughput(ctx context.Context, c int, d time.Duration) (*Throu
 // load runs c clients posting the hello payload to url back to back for
 // d and counts the answers.
 func load(ctx context.Context, client *http.Client, url string, c int, d time.Duration) LoadOutcome {
+	return loadPayload(ctx, client, url, helloPayload, c, d)
+}
+
+// loadPayload is load with another payload.
+func loadPayload(ctx context.Context, client *http.Client, url string, payload []byte, c int, d time.Duration) LoadOutcome {
 	var (
 		mu    sync.Mutex
 		out   LoadOutcome
@@ -252,7 +257,7 @@ func load(ctx context.Context, client *http.Client, url string, c int, d time.Du
 			var errs errorLog
 			n := 0
 			for time.Now().Before(end) && ctx.Err() == nil {
-				if _, err := post(ctx, client, url, helloPayload, &buf, nil); err != nil {
+				if _, err := post(ctx, client, url, payload, &buf, nil); err != nil {
 					errs.add(err)
 					continue
 				}

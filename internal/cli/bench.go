@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"os"
@@ -15,21 +16,23 @@ import (
 	"github.com/updraft/updraft/internal/server"
 )
 
-var benchScenarios = []string{"cold", "warm", "throughput", "burst", "memory", "provisioned", "workflows", "recovery"}
+var benchScenarios = []string{"cold", "warm", "throughput", "burst", "memory", "provisioned", "multi", "workflows", "recovery"}
 
-const benchUsage = `usage: updraft bench [cold|warm|throughput|burst|memory|provisioned|workflows|recovery|all]
+const benchUsage = `usage: updraft bench [cold|warm|throughput|burst|memory|provisioned|multi|workflows|recovery|all]
        [--endpoint URL] [--n N] [--concurrency C] [--duration D] [--sleep D]
        [--sandbox process|linux] [--json]
 
 Runs the end-to-end benchmark scenarios (default all) and prints each
 figure beside the same work done by a minimal Go net/http server, with the
 ratio (provisioned: the first request to a provisioned environment beside
-warm requests of the same run; workflows and recovery have no baseline).
-Without --endpoint it starts a node in this process, with the process
-sandbox driver unless --sandbox linux is given; then the same scenarios
-also run on a process-driver node afterwards, and a second table compares
-the two. It builds the benchmark functions with the go toolchain, so run it
-inside the Updraft source tree.
+warm requests of the same run; multi: one environment serving N requests
+at once beside N environments serving one each, N clients, for the example
+function and for one that sleeps --sleep, default 20ms there; workflows and
+recovery have no baseline). Without --endpoint it starts a node in this
+process, with the process sandbox driver unless --sandbox linux is given;
+then the same scenarios also run on a process-driver node afterwards, and a
+second table compares the two. It builds the benchmark functions with the
+go toolchain, so run it inside the Updraft source tree.
 `
 
 // benchOptions are updraft bench's flags.
@@ -40,6 +43,7 @@ type benchOptions struct {
 	duration    time.Duration
 	sleep       time.Duration
 	sandbox     string
+	sleepSet    bool
 	json        bool
 }
 
@@ -48,7 +52,7 @@ func (e *env) bench(ctx context.Context, args []string) error {
 	fs.Usage = func() { fmt.Fprint(e.stderr, benchUsage); fs.PrintDefaults() }
 	var o benchOptions
 	fs.StringVar(&o.endpoint, "endpoint", "", "benchmark the node at this URL (default: start a node in this process)")
-	fs.IntVar(&o.n, "n", 0, "samples (cold, warm, provisioned) or environments (burst, memory); defaults: cold 50, warm 5000, provisioned 30, burst and memory 1000")
+	fs.IntVar(&o.n, "n", 0, "samples (cold, warm, provisioned), environments (burst, memory) or clients and per-environment concurrency (multi); defaults: cold 50, warm 5000, provisioned 30, burst and memory 1000, multi 64")
 	fs.IntVar(&o.concurrency, "concurrency", bench.ConcurrencyDefault, "throughput: concurrent clients")
 	fs.DurationVar(&o.duration, "duration", bench.DurationDefault, "throughput: how long to measure")
 	fs.DurationVar(&o.sleep, "sleep", bench.BurstSleepDefault, "burst and memory: how long each invocation sleeps")
@@ -58,6 +62,7 @@ func (e *env) bench(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	fs.Visit(func(f *flag.Flag) { o.sleepSet = o.sleepSet || f.Name == "sleep" })
 	scenarios := benchScenarios
 	switch {
 	case len(pos) > 1:
@@ -97,6 +102,14 @@ func (e *env) bench(ctx context.Context, args []string) error {
 	return err
 }
 
+// multiSleep is --sleep when given, else the multi scenario's default.
+func (o benchOptions) multiSleep() time.Duration {
+	if o.sleepSet {
+		return o.sleep
+	}
+	return bench.MultiSleepDefault
+}
+
 // count is --n, or the scenario's default.
 func (o benchOptions) count(scenario string) int {
 	if o.n > 0 {
@@ -113,6 +126,8 @@ func (o benchOptions) count(scenario string) int {
 		return bench.WorkflowExecutionsDefault
 	case "recovery":
 		return bench.RecoveryExecutionsDefault
+	case "multi":
+		return bench.MultiConcurrencyDefault
 	}
 	return bench.BurstEnvsDefault
 }
@@ -162,7 +177,7 @@ func (e *env) runBench(ctx context.Context, o benchOptions, scenarios []string) 
 		}()
 		endpoint, node = "http://"+srv.Addr(), "in-process"
 	}
-	r, err := bench.New(bench.Config{Endpoint: endpoint, Code: code, Progress: e.stderr, MaxConns: max(envs, o.concurrency, 64)})
+	r, err := bench.New(bench.Config{Endpoint: endpoint, Code: code, Progress: e.stderr, MaxConns: max(envs, o.concurrency, o.count("multi"), 64)})
 	if err != nil {
 		return nil, err
 	}
@@ -213,6 +228,8 @@ func runScenario(ctx context.Context, r *bench.Runner, rep *bench.Report, s stri
 		rep.Provisioned, err = r.Provisioned(ctx, o.count(s))
 	case "workflows":
 		rep.Workflows, err = r.Workflows(ctx, o.count(s), o.concurrency, o.duration)
+	case "multi":
+		rep.Multi, err = r.Multi(ctx, o.count(s), o.duration, o.multiSleep())
 	}
 	return err
 }
@@ -282,5 +299,9 @@ func (e *env) printBench(rep *bench.Report, asJSON bool) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "\nratio = %s ÷ %s, both nodes in-process in this run\n", rep.Sandbox, rep.Versus.Sandbox)
+	fmt.Fprintf(e.stdout, "\nnode: %s\nclient: %s\nbaseline: a minimal Go net/http server doing the same JSON greeting (cold: fork/exec until its first answer); ratio = updraft ÷ baseline\n", rep.Node, rep.Client)
+	if rep.Multi != nil {
+		fmt.Fprintf(e.stdout, "multi: baseline = the same function on single-invocation environments, same %d clients\n", rep.Multi.Concurrency)
+	}
 	return nil
 }

@@ -106,6 +106,10 @@ func TestCLI_DeployInvokeListLogs(t *testing.T) {
 	if code, _, stderr := run(t, "function", "invoke", "missing", "--endpoint", ep); code != 1 || !strings.Contains(stderr, "ResourceNotFoundException") {
 		t.Errorf("invoke missing: exit %d stderr %s", code, stderr)
 	}
+	// --tenant-id reaches the API: this function has no tenant isolation.
+	if code, _, stderr := run(t, "function", "invoke", "hello-python", "--tenant-id", "blue", "--endpoint", ep); code != 1 || !strings.Contains(stderr, "InvalidParameterValueException") {
+		t.Errorf("invoke --tenant-id on a shared function: exit %d stderr %s", code, stderr)
+	}
 	if code, _, _ := run(t, "function", "rm", "hello-python", "--endpoint", ep); code != 0 {
 		t.Errorf("rm failed")
 	}

@@ -324,7 +324,8 @@ func (e *env) invoke(ctx context.Context, args []string) error {
 	payload := fs.String("payload", "", "JSON payload, or @FILE to read it from a file")
 	async := fs.Bool("async", false, "invoke asynchronously (InvocationType Event)")
 	tail := fs.Bool("log", false, "print the invocation's log tail to stderr")
-	arg, err := e.parseOne(fs, args, "updraft function invoke NAME [--payload JSON|@FILE] [--async] [--log] [--json]")
+	tenant := fs.String("tenant-id", "", "tenant ID (X-Amz-Tenant-Id), required by a tenant-isolated function")
+	arg, err := e.parseOne(fs, args, "updraft function invoke NAME [--payload JSON|@FILE] [--tenant-id ID] [--async] [--log] [--json]")
 	if err != nil {
 		return err
 	}
@@ -340,6 +341,9 @@ func (e *env) invoke(ctx context.Context, args []string) error {
 	}
 	if *tail {
 		in.LogType = types.LogTypeTail
+	}
+	if *tenant != "" {
+		in.TenantId = tenant
 	}
 	out, err := lambdaClient(cf.base(), nil).Invoke(ctx, in)
 	if err != nil {

@@ -88,6 +88,11 @@ func (s *Store) PutProvisionedConcurrency(ctx context.Context, name, qualifier s
 	if err != nil {
 		return nil, err
 	}
+	if fn.Config.Isolated() {
+		// Lambda does not support provisioned concurrency with tenant
+		// isolation: an environment kept ready belongs to no tenant yet.
+		return nil, fault.New(fault.InvalidParameter, "Provisioned Concurrency is not supported for functions with tenant isolation mode %s.", fn.Config.TenancyConfig.TenantIsolationMode)
+	}
 	key := qualifiedKey(name, qualifier)
 	prev := s.provisioned.Get(key)
 	others := s.TotalProvisioned(name)

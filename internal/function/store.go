@@ -464,6 +464,10 @@ type ConfigUpdate struct {
 	LoggingConfig    *LoggingConfig
 	// Layers, when set, replaces the layers (an empty list removes them).
 	Layers *[]string
+	// CapacityProviderConfig, when set, replaces the Lambda Managed
+	// Instances settings; one without LambdaManagedInstancesCapacityProviderConfig
+	// is refused.
+	CapacityProviderConfig *CapacityProviderConfig
 }
 
 // UpdateConfig changes the function's configuration.
@@ -510,6 +514,9 @@ func (s *Store) UpdateConfig(ctx context.Context, name, revisionID string, u Con
 		}
 		if u.TracingConfig != nil && u.TracingConfig.Mode != "" {
 			c.TracingConfig = *u.TracingConfig
+		}
+		if u.CapacityProviderConfig != nil {
+			c.CapacityProviderConfig = u.CapacityProviderConfig
 		}
 		if u.LoggingConfig != nil {
 			if u.LoggingConfig.LogFormat != "" {
@@ -610,6 +617,12 @@ func checkConfig(c *Config) error {
 		return fault.New(fault.Validation, "1 validation error detected: Value '%s' at 'loggingConfig.logFormat' failed to satisfy constraint: Member must satisfy enum value set: [JSON, Text]", c.LoggingConfig.LogFormat)
 	}
 	if err := checkArchitectures(c.Architectures); err != nil {
+		return err
+	}
+	if err := checkTenancy(c.TenancyConfig); err != nil {
+		return err
+	}
+	if err := checkCapacityProvider(c.CapacityProviderConfig); err != nil {
 		return err
 	}
 	return checkEnvironment(c.Environment)

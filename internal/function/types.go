@@ -28,6 +28,10 @@ type Config struct {
 	LoggingConfig    LoggingConfig     `json:"LoggingConfig"`
 	SnapStart        map[string]string `json:"SnapStart,omitempty"`
 	Layers           []Layer           `json:"Layers,omitempty"`
+	// TenancyConfig is set at creation only (see tenancy.go).
+	TenancyConfig *TenancyConfig `json:"TenancyConfig,omitempty"`
+	// CapacityProviderConfig carries the per-environment concurrency.
+	CapacityProviderConfig *CapacityProviderConfig `json:"CapacityProviderConfig,omitempty"`
 }
 
 // Layer is one layer version a function uses, as FunctionConfiguration

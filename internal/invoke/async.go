@@ -185,7 +185,7 @@ func (s *Service) unconsume(fn string) {
 // InvokeAsync persists an event and returns its request ID once the
 // backbone has stored it.
 func (s *Service) InvokeAsync(ctx context.Context, req Request) (string, error) {
-	rec, qualifier, err := s.resolve(req.Function, req.Qualifier)
+	rec, qualifier, err := s.resolveFor(req)
 	if err != nil {
 		return "", err
 	}

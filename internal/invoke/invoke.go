@@ -147,13 +147,32 @@ func checkPayload(p []byte, max int, op string) ([]byte, error) {
 
 // DryRun checks that the request could be invoked.
 func (s *Service) DryRun(req Request) error {
-	_, _, err := s.resolve(req.Function, req.Qualifier)
+	_, _, err := s.resolveFor(req)
 	return err
+}
+
+// resolveFor resolves the function version req runs and checks its tenant
+// ID: well-formed, present for a tenant-isolated function and absent for
+// any other.
+func (s *Service) resolveFor(req Request) (*function.Record, string, error) {
+	if req.TenantID != "" {
+		if err := function.CheckTenantID(req.TenantID); err != nil {
+			return nil, "", err
+		}
+	}
+	rec, qualifier, err := s.resolve(req.Function, req.Qualifier)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := function.CheckTenant(&rec.Config, req.TenantID); err != nil {
+		return nil, "", err
+	}
+	return rec, qualifier, nil
 }
 
 // Invoke runs a synchronous invocation.
 func (s *Service) Invoke(ctx context.Context, req Request) (*Response, error) {
-	rec, qualifier, err := s.resolve(req.Function, req.Qualifier)
+	rec, qualifier, err := s.resolveFor(req)
 	if err != nil {
 		return nil, err
 	}
@@ -192,9 +211,13 @@ func (s *Service) run(ctx context.Context, rec *function.Record, req Request, cl
 		requestID = function.NewUUID()
 	}
 	resp := &Response{RequestID: requestID, ExecutedVersion: c.Version}
+	// An async event may outlive the function it was accepted for.
+	if err := function.CheckTenant(c, req.TenantID); err != nil {
+		return nil, err
+	}
 	var tail bytes.Buffer
 	start := time.Now()
-	lease, err := s.sched.Acquire(ctx, rec, requestID)
+	lease, err := s.sched.Acquire(ctx, rec, req.TenantID, requestID)
 	if err != nil {
 		var ie *scheduler.InitError
 		if !errors.As(err, &ie) {
@@ -217,7 +240,7 @@ func (s *Service) run(ctx context.Context, rec *function.Record, req Request, cl
 		return resp, nil
 	}
 	env := lease.Env
-	env.Begin(&tail)
+	env.Begin(requestID, &tail)
 	env.Log(fmt.Sprintf("START RequestId: %s Version: %s", requestID, c.Version))
 	timeout := time.Duration(c.Timeout) * time.Second
 	invStart := time.Now()
@@ -243,7 +266,7 @@ func (s *Service) run(ctx context.Context, rec *function.Record, req Request, cl
 	}
 	env.Log(fmt.Sprintf("END RequestId: %s", requestID))
 	env.Log(report(requestID, dur, c.MemorySize, env.MaxMemoryBytes(), initDur, status, out.Result.ErrorType))
-	env.End()
+	env.End(requestID)
 	s.sched.Release(lease, !out.Fatal)
 	s.finish(resp, out.Result, &tail, req.LogTail)
 	return resp, nil

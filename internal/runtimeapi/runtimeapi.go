@@ -102,15 +102,24 @@ type Server struct {
 	closeOne sync.Once
 }
 
+// queueMin is the least room a Server keeps for submitted invocations
+// the runtime has not asked for yet.
+const queueMin = 64
+
 // Listen opens a Runtime API endpoint on a random loopback port.
-func Listen() (*Server, error) {
+func Listen() (*Server, error) { return ListenQueue(1) }
+
+// ListenQueue opens a Runtime API endpoint for an environment that serves
+// up to concurrency invocations at once, so Submit never waits for the
+// runtime to ask for one it is allowed to run.
+func ListenQueue(concurrency int) (*Server, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
 	s := &Server{
 		ln:       ln,
-		queue:    make(chan *Invocation, 64),
+		queue:    make(chan *Invocation, max(concurrency, queueMin)),
 		inflight: map[string]*Invocation{},
 		ready:    make(chan struct{}),
 		initErr:  make(chan InitError, 1),

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,16 +36,18 @@ type Env struct {
 
 	lastUsed    time.Time // guarded by the scheduler's lock
 	retired     bool      // guarded by the scheduler's lock
-	leased      bool      // an invocation holds it; guarded by the scheduler's lock
 	provisioned bool      // kept initialised for provisioned concurrency
+	active      int       // invocations it serves now; guarded by the scheduler's lock
+	max         int       // invocations it may serve at once
+	tenant      string    // the one tenant it serves, "" when not isolated
 
 	// fz serialises freezing and thawing; frozen is guarded by it.
 	fz     sync.Mutex
 	frozen bool
 
 	logMu sync.Mutex
-	tail  *bytes.Buffer // log of the current invocation, nil when none
-	early []string      // lines logged before the first invocation
+	tails []tail   // logs of the invocations running, in start order
+	early []string // lines logged before the first invocation
 
 	memPeak atomic.Int64 // last peak memory read
 	memAt   atomic.Int64 // when, unix ns
@@ -62,13 +66,36 @@ type Outcome struct {
 	Fatal bool
 }
 
+// tail collects the log of one running invocation.
+type tail struct {
+	requestID string
+	buf       *bytes.Buffer
+}
+
 func (e *Env) emit(line string) {
 	now := time.Now()
 	e.logMu.Lock()
 	switch {
-	case e.tail != nil:
-		e.tail.WriteString(line)
-		e.tail.WriteByte('\n')
+	case len(e.tails) == 1:
+		writeLine(e.tails[0].buf, line)
+	case len(e.tails) > 1:
+		// Invocations running at once: a line that names one of them
+		// (START, END, REPORT, the Node and Python runtimes' log format)
+		// is its alone; any other line is in every running one's tail.
+		var own *bytes.Buffer
+		for _, t := range e.tails {
+			if strings.Contains(line, t.requestID) {
+				own = t.buf
+				break
+			}
+		}
+		if own != nil {
+			writeLine(own, line)
+			break
+		}
+		for _, t := range e.tails {
+			writeLine(t.buf, line)
+		}
 	case len(e.early) < 1000:
 		e.early = append(e.early, line)
 	}
@@ -82,23 +109,32 @@ func (e *Env) emit(line string) {
 // function's own output.
 func (e *Env) Log(line string) { e.emit(line) }
 
-// Begin starts collecting the log of an invocation; the lines the
-// environment printed while initialising come first.
-func (e *Env) Begin(tail *bytes.Buffer) {
+func writeLine(b *bytes.Buffer, line string) {
+	b.WriteString(line)
+	b.WriteByte('\n')
+}
+
+// Begin starts collecting the log of invocation requestID into buf; the
+// lines the environment printed while initialising come first.
+func (e *Env) Begin(requestID string, buf *bytes.Buffer) {
 	e.logMu.Lock()
 	for _, l := range e.early {
-		tail.WriteString(l)
-		tail.WriteByte('\n')
+		writeLine(buf, l)
 	}
 	e.early = nil
-	e.tail = tail
+	e.tails = append(e.tails, tail{requestID, buf})
 	e.logMu.Unlock()
 }
 
-// End stops collecting the invocation's log.
-func (e *Env) End() {
+// End stops collecting the log of invocation requestID.
+func (e *Env) End(requestID string) {
 	e.logMu.Lock()
-	e.tail = nil
+	for i, t := range e.tails {
+		if t.requestID == requestID {
+			e.tails = slices.Delete(e.tails, i, i+1)
+			break
+		}
+	}
 	e.logMu.Unlock()
 }
 
@@ -260,7 +296,7 @@ func (s *Scheduler) startEnv(ctx context.Context, rec *function.Record, requestI
 	if err != nil {
 		return nil, err
 	}
-	api, err := runtimeapi.Listen()
+	api, err := runtimeapi.ListenQueue(c.MaxConcurrency())
 	if err != nil {
 		return nil, fmt.Errorf("listen runtime api: %w", err)
 	}

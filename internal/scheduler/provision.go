@@ -44,7 +44,7 @@ func (s *Scheduler) Provision(name string, want []Provisioned) {
 	}
 	total := 0
 	for _, w := range want {
-		p := s.pool(name, w.Record.Config.Version)
+		p := s.pool(name, w.Record.Config.Version, "")
 		if p.revision == "" {
 			p.revision = w.Record.Config.RevisionId
 		}
@@ -72,10 +72,11 @@ func (s *Scheduler) ProvisionedStatus(name, version string) (ready, want int, fa
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	f := s.funcs[name]
-	if f == nil || f.pools[version] == nil {
+	k := poolKey{version, ""}
+	if f == nil || f.pools[k] == nil {
 		return 0, 0, ""
 	}
-	p := f.pools[version]
+	p := f.pools[k]
 	return len(p.idleProv) + p.provBusy, p.provWant, p.provErr
 }
 
@@ -163,6 +164,7 @@ func (s *Scheduler) startProvisioned(p *pool, rec *function.Record) {
 		s.log.Warn("start provisioned environment", "function", rec.Config.FunctionName, "version", rec.Config.Version, "err", err)
 		return
 	}
+	s.adopt(e, rec, "")
 	keep := !s.stopped && p.provRec != nil && p.provRec.Config.RevisionId == rec.Config.RevisionId && p.revision == e.Revision && p.provisioned() < p.provWant
 	if keep {
 		p.provFails, p.provErr = 0, ""

@@ -1,8 +1,11 @@
 // Package scheduler places invocations on execution environments. It keeps
-// a pool of environments per function configuration on this node, reuses
-// warm ones, starts new ones (subject to the scaling rate), retires them
-// after an idle time or when the function changes, and enforces account,
-// reserved and burst concurrency with Lambda's throttling reasons.
+// a pool of environments per function version and tenant on this node,
+// reuses warm ones, starts new ones (subject to the scaling rate), retires
+// them after an idle time or when the function changes, and enforces
+// account, reserved and burst concurrency with Lambda's throttling
+// reasons. Environments of a tenant-isolated function serve one tenant
+// each; environments of a function with a per-environment maximum
+// concurrency serve that many invocations at once (see concurrency.go).
 //
 // Acquire and Release may be called from any goroutine. Start runs the idle
 // reaper; Stop kills every environment and waits for the reaper.
@@ -16,6 +19,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -163,17 +167,29 @@ type fnState struct {
 	inflight int
 	tokens   float64
 	refilled time.Time
-	pools    map[string]*pool // by version ("$LATEST", "1", …)
+	pools    map[poolKey]*pool
+	// tenantEnvs counts the environments of tenant pools, starting or
+	// started, for Lambda's limit on them (see tenantRoom).
+	tenantEnvs int
 }
 
-// pool holds the environments of one version of a function.
+// poolKey names a pool: a version ("$LATEST", "1", …) and, for a
+// tenant-isolated function, a tenant.
+type poolKey struct{ version, tenant string }
+
+// pool holds the environments of one version of a function for one
+// tenant ("" for a function without tenant isolation).
 type pool struct {
 	fn       *fnState
 	version  string
-	revision string // configuration the pool's environments run
-	idle     []*Env // on-demand, most recently used last
-	busy     map[*Env]struct{}
+	tenant   string
+	revision string            // configuration the pool's environments run
+	idle     []*Env            // on-demand, serving nothing, most recently used last
+	busy     map[*Env]struct{} // serving at least one invocation
+	open     map[*Env]struct{} // busy, with room for another invocation
+	active   int               // invocations running in the pool's environments
 	starting int
+	spare    bool // an environment is starting ahead of demand
 
 	// Provisioned concurrency: provWant environments are kept initialised
 	// from provRec, never reaped; they serve before on-demand ones.
@@ -254,6 +270,9 @@ func (s *Scheduler) retire(e *Env) {
 	s.wg.Add(1)
 	s.mu.Lock()
 	s.retiring++
+	if e.tenant != "" {
+		s.fn(e.Function).tenantEnvs--
+	}
 	s.mu.Unlock()
 	go func() {
 		defer s.wg.Done()
@@ -272,55 +291,52 @@ type Lease struct {
 }
 
 // Acquire reserves concurrency for one invocation of rec (a function's
-// $LATEST or one of its versions) and returns a warm environment,
-// provisioned ones first, or starts one. It fails with a fault.Throttled
-// error when a limit is reached, and with *InitError when a new
-// environment fails to initialise.
-func (s *Scheduler) Acquire(ctx context.Context, rec *function.Record, requestID string) (*Lease, error) {
+// $LATEST or one of its versions) by tenant ("" for a function without
+// tenant isolation) and returns an environment: a busy one with room for
+// another invocation, else a warm one, provisioned first, else a new one.
+// It fails with a fault.Throttled error when a limit is reached, and with
+// *InitError when a new environment fails to initialise.
+func (s *Scheduler) Acquire(ctx context.Context, rec *function.Record, tenant, requestID string) (*Lease, error) {
 	s.mu.Lock()
 	if s.stopped {
 		s.mu.Unlock()
 		return nil, errStopped
 	}
-	p, stale := s.poolFor(rec)
+	p, stale := s.poolFor(rec, tenant)
 	if err := s.admit(p.fn); err != nil {
 		s.mu.Unlock()
 		s.retireAll(stale)
 		return nil, err
 	}
-	// A warm environment, provisioned ones first. A frozen one is thawed
-	// outside the lock; one that cannot be thawed is retired and the next
-	// tried.
+	// A warm environment (the busiest with room, then idle provisioned,
+	// then idle on-demand). One taken from an idle list may be frozen: it
+	// is thawed outside the lock, and one that cannot be thawed is retired
+	// and the next tried.
 	for {
-		prov := true
-		e := popLive(&p.idleProv, &stale)
-		if e == nil {
-			prov = false
-			e = popLive(&p.idle, &stale)
-		}
+		e := p.take(&stale)
 		if e == nil {
 			break
 		}
-		if prov {
-			p.provBusy++
-		}
-		p.busy[e] = struct{}{}
-		e.leased = true
+		spare := s.wantSpare(p, rec)
 		s.mu.Unlock()
 		s.retireAll(stale)
 		stale = nil
+		s.startSpare(spare)
 		err := e.thaw()
 		if err == nil {
 			return &Lease{Env: e, pool: p}, nil
 		}
 		s.log.Warn("thaw environment", "function", e.Function, "env", e.ID, "err", err)
 		s.mu.Lock()
-		delete(p.busy, e)
-		e.leased = false
-		if prov {
-			p.provBusy--
-		}
+		e.retired = true
+		p.release(e)
 		stale = append(stale, e)
+	}
+	if err := s.tenantRoom(p); err != nil {
+		s.unadmit(p.fn)
+		s.mu.Unlock()
+		s.retireAll(stale)
+		return nil, err
 	}
 	if !s.takeToken(p.fn) {
 		s.unadmit(p.fn)
@@ -333,6 +349,7 @@ func (s *Scheduler) Acquire(ctx context.Context, rec *function.Record, requestID
 		return nil, &fault.Error{Kind: fault.Throttled, Reason: reason, Message: "Rate Exceeded."}
 	}
 	p.starting++
+	s.countEnv(p, 1)
 	s.mu.Unlock()
 	s.retireAll(stale)
 
@@ -342,9 +359,11 @@ func (s *Scheduler) Acquire(ctx context.Context, rec *function.Record, requestID
 	p.starting--
 	if err != nil {
 		s.unadmit(p.fn)
+		s.countEnv(p, -1)
 		s.mu.Unlock()
 		return nil, err
 	}
+	s.adopt(e, rec, tenant)
 	if s.stopped {
 		s.unadmit(p.fn)
 		s.mu.Unlock()
@@ -354,10 +373,18 @@ func (s *Scheduler) Acquire(ctx context.Context, rec *function.Record, requestID
 	if p.revision != e.Revision {
 		e.retired = true // serves this invocation, then goes
 	}
-	p.busy[e] = struct{}{}
-	e.leased = true
+	p.lease(e)
+	spare := s.wantSpare(p, rec)
 	s.mu.Unlock()
+	s.startSpare(spare)
 	return &Lease{Env: e, Cold: true, pool: p}, nil
+}
+
+// adopt records what the scheduler needs of a new environment of rec for
+// tenant; s.mu must be held.
+func (s *Scheduler) adopt(e *Env, rec *function.Record, tenant string) {
+	e.max = rec.Config.MaxConcurrency()
+	e.tenant = tenant
 }
 
 // popLive takes the most recently used live environment off list; the
@@ -376,15 +403,30 @@ func popLive(list *[]*Env, dead *[]*Env) *Env {
 	return nil
 }
 
-// Release ends the lease. A healthy environment goes back to the warm pool;
-// one that is broken, or runs an outdated configuration, is killed.
+// Release ends the lease. An environment still serving other invocations
+// stays busy; one serving none goes back to the warm pool when healthy, or
+// is killed when it is broken or runs an outdated configuration.
 func (s *Scheduler) Release(l *Lease, healthy bool) {
 	s.mu.Lock()
 	p, e := l.pool, l.Env
-	delete(p.busy, e)
-	e.leased = false
 	s.unadmit(p.fn)
-	keep := healthy && !s.stopped && p.revision == e.Revision && !e.retired
+	e.active--
+	p.active--
+	if !healthy || s.stopped || p.revision != e.Revision {
+		e.retired = true
+	}
+	if e.active > 0 {
+		if e.retired {
+			delete(p.open, e)
+		} else {
+			p.open[e] = struct{}{}
+		}
+		s.mu.Unlock()
+		return
+	}
+	delete(p.busy, e)
+	delete(p.open, e)
+	keep := !e.retired
 	if e.provisioned {
 		p.provBusy--
 		keep = keep && p.provisioned() < p.provWant
@@ -404,11 +446,11 @@ func (s *Scheduler) Release(l *Lease, healthy bool) {
 	}
 }
 
-// poolFor returns the pool of rec's version, switched to rec's
+// poolFor returns the pool of rec's version for tenant, switched to rec's
 // configuration; environments of an older configuration are returned for
 // retiring.
-func (s *Scheduler) poolFor(rec *function.Record) (*pool, []*Env) {
-	p := s.pool(rec.Config.FunctionName, rec.Config.Version)
+func (s *Scheduler) poolFor(rec *function.Record, tenant string) (*pool, []*Env) {
+	p := s.pool(rec.Config.FunctionName, rec.Config.Version, tenant)
 	if p.revision == rec.Config.RevisionId {
 		return p, nil
 	}
@@ -418,6 +460,7 @@ func (s *Scheduler) poolFor(rec *function.Record) (*pool, []*Env) {
 	for e := range p.busy {
 		e.retired = true
 	}
+	clear(p.open)
 	return p, stale
 }
 
@@ -425,20 +468,21 @@ func (s *Scheduler) poolFor(rec *function.Record) (*pool, []*Env) {
 func (s *Scheduler) fn(name string) *fnState {
 	f := s.funcs[name]
 	if f == nil {
-		f = &fnState{name: name, reserved: -1, tokens: float64(s.cfg.Burst), refilled: time.Now(), pools: map[string]*pool{}}
+		f = &fnState{name: name, reserved: -1, tokens: float64(s.cfg.Burst), refilled: time.Now(), pools: map[poolKey]*pool{}}
 		s.funcs[name] = f
 	}
 	return f
 }
 
-// pool returns the pool of a function's version, creating it; s.mu must
-// be held.
-func (s *Scheduler) pool(name, version string) *pool {
+// pool returns the pool of a function's version for tenant, creating it;
+// s.mu must be held.
+func (s *Scheduler) pool(name, version, tenant string) *pool {
 	f := s.fn(name)
-	p := f.pools[version]
+	k := poolKey{version, tenant}
+	p := f.pools[k]
 	if p == nil {
-		p = &pool{fn: f, version: version, busy: map[*Env]struct{}{}}
-		f.pools[version] = p
+		p = &pool{fn: f, version: version, tenant: tenant, busy: map[*Env]struct{}{}, open: map[*Env]struct{}{}}
+		f.pools[k] = p
 	}
 	return p
 }
@@ -539,8 +583,8 @@ func (s *Scheduler) Forget(name, version string) {
 	s.mu.Lock()
 	var stale []*Env
 	if f := s.funcs[name]; f != nil {
-		for v, p := range f.pools {
-			if version != "" && v != version {
+		for _, p := range f.pools {
+			if version != "" && p.version != version {
 				continue
 			}
 			stale = append(stale, p.idle...)
@@ -551,6 +595,7 @@ func (s *Scheduler) Forget(name, version string) {
 			for e := range p.busy {
 				e.retired = true
 			}
+			clear(p.open)
 		}
 		total := 0
 		for _, p := range f.pools {
@@ -568,8 +613,10 @@ func (s *Scheduler) Versions(name string) []string {
 	defer s.mu.Unlock()
 	var out []string
 	if f := s.funcs[name]; f != nil {
-		for v := range f.pools {
-			out = append(out, v)
+		for k := range f.pools {
+			if !slices.Contains(out, k.version) {
+				out = append(out, k.version)
+			}
 		}
 	}
 	return out
@@ -670,7 +717,7 @@ func (s *Scheduler) freezeIdle(now time.Time) {
 		err := e.freeze(func() bool {
 			s.mu.Lock()
 			defer s.mu.Unlock()
-			return e.leased || e.retired
+			return e.active > 0 || e.retired
 		})
 		if err != nil {
 			s.log.Warn("freeze environment", "function", e.Function, "env", e.ID, "err", err)
@@ -683,8 +730,11 @@ func (s *Scheduler) expired(now time.Time) []*Env {
 	defer s.mu.Unlock()
 	var out []*Env
 	for _, f := range s.funcs {
-		for _, p := range f.pools {
+		for k, p := range f.pools {
 			out = append(out, expire(p, now, s.cfg.IdleTimeout)...)
+			if p.tenant != "" && p.empty() {
+				delete(f.pools, k) // tenants come and go: keep no pool of one that left
+			}
 		}
 	}
 	return out
@@ -779,6 +829,10 @@ func (s *Scheduler) environ(c *function.Config, codeDir, runtimeAPI, stream, ini
 	}
 	if c.LoggingConfig.LogFormat == "JSON" {
 		env = append(env, "AWS_LAMBDA_LOG_FORMAT=JSON")
+	}
+	if c.CapacityProviderConfig != nil {
+		// The runtime may take this many invocations at once.
+		env = append(env, "AWS_LAMBDA_MAX_CONCURRENCY="+strconv.Itoa(c.MaxConcurrency()))
 	}
 	if layers {
 		switch function.RuntimeFamily(c.Runtime) {

@@ -97,3 +97,38 @@ func TestScheduler_AdmitProvisioned(t *testing.T) {
 		t.Errorf("at rest: shared %d, reserved %d; want 0, 2", s.inflight, s.reservedTotal)
 	}
 }
+
+// TestScheduler_TenantRoom checks Lambda's limit of 2,500 tenant
+// environments per 1,000 of a function's concurrency: the reservation,
+// else the account's.
+func TestScheduler_TenantRoom(t *testing.T) {
+	s := newTestScheduler(t, 1000)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := func(v int) *int { return &v }
+	tests := []struct {
+		reserved *int
+		want     int
+	}{{nil, 2500}, {n(400), 1000}, {n(1), 2}, {n(0), 1}}
+	for _, tt := range tests {
+		f := s.fn("saas")
+		s.setReserved(f, tt.reserved)
+		if got := s.tenantEnvLimit(f); got != tt.want {
+			t.Errorf("reserved %v: got limit %d, want %d", tt.reserved, got, tt.want)
+		}
+		p := s.pool("saas", "$LATEST", "blue")
+		shared := s.pool("saas", "$LATEST", "")
+		f.tenantEnvs = tt.want - 1
+		if err := s.tenantRoom(p); err != nil {
+			t.Errorf("reserved %v, %d environments: got %v, want room for one more", tt.reserved, f.tenantEnvs, err)
+		}
+		s.countEnv(p, 1)
+		s.countEnv(shared, 1) // environments of a function without isolation do not count
+		if got := throttled(s.tenantRoom(p)); got != "ConcurrentInvocationLimitExceeded" {
+			t.Errorf("reserved %v, %d environments: got %q, want a throttle", tt.reserved, f.tenantEnvs, got)
+		}
+		if err := s.tenantRoom(shared); err != nil {
+			t.Errorf("pool without a tenant: got %v, want no tenant limit", err)
+		}
+	}
+}

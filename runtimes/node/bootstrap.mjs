@@ -14,7 +14,16 @@
 // console.* writes each line synchronously to stdout, so every line of an
 // invocation is in the pipe before its result is posted. SIGTERM ends the
 // process with status 0.
+//
+// With AWS_LAMBDA_MAX_CONCURRENCY above 1 the client runs that many
+// invocations at once on the one event loop (concurrent async handlers);
+// console lines carry the request ID of the invocation that logged them.
+// The event loop never empties while other invocations wait, so a callback
+// handler's response is sent as soon as it calls back, as with
+// callbackWaitsForEmptyEventLoop = false, and an uncaught exception ends the
+// process (and every invocation in it).
 
+import { AsyncLocalStorage } from "node:async_hooks";
 import fs from "node:fs";
 import http from "node:http";
 import { createRequire } from "node:module";
@@ -105,6 +114,11 @@ function toFormatted(err) {
 // ---- Logging ----------------------------------------------------------------
 
 let currentRequestId; // undefined during init, printed as "undefined" as AWS does
+// The request ID of the invocation whose code is running, when several run
+// at once.
+const invocationIds = new AsyncLocalStorage();
+const maxConcurrency = Math.max(Number.parseInt(process.env.AWS_LAMBDA_MAX_CONCURRENCY ?? "1", 10) || 1, 1);
+const concurrent = maxConcurrency > 1;
 const sleepCell = new Int32Array(new SharedArrayBuffer(4));
 
 function writeAll(fd, text) {
@@ -126,7 +140,8 @@ function patchConsole() {
   const logger = (level) => {
     if (levels.indexOf(level) < min) return () => {};
     return (...args) => {
-      const line = `${new Date().toISOString()}\t${currentRequestId}\t${level}\t${util.format(...args)}`;
+      const id = invocationIds.getStore() ?? currentRequestId;
+      const line = `${new Date().toISOString()}\t${id}\t${level}\t${util.format(...args)}`;
       writeAll(1, line.replace(/\n/g, "\r") + "\n");
     };
   };
@@ -344,7 +359,7 @@ function callbackContext(id, scheduleNext) {
   const callback = (err, result) => {
     beforeExit = () => {};
     if (err !== undefined && err !== null) postError(err);
-    else if (!waitForEmptyEventLoop) complete(result);
+    else if (!waitForEmptyEventLoop || concurrent) complete(result);
     else beforeExit = () => setImmediate(() => complete(result));
   };
   const done = (err, result) => {
@@ -415,7 +430,9 @@ async function invokeOnce(handler, isAsync) {
 
   const scheduleNext = () => setImmediate(() => invokeOnce(handler, isAsync).catch(fatal));
   const [callback, context, markCompleted] = callbackContext(id, scheduleNext);
-  onUncaught = (err, code) => api.postError(id, err).finally(() => process.exit(code));
+  // With several invocations running, an uncaught error belongs to none
+  // in particular: the process ends, as AWS's runtime does.
+  onUncaught = concurrent ? (_err, code) => process.exit(code) : (err, code) => api.postError(id, err).finally(() => process.exit(code));
   beforeExit = () => {
     markCompleted();
     if (isAsync) {
@@ -431,7 +448,7 @@ async function invokeOnce(handler, isAsync) {
 
   try {
     Object.assign(context, invocationData(headers));
-    const result = handler(JSON.parse(body), context, callback);
+    const result = invocationIds.run(id, () => handler(JSON.parse(body), context, callback));
     if (result && typeof result.then === "function") {
       result.then(context.succeed, context.fail).catch(context.fail);
     }
@@ -475,4 +492,4 @@ try {
   process.exit(129);
 }
 const isAsync = handler.constructor?.name === "AsyncFunction";
-invokeOnce(handler, isAsync).catch(fatal);
+for (let i = 0; i < maxConcurrency; i++) invokeOnce(handler, isAsync).catch(fatal);

@@ -12,6 +12,11 @@ and log format. Standard library only; Python 3.9 or later.
 Everything written to stdout and stderr is flushed at once, so every line of
 an invocation is in the pipe before its result is posted. SIGTERM ends the
 process with status 0.
+
+With AWS_LAMBDA_MAX_CONCURRENCY above 1 the client runs that many
+invocations at once, one thread (with its own Runtime API connection) each,
+all calling the one handler: module-level state is shared and must be
+thread-safe. (AWS's managed runtime uses a process per request instead.)
 """
 
 import decimal
@@ -22,6 +27,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 import time
 import traceback
 
@@ -30,9 +36,9 @@ _ERROR_TYPE_HEADER = "Lambda-Runtime-Function-Error-Type"
 _ERROR_LINE_SEP = "\r"  # joins the lines of an error log entry, as AWS does
 _INDENT = "\u00a0"  # replaces leading spaces of traceback lines, as AWS does
 
-# The invocation in progress, read by the log record filter.
-_request_id = None
-_tenant_id = None
+# The invocation each thread runs (request_id, tenant_id), read by the log
+# record filter.
+_current = threading.local()
 
 
 class FaultError(Exception):
@@ -364,8 +370,8 @@ class _LambdaHandler(logging.Handler):
 
 class _RequestFilter(logging.Filter):
     def filter(self, record):
-        record.aws_request_id = _request_id or ""
-        record.tenant_id = _tenant_id
+        record.aws_request_id = getattr(_current, "request_id", None) or ""
+        record.tenant_id = getattr(_current, "tenant_id", None)
         return True
 
 
@@ -392,8 +398,7 @@ def setup_logging():
 
 def handle(client, handler, inv):
     """Runs one invocation and posts its result or error."""
-    global _request_id, _tenant_id
-    _request_id, _tenant_id = inv.request_id, inv.tenant_id
+    _current.request_id, _current.tenant_id = inv.request_id, inv.tenant_id
     if inv.trace_id:
         os.environ["_X_AMZN_TRACE_ID"] = inv.trace_id
     else:
@@ -436,8 +441,38 @@ def main():
         client.post_init_error(error)
         sys.exit(1)
 
-    while True:
-        handle(client, handler, client.next())
+    concurrency = max_concurrency()
+    if concurrency == 1:
+        while True:
+            handle(client, handler, client.next())
+    for i in range(concurrency):
+        threading.Thread(target=_serve, args=(address, handler), name="invoke-%d" % i, daemon=True).start()
+    while True:  # the main thread waits for SIGTERM
+        time.sleep(3600)
+
+
+def max_concurrency():
+    """How many invocations to run at once (AWS_LAMBDA_MAX_CONCURRENCY)."""
+    try:
+        return max(int(os.environ.get("AWS_LAMBDA_MAX_CONCURRENCY", "1")), 1)
+    except ValueError:
+        return 1
+
+
+def _serve(address, handler):
+    """Runs invocations one after another on a connection of its own; a
+    failure of the Runtime API, or sys.exit in a handler, ends the process
+    as it would with one invocation at a time."""
+    client = RuntimeClient(address)
+    try:
+        while True:
+            handle(client, handler, client.next())
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+        os._exit(code)
+    except BaseException:
+        traceback.print_exc()
+        os._exit(1)
 
 
 if __name__ == "__main__":

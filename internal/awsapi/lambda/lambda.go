@@ -169,6 +169,9 @@ type createRequest struct {
 	LoggingConfig    *function.LoggingConfig    `json:"LoggingConfig"`
 	Layers           []string                   `json:"Layers"`
 	DeadLetterConfig *deadLetterConfig          `json:"DeadLetterConfig"`
+	TenancyConfig    *function.TenancyConfig    `json:"TenancyConfig"`
+
+	CapacityProviderConfig *function.CapacityProviderConfig `json:"CapacityProviderConfig"`
 }
 
 // deadLetterConfig is accepted only empty: dead-letter queues come with
@@ -231,6 +234,9 @@ func (a *API) createFunction(w http.ResponseWriter, r *http.Request) {
 		MemorySize:   req.MemorySize,
 		PackageType:  req.PackageType,
 		Environment:  req.Environment,
+
+		TenancyConfig:          req.TenancyConfig,
+		CapacityProviderConfig: req.CapacityProviderConfig,
 	}
 	if req.TracingConfig != nil {
 		c.TracingConfig = *req.TracingConfig
@@ -386,6 +392,8 @@ type configRequest struct {
 	RevisionId       string                     `json:"RevisionId"`
 	Layers           *[]string                  `json:"Layers"`
 	DeadLetterConfig *deadLetterConfig          `json:"DeadLetterConfig"`
+
+	CapacityProviderConfig *function.CapacityProviderConfig `json:"CapacityProviderConfig"`
 }
 
 func (a *API) updateFunctionConfiguration(w http.ResponseWriter, r *http.Request) {
@@ -411,7 +419,7 @@ func (a *API) updateFunctionConfiguration(w http.ResponseWriter, r *http.Request
 		Role: req.Role, Handler: req.Handler, Description: req.Description, Timeout: req.Timeout,
 		MemorySize: req.MemorySize, Runtime: req.Runtime, Environment: req.Environment,
 		EphemeralStorage: req.EphemeralStorage, TracingConfig: req.TracingConfig, LoggingConfig: req.LoggingConfig,
-		Layers: req.Layers,
+		Layers: req.Layers, CapacityProviderConfig: req.CapacityProviderConfig,
 	})
 	if err != nil {
 		a.fail(w, r, err)

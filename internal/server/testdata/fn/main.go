@@ -5,6 +5,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +14,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -28,9 +31,26 @@ type Event struct {
 	Size    int    `json:"size,omitempty"`
 	File    string `json:"file,omitempty"` // appended to by "mark"
 	Fail    bool   `json:"fail,omitempty"`
+	Secret  string `json:"secret,omitempty"` // stored by "remember"
 }
 
-var invocations int // survives across warm invocations
+// Package-level state survives across warm invocations of one
+// environment; a lock guards it, since with AWS_LAMBDA_MAX_CONCURRENCY
+// aws-lambda-go runs handlers concurrently.
+var (
+	mu          sync.Mutex
+	invocations int
+	secrets     []string // every secret "remember" was given
+	inFlight    int      // handlers running now
+	maxInFlight int      // most handlers ever running at once
+)
+
+// envID is unique to this environment (this process).
+var envID = func() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}()
 
 type result struct {
 	Action      string            `json:"action"`
@@ -43,10 +63,24 @@ type result struct {
 	Remaining   int64             `json:"remainingMs"`
 	Client      map[string]string `json:"client,omitempty"`
 	Data        string            `json:"data,omitempty"`
+	EnvID       string            `json:"envId"`
+	TenantID    string            `json:"tenantId,omitempty"`
+	Secrets     []string          `json:"secrets,omitempty"`
+	MaxInFlight int               `json:"maxInFlight"`
 }
 
 func handle(ctx context.Context, raw json.RawMessage) (result, error) {
+	mu.Lock()
 	invocations++
+	n := invocations
+	inFlight++
+	maxInFlight = max(maxInFlight, inFlight)
+	mu.Unlock()
+	defer func() {
+		mu.Lock()
+		inFlight--
+		mu.Unlock()
+	}()
 	// RECORD_FILE collects every event the function receives, so tests can
 	// see what destinations deliver.
 	if path := os.Getenv("RECORD_FILE"); path != "" {
@@ -64,7 +98,7 @@ func handle(ctx context.Context, raw json.RawMessage) (result, error) {
 	lc, _ := lambdacontext.FromContext(ctx)
 	dl, _ := ctx.Deadline()
 	r := result{Action: e.Action, Message: e.Message, RequestID: lc.AwsRequestID, FunctionARN: lc.InvokedFunctionArn,
-		Invocations: invocations, PID: os.Getpid(), Remaining: time.Until(dl).Milliseconds()}
+		Invocations: n, PID: os.Getpid(), Remaining: time.Until(dl).Milliseconds(), EnvID: envID, TenantID: lc.TenantID}
 	switch e.Action {
 	case "", "echo":
 	case "env":
@@ -83,6 +117,18 @@ func handle(ctx context.Context, raw json.RawMessage) (result, error) {
 		os.Exit(e.Code)
 	case "sleep":
 		time.Sleep(time.Duration(e.SleepMs) * time.Millisecond)
+		mu.Lock()
+		r.MaxInFlight = maxInFlight
+		mu.Unlock()
+	case "remember":
+		// Keep a secret in package-level state and report every secret
+		// this environment has seen.
+		mu.Lock()
+		if e.Secret != "" {
+			secrets = append(secrets, e.Secret)
+		}
+		r.Secrets = append([]string(nil), secrets...)
+		mu.Unlock()
 	case "log":
 		for i := 0; i < e.Lines; i++ {
 			fmt.Printf("line %d of %s\n", i, e.Message)
