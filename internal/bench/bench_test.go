@@ -166,7 +166,9 @@ func TestScenarios(t *testing.T) {
 	}{
 		// One environment of 4, perhaps with one started ahead of demand.
 		{"one", multi.One, 1, 2}, {"one sleeping", multi.OneSleep, 1, 2},
-		{"many", multi.Many, 2, 4}, {"many sleeping", multi.ManySleep, 4, 4},
+		// Many: one environment per request in flight; how many were in flight at
+		// once depends on the machine, so only "more than one" is certain.
+		{"many", multi.Many, 2, 4}, {"many sleeping", multi.ManySleep, 2, 4},
 	} {
 		if run.got.Requests == 0 || run.got.Errors.Count != 0 || run.got.Envs < run.min || run.got.Envs > run.max {
 			t.Errorf("multi %s: got %d requests, %d errors %v, %d envs; want some, 0, %d–%d envs",

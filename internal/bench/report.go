@@ -31,8 +31,8 @@ type Report struct {
 	Memory     *MemoryResult     `json:"memory,omitempty"`
 	// Provisioned compares with warm requests, not with the baseline.
 	Provisioned *ProvisionedResult `json:"provisioned,omitempty"`
-	Workflows  *WorkflowResult   `json:"workflows,omitempty"`
-	Recovery   *RecoveryResult   `json:"recovery,omitempty"`
+	Workflows   *WorkflowResult    `json:"workflows,omitempty"`
+	Recovery    *RecoveryResult    `json:"recovery,omitempty"`
 	// Multi compares one multi-concurrent environment with many
 	// single-invocation ones: its baseline column is the many.
 	Multi *MultiResult `json:"multi,omitempty"`
