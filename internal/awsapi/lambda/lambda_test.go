@@ -48,17 +48,18 @@ func TestWriteError(t *testing.T) {
 		name   string
 		status int
 		typ    string
+		key    string // the body's message member, as Lambda's model spells it
 	}{
-		{fault.Validation, "ValidationException", 400, "User"},
-		{fault.InvalidParameter, "InvalidParameterValueException", 400, "User"},
-		{fault.InvalidRequest, "InvalidRequestContentException", 400, "User"},
-		{fault.NotFound, "ResourceNotFoundException", 404, "User"},
-		{fault.Conflict, "ResourceConflictException", 409, "User"},
-		{fault.PreconditionFailed, "PreconditionFailedException", 412, "User"},
-		{fault.TooLarge, "RequestTooLargeException", 413, "User"},
-		{fault.Throttled, "TooManyRequestsException", 429, "User"},
-		{fault.Unsupported, "UnsupportedMediaTypeException", 415, "User"},
-		{fault.Internal, "ServiceException", 500, "Service"},
+		{fault.Validation, "ValidationException", 400, "User", "message"},
+		{fault.InvalidParameter, "InvalidParameterValueException", 400, "User", "message"},
+		{fault.InvalidRequest, "InvalidRequestContentException", 400, "User", "message"},
+		{fault.NotFound, "ResourceNotFoundException", 404, "User", "Message"},
+		{fault.Conflict, "ResourceConflictException", 409, "User", "message"},
+		{fault.PreconditionFailed, "PreconditionFailedException", 412, "User", "message"},
+		{fault.TooLarge, "RequestTooLargeException", 413, "User", "message"},
+		{fault.Throttled, "TooManyRequestsException", 429, "User", "message"},
+		{fault.Unsupported, "UnsupportedMediaTypeException", 415, "User", "message"},
+		{fault.Internal, "ServiceException", 500, "Service", "Message"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -75,6 +76,13 @@ func TestWriteError(t *testing.T) {
 			}
 			if b.Type != tt.typ || b.Message != msg {
 				t.Errorf("body: got Type %q, message %q, want %q, %q", b.Type, b.Message, tt.typ, msg)
+			}
+			// encoding/json matches keys without regard to case; botocore
+			// does not, so the spelling is checked on the raw body.
+			var raw map[string]any
+			_ = json.Unmarshal(w.Body.Bytes(), &raw)
+			if _, ok := raw[tt.key]; !ok {
+				t.Errorf("body: got %s, want the message under %q", w.Body, tt.key)
 			}
 			if tt.kind != fault.Throttled {
 				if got := w.Header().Get("Retry-After"); got != "" {
