@@ -500,10 +500,8 @@ func (s *Store) UpdateConfig(ctx context.Context, name, revisionID string, u Con
 			c.Runtime = *u.Runtime
 		}
 		if u.Environment != nil {
+			// An empty map stays: Lambda then returns {"Variables":{}}.
 			c.Environment = u.Environment
-			if len(u.Environment.Variables) == 0 {
-				c.Environment = nil
-			}
 		}
 		if u.EphemeralStorage != nil {
 			c.EphemeralStorage = *u.EphemeralStorage

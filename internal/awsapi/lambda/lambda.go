@@ -242,8 +242,9 @@ func (a *API) createFunction(w http.ResponseWriter, r *http.Request) {
 		c.LoggingConfig = *req.LoggingConfig
 	}
 	c.Architectures = req.Architectures
-	if c.Environment != nil && len(c.Environment.Variables) == 0 {
-		c.Environment = nil
+	if c.Environment != nil && c.Environment.Variables == nil {
+		// Lambda keeps an empty Environment and returns {"Variables":{}}.
+		c.Environment.Variables = map[string]string{}
 	}
 	rec, err := a.store.Create(r.Context(), function.CreateInput{Config: c, ZipFile: zipFile, Tags: req.Tags, Layers: req.Layers})
 	if err == nil && req.Publish {
@@ -253,7 +254,7 @@ func (a *API) createFunction(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, rec.Config)
+	writeJSON(w, http.StatusCreated, a.view(rec.Config, phaseCreated))
 }
 
 func (a *API) listFunctions(w http.ResponseWriter, r *http.Request) {
@@ -298,18 +299,18 @@ func (a *API) listFunctions(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	out := struct {
-		Functions  []function.Config `json:"Functions"`
-		NextMarker string            `json:"NextMarker,omitempty"`
-	}{Functions: []function.Config{}}
+		Functions  []configuration `json:"Functions"`
+		NextMarker string          `json:"NextMarker,omitempty"`
+	}{Functions: []configuration{}}
 	for i := start; i < len(all) && len(out.Functions) < maxItems; i++ {
-		out.Functions = append(out.Functions, all[i].Config)
+		out.Functions = append(out.Functions, a.view(all[i].Config, phaseListed))
 	}
 	if end := start + len(out.Functions); end < len(all) && len(out.Functions) > 0 {
 		last := out.Functions[len(out.Functions)-1].FunctionName
 		// A page ends at a function boundary, so a marker resumes after
 		// all of its versions.
 		for end < len(all) && all[end].Config.FunctionName == last {
-			out.Functions = append(out.Functions, all[end].Config)
+			out.Functions = append(out.Functions, a.view(all[end].Config, phaseListed))
 			end++
 		}
 		if end < len(all) {
@@ -343,7 +344,7 @@ func (a *API) getFunction(w http.ResponseWriter, r *http.Request) {
 		codeName += ":" + rec.Config.Version
 	}
 	out := map[string]any{
-		"Configuration": rec.Config,
+		"Configuration": a.view(rec.Config, phaseRead),
 		"Code": map[string]string{
 			"RepositoryType": "S3",
 			"Location":       a.codeURL(codeName, rec.Config.CodeSha256),
@@ -369,7 +370,7 @@ func (a *API) getFunctionConfiguration(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, rec.Config)
+	writeJSON(w, http.StatusOK, a.view(rec.Config, phaseRead))
 }
 
 type configRequest struct {
@@ -417,7 +418,7 @@ func (a *API) updateFunctionConfiguration(w http.ResponseWriter, r *http.Request
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, rec.Config)
+	writeJSON(w, http.StatusOK, a.view(rec.Config, phaseUpdated))
 }
 
 type codeRequest struct {
@@ -453,18 +454,21 @@ func (a *API) updateFunctionCode(w http.ResponseWriter, r *http.Request) {
 			a.fail(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, rec.Config)
+		writeJSON(w, http.StatusOK, a.view(rec.Config, phaseRead))
 		return
 	}
 	rec, err := a.store.UpdateCode(r.Context(), name, req.RevisionId, zipFile)
+	p := phaseUpdated
 	if err == nil && req.Publish {
+		// The version published with the update is reported as new.
 		rec, err = a.store.PublishVersion(r.Context(), name, "", "", "")
+		p = phaseCreated
 	}
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, rec.Config)
+	writeJSON(w, http.StatusOK, a.view(rec.Config, p))
 }
 
 func (a *API) deleteFunction(w http.ResponseWriter, r *http.Request) {

@@ -69,7 +69,7 @@ func (a *API) publishVersion(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, v.Config)
+	writeJSON(w, http.StatusCreated, a.view(v.Config, phaseRead))
 }
 
 func (a *API) listVersions(w http.ResponseWriter, r *http.Request) {
@@ -88,11 +88,11 @@ func (a *API) listVersions(w http.ResponseWriter, r *http.Request) {
 	}
 	items, next := pageOf(all, func(v *function.Record) string { return v.Config.Version }, maxItems, marker)
 	out := struct {
-		Versions   []function.Config `json:"Versions"`
-		NextMarker string            `json:"NextMarker,omitempty"`
-	}{Versions: []function.Config{}, NextMarker: next}
+		Versions   []configuration `json:"Versions"`
+		NextMarker string          `json:"NextMarker,omitempty"`
+	}{Versions: []configuration{}, NextMarker: next}
 	for _, v := range items {
-		out.Versions = append(out.Versions, v.Config)
+		out.Versions = append(out.Versions, a.view(v.Config, phaseListed))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
