@@ -320,5 +320,8 @@ func (s *Store) DeleteAlias(ctx context.Context, name, alias string) error {
 	if err := deleteEntry(ctx, s.provisionedKV, s.provisioned, key, s.provisioned.Get(key).rev()); err != nil {
 		return err
 	}
+	if err := s.dropEventInvoke(ctx, name, alias); err != nil {
+		return err
+	}
 	return deleteEntry(ctx, s.aliasesKV, s.aliases, key, s.aliases.Get(key).rev())
 }

@@ -71,7 +71,7 @@ func (s *Store) PublishVersion(ctx context.Context, name, codeSha256, descriptio
 	}
 	now := time.Now().UTC()
 	v := fn.clone()
-	v.Tags, v.ReservedConcurrency, v.EventInvoke = nil, nil, nil
+	v.Tags, v.ReservedConcurrency, v.EventInvoke, v.QualifiedEventInvoke = nil, nil, nil, nil
 	v.LastVersion, v.Published = 0, ""
 	v.Created = now
 	q := strconv.Itoa(number)
@@ -144,6 +144,9 @@ func (s *Store) deleteVersion(ctx context.Context, name, version string) error {
 		return fault.New(fault.Conflict, "Unable to delete version because the following aliases reference it: [%s]", strings.Join(users, ", "))
 	}
 	if err := deleteEntry(ctx, s.provisionedKV, s.provisioned, key, s.provisioned.Get(key).rev()); err != nil {
+		return err
+	}
+	if err := s.dropEventInvoke(ctx, name, version); err != nil {
 		return err
 	}
 	return deleteEntry(ctx, s.versionsKV, s.versions, key, v.revision)

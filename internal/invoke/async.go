@@ -245,8 +245,8 @@ func (s *Service) deliver(ctx context.Context, fn string, m jetstream.Msg) {
 		_ = m.Term() // the version or alias is gone
 		return
 	}
-	// Every qualifier follows the function's event-invoke config.
-	cfg := fnRec.EventInvoke
+	// The qualifier invoked (alias, version or $LATEST) picks the config.
+	cfg := fnRec.EventInvokeFor(qualifier)
 	if time.Since(first) > cfg.MaxEventAge() {
 		s.settleFailure(ctx, rec, cfg, m, requestID, attempt, "EventAgeExceeded", nil)
 		return

@@ -655,7 +655,24 @@ func (a *API) eventInvokeConfig(w http.ResponseWriter, r *http.Request, replace 
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, eventInvokeView(out))
+}
+
+// eventInvokeView renders c as Lambda does: DestinationConfig always has
+// OnSuccess and OnFailure, empty when not set.
+func eventInvokeView(c *function.EventInvokeConfig) *function.EventInvokeConfig {
+	v := *c
+	d := function.DestinationConfig{OnSuccess: &function.Destination{}, OnFailure: &function.Destination{}}
+	if c.DestinationConfig != nil {
+		if c.DestinationConfig.OnSuccess != nil {
+			d.OnSuccess = c.DestinationConfig.OnSuccess
+		}
+		if c.DestinationConfig.OnFailure != nil {
+			d.OnFailure = c.DestinationConfig.OnFailure
+		}
+	}
+	v.DestinationConfig = &d
+	return &v
 }
 
 func (a *API) getEventInvokeConfig(w http.ResponseWriter, r *http.Request) {
@@ -668,7 +685,7 @@ func (a *API) getEventInvokeConfig(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, eventInvokeView(out))
 }
 
 func (a *API) deleteEventInvokeConfig(w http.ResponseWriter, r *http.Request) {
@@ -684,15 +701,20 @@ func (a *API) deleteEventInvokeConfig(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) listEventInvokeConfigs(w http.ResponseWriter, r *http.Request) {
-	rec, ok := a.record(w, r)
-	if !ok {
+	name, _, err := pathName(r)
+	var configs []*function.EventInvokeConfig
+	if err == nil {
+		configs, err = a.store.EventInvokeConfigs(name)
+	}
+	if err != nil {
+		a.fail(w, r, err)
 		return
 	}
 	out := struct {
 		FunctionEventInvokeConfigs []*function.EventInvokeConfig `json:"FunctionEventInvokeConfigs"`
 	}{FunctionEventInvokeConfigs: []*function.EventInvokeConfig{}}
-	if rec.EventInvoke != nil {
-		out.FunctionEventInvokeConfigs = append(out.FunctionEventInvokeConfigs, rec.EventInvoke)
+	for _, c := range configs {
+		out.FunctionEventInvokeConfigs = append(out.FunctionEventInvokeConfigs, eventInvokeView(c))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
