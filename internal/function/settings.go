@@ -21,7 +21,7 @@ func (s *Store) PutReservedConcurrency(ctx context.Context, name string, n, acco
 		return nil, validationError(n, "reservedConcurrentExecutions", "Member must have value greater than or equal to 0")
 	}
 	if pc := s.TotalProvisioned(name); n < pc {
-		return nil, fault.New(fault.InvalidParameter, "ReservedConcurrentExecutions %d should not be lower than function's total provisioned concurrency [%d].", n, pc)
+		return nil, fault.New(fault.InvalidParameter, " ReservedConcurrentExecutions  %d should not be lower than function's total provisioned concurrency [%d].", n, pc)
 	}
 	others := 0
 	for _, r := range s.List() {
@@ -271,8 +271,11 @@ const (
 	tagValueMax = 256
 )
 
-// TagResource adds or replaces tags on a function.
-func (s *Store) TagResource(ctx context.Context, name string, tags map[string]string) error {
+// checkTags validates tags against Lambda's limits.
+func checkTags(tags map[string]string) error {
+	if len(tags) > tagsMax {
+		return errTooManyTags()
+	}
 	for k, v := range tags {
 		switch {
 		case k == "" || len(k) > tagKeyMax:
@@ -283,6 +286,18 @@ func (s *Store) TagResource(ctx context.Context, name string, tags map[string]st
 			return fault.New(fault.InvalidParameter, "Tag keys beginning with 'aws:' are reserved: %s", k)
 		}
 	}
+	return nil
+}
+
+func errTooManyTags() error {
+	return fault.New(fault.InvalidParameter, "Number of tags exceeds resource tag limit.")
+}
+
+// TagResource adds or replaces tags on a function.
+func (s *Store) TagResource(ctx context.Context, name string, tags map[string]string) error {
+	if err := checkTags(tags); err != nil {
+		return err
+	}
 	_, err := s.updateSettings(ctx, name, func(r *Record) error {
 		if r.Tags == nil {
 			r.Tags = map[string]string{}
@@ -291,7 +306,7 @@ func (s *Store) TagResource(ctx context.Context, name string, tags map[string]st
 			r.Tags[k] = v
 		}
 		if len(r.Tags) > tagsMax {
-			return fault.New(fault.InvalidParameter, "A function may have at most %d tags.", tagsMax)
+			return errTooManyTags()
 		}
 		return nil
 	})

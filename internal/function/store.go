@@ -307,6 +307,9 @@ func (s *Store) Create(ctx context.Context, in CreateInput) (*Record, error) {
 	if len(in.ZipFile) == 0 {
 		return nil, fault.New(fault.InvalidParameter, "Please provide a source for function code.")
 	}
+	if err := checkTags(in.Tags); err != nil {
+		return nil, err
+	}
 	layers, layerCode, err := s.resolveLayers(in.Layers)
 	if err != nil {
 		return nil, err

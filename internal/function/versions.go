@@ -49,7 +49,7 @@ func (s *Store) PublishVersion(ctx context.Context, name, codeSha256, descriptio
 	var number int
 	fn, err := s.update(ctx, name, revisionID, false, func(r *Record) error {
 		if codeSha256 != "" && codeSha256 != r.Config.CodeSha256 {
-			return fault.New(fault.PreconditionFailed, "CodeSHA256 (%s) is different from current CodeSHA256 in $LATEST (%s). Please try again from a valid state.", codeSha256, r.Config.CodeSha256)
+			return fault.New(fault.InvalidParameter, "CodeSHA256 (%s) is different from current CodeSHA256 in $LATEST (%s). Please try again with the CodeSHA256 in $LATEST.", codeSha256, r.Config.CodeSha256)
 		}
 		if r.LastVersion > 0 && r.Published == r.Config.RevisionId {
 			last := s.versions.Get(qualifiedKey(name, strconv.Itoa(r.LastVersion)))

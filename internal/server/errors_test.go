@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -163,3 +164,86 @@ func TestLambdaErrors_Wire(t *testing.T) {
 }
 
 func asErr[T error](err error, target *T) bool { return errors.As(err, target) }
+
+// TestLambdaErrors_Settings checks, word for word, the errors Lambda gives
+// for tags, reserved and provisioned concurrency, aliases and versions.
+func TestLambdaErrors_Settings(t *testing.T) {
+	n := startNode(t, nil)
+	ctx := context.Background()
+	const arn = "arn:aws:lambda:us-east-1:000000000000:function:"
+	n.create("settings", func(in *lambda.CreateFunctionInput) { in.Publish = true })
+	if _, err := n.lambda.CreateAlias(ctx, &lambda.CreateAliasInput{FunctionName: aws.String("settings"), Name: aws.String("stable"), FunctionVersion: aws.String("1")}); err != nil {
+		t.Fatal(err)
+	}
+	many := map[string]string{}
+	for i := range 51 {
+		many[fmt.Sprintf("key%d", i)] = "v"
+	}
+	tag := func(resource string, tags map[string]string) error {
+		_, err := n.lambda.TagResource(ctx, &lambda.TagResourceInput{Resource: aws.String(resource), Tags: tags})
+		return err
+	}
+	reserve := func(fn string, count int32) error {
+		_, err := n.lambda.PutFunctionConcurrency(ctx, &lambda.PutFunctionConcurrencyInput{FunctionName: aws.String(fn), ReservedConcurrentExecutions: aws.Int32(count)})
+		return err
+	}
+	provision := func(fn, qualifier string, count int32) error {
+		_, err := n.lambda.PutProvisionedConcurrencyConfig(ctx, &lambda.PutProvisionedConcurrencyConfigInput{FunctionName: aws.String(fn), Qualifier: aws.String(qualifier), ProvisionedConcurrentExecutions: aws.Int32(count)})
+		return err
+	}
+	getProvisioned := func(fn, qualifier string) error {
+		_, err := n.lambda.GetProvisionedConcurrencyConfig(ctx, &lambda.GetProvisionedConcurrencyConfigInput{FunctionName: aws.String(fn), Qualifier: aws.String(qualifier)})
+		return err
+	}
+	_, createErr := n.lambda.CreateFunction(ctx, &lambda.CreateFunctionInput{
+		FunctionName: aws.String("overtagged"), Runtime: types.RuntimeProvidedal2023, Role: aws.String("arn:aws:iam::000000000000:role/x"),
+		Code: &types.FunctionCode{ZipFile: fnZip}, Tags: many,
+	})
+	_, publishErr := n.lambda.PublishVersion(ctx, &lambda.PublishVersionInput{FunctionName: aws.String("settings"), CodeSha256: aws.String("c2hhLW9mLXNvbWV0aGluZy1lbHNl")})
+
+	tests := []struct {
+		name string
+		err  error
+		code string
+		want string
+	}{
+		{"tag a version", tag(arn+"settings:1", map[string]string{"a": "b"}), "InvalidParameterValueException", "Tags on function aliases and versions are not supported. Please specify a function ARN."},
+		{"tag an alias", tag(arn+"settings:stable", map[string]string{"a": "b"}), "InvalidParameterValueException", "Tags on function aliases and versions are not supported. Please specify a function ARN."},
+		{"tag a bad ARN", tag("arn:aws:sqs:queue", map[string]string{"a": "b"}), "ValidationException",
+			"1 validation error detected: Value 'arn:aws:sqs:queue' at 'resource' failed to satisfy constraint: Member must satisfy regular expression pattern: arn:(aws[a-zA-Z-]*):lambda:"},
+		{"tag nothing", tag(arn+"settings", map[string]string{}), "InvalidParameterValueException", "An error occurred and the request cannot be processed."},
+		{"tag too many", tag(arn+"settings", many), "InvalidParameterValueException", "Number of tags exceeds resource tag limit."},
+		{"create with too many tags", createErr, "InvalidParameterValueException", "Number of tags exceeds resource tag limit."},
+		{"tag a missing function", tag(arn+"ghost", map[string]string{"a": "b"}), "ResourceNotFoundException", "Function not found: " + arn + "ghost"},
+		{"reserve for a version", reserve(arn+"settings:1", 1), "InvalidParameterValueException",
+			"This operation is permitted on Lambda functions only. Aliases and versions do not support this operation. Please specify either a function name or an unqualified function ARN."},
+		{"reserve for a missing function", reserve("ghost", 1), "ResourceNotFoundException", "Function not found: " + arn + "ghost:$LATEST"},
+		{"reserve too much", reserve("settings", 950), "InvalidParameterValueException",
+			"Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [100]."},
+		{"provision $LATEST", provision("settings", "$LATEST", 1), "InvalidParameterValueException", "Provisioned Concurrency Configs cannot be applied to unpublished function versions."},
+		{"provision a missing alias", provision("settings", "ghost", 1), "ResourceNotFoundException", "Cannot find alias arn: " + arn + "settings:ghost"},
+		{"provision an alias of a missing function", provision("ghost", "stable", 1), "ResourceNotFoundException", "Cannot find alias arn: " + arn + "ghost:stable"},
+		{"provision a missing version", provision("settings", "9", 1), "ResourceNotFoundException", "Function not found: " + arn + "settings:9"},
+		{"provision beyond the account", provision("settings", "1", 1001), "InvalidParameterValueException",
+			"Specified ConcurrentExecutions for function is greater than account's unreserved concurrency [1000]."},
+		{"provision into the unreserved minimum", provision("settings", "1", 950), "InvalidParameterValueException",
+			"Specified ConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [100]."},
+		{"get provisioned $LATEST", getProvisioned("settings", "$LATEST"), "InvalidParameterValueException", "The function resource provided must be an alias or a published version."},
+		{"get provisioned, none", getProvisioned("settings", "1"), "ProvisionedConcurrencyConfigNotFoundException", "No Provisioned Concurrency Config found for this function"},
+		{"publish with another CodeSha256", publishErr, "InvalidParameterValueException",
+			"CodeSHA256 (c2hhLW9mLXNvbWV0aGluZy1lbHNl) is different from current CodeSHA256 in $LATEST ("},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { apiErr(t, tt.err, tt.code, tt.want) })
+	}
+
+	// Asked for by qualifier, $LATEST answers with a qualified ARN.
+	latest, err := n.lambda.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("settings"), Qualifier: aws.String("$LATEST")})
+	if err != nil || aws.ToString(latest.FunctionArn) != arn+"settings:$LATEST" {
+		t.Errorf("get $LATEST: got %v, %v; want FunctionArn %s", aws.ToString(latest.FunctionArn), err, arn+"settings:$LATEST")
+	}
+	plain, err := n.lambda.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("settings")})
+	if err != nil || aws.ToString(plain.FunctionArn) != arn+"settings" {
+		t.Errorf("get: got %v, %v; want FunctionArn %s", aws.ToString(plain.FunctionArn), err, arn+"settings")
+	}
+}

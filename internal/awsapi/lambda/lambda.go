@@ -13,7 +13,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/updraft/updraft/internal/fault"
 	"github.com/updraft/updraft/internal/function"
@@ -331,6 +333,12 @@ func (a *API) record(w http.ResponseWriter, r *http.Request) (*function.Record, 
 		a.fail(w, r, err)
 		return nil, false
 	}
+	if qualifier == function.Latest {
+		// Asked for by qualifier, $LATEST answers with a qualified ARN.
+		c := *rec
+		c.Config.FunctionArn += ":" + function.Latest
+		rec = &c
+	}
 	return rec, true
 }
 
@@ -582,8 +590,18 @@ func (a *API) invokeAsyncLegacy(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusAccepted, map[string]int{"Status": 202})
 }
 
+// unqualifiedName parses the {name} path parameter of an operation that
+// only applies to a function as a whole.
+func (a *API) unqualifiedName(r *http.Request) (string, error) {
+	name, qualifier, err := pathName(r)
+	if err == nil && qualifier != "" {
+		err = fault.New(fault.InvalidParameter, "This operation is permitted on Lambda functions only. Aliases and versions do not support this operation. Please specify either a function name or an unqualified function ARN.")
+	}
+	return name, err
+}
+
 func (a *API) putFunctionConcurrency(w http.ResponseWriter, r *http.Request) {
-	name, _, err := pathName(r)
+	name, err := a.unqualifiedName(r)
 	var req struct {
 		ReservedConcurrentExecutions *int `json:"ReservedConcurrentExecutions"`
 	}
@@ -592,6 +610,12 @@ func (a *API) putFunctionConcurrency(w http.ResponseWriter, r *http.Request) {
 	}
 	if err == nil && req.ReservedConcurrentExecutions == nil {
 		err = fault.New(fault.Validation, "1 validation error detected: Value null at 'reservedConcurrentExecutions' failed to satisfy constraint: Member must not be null")
+	}
+	if err == nil {
+		// Lambda names $LATEST when the function is missing.
+		if _, gerr := a.store.Get(name, ""); gerr != nil {
+			err = fault.New(fault.NotFound, "Function not found: %s:%s", a.store.ARN(name), function.Latest)
+		}
 	}
 	if err == nil {
 		_, err = a.store.PutReservedConcurrency(r.Context(), name, *req.ReservedConcurrentExecutions, a.account)
@@ -622,7 +646,7 @@ func (a *API) getFunctionConcurrency(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) deleteFunctionConcurrency(w http.ResponseWriter, r *http.Request) {
-	name, _, err := pathName(r)
+	name, err := a.unqualifiedName(r)
 	if err == nil {
 		err = a.store.DeleteReservedConcurrency(r.Context(), name)
 	}
@@ -735,8 +759,29 @@ func (a *API) getAccountSettings(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// tagResourcePattern is Lambda's pattern for a taggable resource ARN.
+var tagResourcePattern = regexp.MustCompile(`^arn:(aws[a-zA-Z-]*):lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:\d{12}:(function:[a-zA-Z0-9-_]+(:(\$LATEST|[a-zA-Z0-9-_]+))?|layer:([a-zA-Z0-9-_]+)|code-signing-config:csc-[a-z0-9]{17}|event-source-mapping:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|capacity-provider:[a-zA-Z0-9-_]+)$`)
+
+// tagged parses the {arn} of the tag operations: an unqualified function
+// ARN, the only resource Updraft tags.
+func (a *API) tagged(r *http.Request) (string, error) {
+	arn := r.PathValue("arn")
+	if !tagResourcePattern.MatchString(arn) {
+		return "", fault.New(fault.Validation, "1 validation error detected: Value '%s' at 'resource' failed to satisfy constraint: Member must satisfy regular expression pattern: %s", arn,
+			strings.TrimSuffix(strings.TrimPrefix(tagResourcePattern.String(), "^"), "$"))
+	}
+	if !strings.Contains(arn, ":function:") {
+		return "", fault.New(fault.InvalidParameter, "Updraft tags functions only; %s is not a function ARN.", arn)
+	}
+	name, qualifier, err := function.ParseName(arn)
+	if err == nil && qualifier != "" {
+		err = fault.New(fault.InvalidParameter, "Tags on function aliases and versions are not supported. Please specify a function ARN.")
+	}
+	return name, err
+}
+
 func (a *API) listTags(w http.ResponseWriter, r *http.Request) {
-	name, _, err := function.ParseName(r.PathValue("arn"))
+	name, err := a.tagged(r)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -754,15 +799,18 @@ func (a *API) listTags(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) tagResource(w http.ResponseWriter, r *http.Request) {
-	name, _, err := function.ParseName(r.PathValue("arn"))
+	name, err := a.tagged(r)
 	var req struct {
 		Tags map[string]string `json:"Tags"`
 	}
 	if err == nil {
 		err = decode(r, &req)
 	}
-	if err == nil && len(req.Tags) == 0 {
+	if err == nil && req.Tags == nil {
 		err = fault.New(fault.Validation, "1 validation error detected: Value null at 'tags' failed to satisfy constraint: Member must not be null")
+	}
+	if err == nil && len(req.Tags) == 0 {
+		err = fault.New(fault.InvalidParameter, "An error occurred and the request cannot be processed.")
 	}
 	if err == nil {
 		err = a.store.TagResource(r.Context(), name, req.Tags)
@@ -775,7 +823,7 @@ func (a *API) tagResource(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) untagResource(w http.ResponseWriter, r *http.Request) {
-	name, _, err := function.ParseName(r.PathValue("arn"))
+	name, err := a.tagged(r)
 	keys := r.URL.Query()["tagKeys"]
 	if err == nil && len(keys) == 0 {
 		err = fault.New(fault.Validation, "1 validation error detected: Value null at 'tagKeys' failed to satisfy constraint: Member must not be null")
