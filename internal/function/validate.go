@@ -59,12 +59,9 @@ var deprecated = map[string]bool{
 func RuntimeFamily(runtime string) string { return runtimes[runtime] }
 
 var (
-	namePattern    = regexp.MustCompile(`^[a-zA-Z0-9-_]{1,64}$`)
 	handlerPattern = regexp.MustCompile(`^[^\s]{1,128}$`)
 	rolePattern    = regexp.MustCompile(`^arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$`)
 	envKeyPattern  = regexp.MustCompile(`^[a-zA-Z]([a-zA-Z0-9_])+$`)
-	// fullNamePattern is Lambda's pattern for a FunctionName path parameter.
-	fullNamePattern = regexp.MustCompile(`^(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?$`)
 )
 
 // reservedEnv are variables the platform sets and a function may not.
@@ -78,43 +75,134 @@ var reservedEnv = map[string]bool{
 }
 
 func validationError(value any, field, constraint string) *fault.Error {
-	return fault.New(fault.Validation, "1 validation error detected: Value '%v' at '%s' failed to satisfy constraint: %s", value, field, constraint)
+	return validationErrors(violation(value, field, constraint))
 }
 
-var qualifierPattern = regexp.MustCompile(`^[a-zA-Z0-9$_-]{1,128}$`)
+// violation is one failed constraint, worded as Lambda lists them.
+func violation(value any, field, constraint string) string {
+	return fmt.Sprintf("Value '%v' at '%s' failed to satisfy constraint: %s", value, field, constraint)
+}
+
+// validationErrors is Lambda's ValidationException for one or more
+// violations, nil for none.
+func validationErrors(violations ...string) *fault.Error {
+	switch len(violations) {
+	case 0:
+		return nil
+	case 1:
+		return fault.New(fault.Validation, "1 validation error detected: %s", violations[0])
+	}
+	return fault.New(fault.Validation, "%d validation errors detected: %s", len(violations), strings.Join(violations, "; "))
+}
+
+// Lambda's patterns for a FunctionName: the operations on an existing
+// function (GetFunction, Invoke, DeleteFunction, ...) allow dots and
+// $LATEST.PUBLISHED; CreateFunction does not. The texts are quoted in
+// messages; the expressions add anchors and group names.
+const (
+	pathNamePatternText   = `(arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?([a-zA-Z0-9-_\.]+)(:(\$LATEST(\.PUBLISHED)?|[a-zA-Z0-9-_]+))?`
+	createNamePatternText = `(arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?`
+	qualifierPatternText  = `\$(LATEST(\.PUBLISHED)?)|[a-zA-Z0-9-_$]+`
+	// createNameMax is CreateFunction's limit on FunctionName, ARN included.
+	createNameMax = 140
+	// NameMax is the longest function name.
+	NameMax      = 64
+	qualifierMax = 128
+)
+
+var (
+	pathNamePattern   = regexp.MustCompile(`^(arn:(?P<partition>aws[a-zA-Z-]*)?:lambda:)?((?P<region>(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}):)?(\d{12}:)?(function:)?(?P<name>[a-zA-Z0-9-_\.]+)(:(?P<qualifier>\$LATEST(\.PUBLISHED)?|[a-zA-Z0-9-_]+))?$`)
+	createNamePattern = regexp.MustCompile(`^(arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?$`)
+	qualifierPattern  = regexp.MustCompile(`^(\$(LATEST(\.PUBLISHED)?)|[a-zA-Z0-9-_$]+)$`)
+)
+
+// qualifierViolation is what is wrong with a Qualifier parameter, or "".
+func qualifierViolation(q string) string {
+	switch {
+	case len(q) > qualifierMax:
+		return violation(q, "qualifier", fmt.Sprintf("Member must have length less than or equal to %d", qualifierMax))
+	case !qualifierPattern.MatchString(q):
+		return violation(q, "qualifier", "Member must satisfy regular expression pattern: "+qualifierPatternText)
+	}
+	return ""
+}
 
 // CheckQualifier validates a Qualifier parameter.
 func CheckQualifier(q string) error {
-	if !qualifierPattern.MatchString(q) {
-		return validationError(q, "qualifier", "Member must satisfy regular expression pattern: (|[a-zA-Z0-9$_-]{1,128})")
+	if v := qualifierViolation(q); v != "" {
+		return validationErrors(v)
 	}
 	return nil
 }
 
 // ParseName splits a FunctionName path parameter (a name, a partial ARN
 // "123456789012:function:name" or a full ARN, optionally qualified) into
-// the function name and the qualifier (empty when none).
+// the function name and the qualifier (empty when none). As on Lambda, a
+// name that fits the pattern but is too long is not an error here: no
+// function has it, so it is not found.
 func ParseName(s string) (name, qualifier string, err error) {
+	name, qualifier, _, err = parseName(s)
+	return name, qualifier, err
+}
+
+// ParseNameQualifier is ParseName and CheckQualifier together, reporting
+// both violations at once as Lambda does. qualifier may be "".
+func ParseNameQualifier(s, qualifier string) (name, nameQualifier string, err error) {
+	var violations []string
+	name, nameQualifier, _, err = parseName(s)
+	if err != nil {
+		violations = append(violations, violation(s, "functionName", "Member must satisfy regular expression pattern: "+pathNamePatternText))
+	}
+	if qualifier != "" {
+		if v := qualifierViolation(qualifier); v != "" {
+			violations = append(violations, v)
+		}
+	}
+	if len(violations) > 0 {
+		return "", "", validationErrors(violations...)
+	}
+	return name, nameQualifier, nil
+}
+
+// Locate parses a FunctionName parameter with its Qualifier parameter
+// (may be "") as Lambda does: violations of both reported at once, a
+// qualifier in the name that disagrees with the parameter refused, and an
+// ARN of a region other than region not found. It returns the function
+// name and the qualifier that applies ("" for none).
+func Locate(fn, qualifier, region string) (string, string, error) {
+	name, q, err := ParseNameQualifier(fn, qualifier)
+	if err != nil {
+		return "", "", err
+	}
+	if qualifier != "" {
+		if q != "" && q != qualifier {
+			return "", "", fault.New(fault.InvalidParameter, "The derived qualifier from the function name does not match the specified qualifier.")
+		}
+		q = qualifier
+	}
+	if _, _, r, _ := parseName(fn); r != "" && r != region {
+		return "", "", fault.New(fault.NotFound, "Functions from '%s' are not reachable in this region ('%s')", r, region)
+	}
+	return name, q, nil
+}
+
+// parseName is ParseName that also returns the ARN's region ("" when the
+// name is not a full ARN).
+func parseName(s string) (name, qualifier, region string, err error) {
 	if isPlainName(s) {
-		return s, "", nil // the common case, without the regexp
+		return s, "", "", nil // the common case, without the regexp
 	}
-	if len(s) > 170 || !fullNamePattern.MatchString(s) {
-		return "", "", validationError(s, "functionName", "Member must satisfy regular expression pattern: "+fullNamePattern.String())
+	m := pathNamePattern.FindStringSubmatch(s)
+	if m == nil {
+		return "", "", "", validationError(s, "functionName", "Member must satisfy regular expression pattern: "+pathNamePatternText)
 	}
-	m := fullNamePattern.FindStringSubmatch(s)
-	name = m[7]
-	qualifier = m[9]
-	// A bare "name:qualifier" parses with name in the account slot only when
-	// it is 12 digits; otherwise the regexp assigns it as name/qualifier.
-	if len(name) > 64 {
-		return "", "", validationError(s, "functionName", "Member must have length less than or equal to 64")
-	}
-	return name, qualifier, nil
+	g := func(group string) string { return m[pathNamePattern.SubexpIndex(group)] }
+	return g("name"), g("qualifier"), g("region"), nil
 }
 
 // isPlainName reports whether s is a bare name: 1–64 of [a-zA-Z0-9-_].
 func isPlainName(s string) bool {
-	if len(s) == 0 || len(s) > 64 {
+	if len(s) == 0 || len(s) > NameMax {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
@@ -126,16 +214,31 @@ func isPlainName(s string) bool {
 	return true
 }
 
-// ValidateName checks a bare function name for CreateFunction.
-func ValidateName(name string) error {
-	if !namePattern.MatchString(name) {
-		n, _, err := ParseName(name)
-		if err != nil {
-			return err
-		}
-		name = n
+// ValidateName checks CreateFunction's FunctionName (a name or an ARN)
+// and returns the function name.
+func ValidateName(s string) (string, error) {
+	if isPlainName(s) {
+		return s, nil
 	}
-	return nil
+	var violations []string
+	if len(s) > createNameMax {
+		violations = append(violations, violation(s, "functionName", fmt.Sprintf("Member must have length less than or equal to %d", createNameMax)))
+	}
+	if !createNamePattern.MatchString(s) {
+		violations = append(violations, violation(s, "functionName", "Member must satisfy regular expression pattern: "+createNamePatternText))
+	}
+	if len(violations) > 0 {
+		return "", validationErrors(violations...)
+	}
+	name, _, _, err := parseName(s)
+	if err != nil {
+		return "", err
+	}
+	if len(name) > NameMax {
+		// Lambda reports this one as InvalidParameterValueException.
+		return "", fault.New(fault.InvalidParameter, "1 validation error detected: %s", violation(s, "functionName", fmt.Sprintf("Member must have length less than or equal to %d", NameMax)))
+	}
+	return name, nil
 }
 
 // checkRuntime validates runtime and handler together.

@@ -29,6 +29,7 @@ func wantFault(t *testing.T, what string, err error, k fault.Kind, parts ...stri
 }
 
 func TestParseName(t *testing.T) {
+	arnPrefix := "arn:aws:lambda:us-west-2:123456789012:function:"
 	name64 := strings.Repeat("a", 64)
 	tests := []struct {
 		in            string
@@ -60,6 +61,12 @@ func TestParseName(t *testing.T) {
 		{"arn:aws:lambda:us-west-2:123456789012:layer:my-layer", "layer", "my-layer"},
 		// A name that is all digits is still a name.
 		{"123456789012", "123456789012", ""},
+		// Lambda's pattern allows what no function is named: such names
+		// are not found rather than invalid.
+		{"my.function", "my.function", ""},
+		{strings.Repeat("a", 65), strings.Repeat("a", 65), ""},
+		{arnPrefix + strings.Repeat("a", 65) + ":1", strings.Repeat("a", 65), "1"},
+		{"my-function:$LATEST.PUBLISHED", "my-function", "$LATEST.PUBLISHED"},
 	}
 	for _, tt := range tests {
 		name, qualifier, err := ParseName(tt.in)
@@ -81,7 +88,6 @@ func TestParseName_invalid(t *testing.T) {
 	}{
 		{"", "regular expression pattern"},
 		{"my function", "regular expression pattern"},
-		{"my.function", "regular expression pattern"},
 		{"my/function", "regular expression pattern"},
 		{"my-function:", "regular expression pattern"},
 		{":1", "regular expression pattern"},
@@ -93,13 +99,10 @@ func TestParseName_invalid(t *testing.T) {
 		{"arn:aws:lambda:us-west-2:12345:function:my-function", "regular expression pattern"},
 		{"arn:aws:lambda:us-west-2:123456789012:function:my-function:1:extra", "regular expression pattern"},
 		{"näme", "regular expression pattern"},
-		// Overlong names: a bare name is limited to 64 characters.
-		{strings.Repeat("a", 65), "length less than or equal to 64"},
-		{strings.Repeat("a", 65) + ":1", "length less than or equal to 64"},
-		{arnPrefix + strings.Repeat("a", 65), "length less than or equal to 64"},
-		// Overlong input: the whole parameter is limited to 170 characters.
-		{strings.Repeat("a", 171), "regular expression pattern"},
-		{arnPrefix + strings.Repeat("a", 64) + ":" + strings.Repeat("q", 171-len(arnPrefix)-65), "regular expression pattern"},
+		{arnPrefix + strings.Repeat("a", 64) + ":" + strings.Repeat("q", 100) + ":x", "regular expression pattern"},
+		{"invalid-account:function:my-function", "regular expression pattern"},
+		{"arn:aws:lambda::123456789012:function:my-function", "regular expression pattern"},
+		{"arn:aws:lambda:us-west-2:123456789012:function:my-function:$LATES", "regular expression pattern"},
 	}
 	for _, tt := range tests {
 		name, qualifier, err := ParseName(tt.in)
@@ -112,24 +115,31 @@ func TestParseName_invalid(t *testing.T) {
 }
 
 func TestValidateName(t *testing.T) {
-	for _, name := range []string{
-		"f", "my-function", "My_Function_2", strings.Repeat("x", 64),
+	for _, tt := range []struct{ in, name string }{
+		{"f", "f"}, {"my-function", "my-function"}, {"My_Function_2", "My_Function_2"}, {strings.Repeat("x", 64), strings.Repeat("x", 64)},
 		// CreateFunction accepts the ARN forms too.
-		"arn:aws:lambda:us-west-2:123456789012:function:my-function",
-		"123456789012:function:my-function",
+		{"arn:aws:lambda:us-west-2:123456789012:function:my-function", "my-function"},
+		{"123456789012:function:my-function", "my-function"},
 	} {
-		if err := ValidateName(name); err != nil {
-			t.Errorf("ValidateName(%q): got %v, want nil", name, err)
+		if name, err := ValidateName(tt.in); err != nil || name != tt.name {
+			t.Errorf("ValidateName(%q): got %q, %v, want %q", tt.in, name, err, tt.name)
 		}
 	}
-	for _, tt := range []struct{ name, want string }{
-		{"", "regular expression pattern"},
-		{"has space", "regular expression pattern"},
-		{"dot.ted", "regular expression pattern"},
-		{strings.Repeat("x", 65), "length less than or equal to 64"},
-		{strings.Repeat("x", 200), "regular expression pattern"},
+	for _, tt := range []struct {
+		name string
+		kind fault.Kind
+		want string
+	}{
+		{"", fault.Validation, "1 validation error detected: Value '' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: (arn:"},
+		{"has space", fault.Validation, "regular expression pattern"},
+		{"dot.ted", fault.Validation, "regular expression pattern"},
+		// Lambda answers an overlong name with InvalidParameterValueException.
+		{strings.Repeat("x", 65), fault.InvalidParameter, "1 validation error detected: Value '" + strings.Repeat("x", 65) + "' at 'functionName' failed to satisfy constraint: Member must have length less than or equal to 64"},
+		{strings.Repeat("x", 141), fault.Validation, "1 validation error detected: Value '" + strings.Repeat("x", 141) + "' at 'functionName' failed to satisfy constraint: Member must have length less than or equal to 140"},
+		{strings.Repeat("x", 140) + "!", fault.Validation, "2 validation errors detected: "},
 	} {
-		wantFault(t, fmt.Sprintf("ValidateName(%.40q)", tt.name), ValidateName(tt.name), fault.Validation, "functionName", tt.want)
+		_, err := ValidateName(tt.name)
+		wantFault(t, fmt.Sprintf("ValidateName(%.40q)", tt.name), err, tt.kind, "functionName", tt.want)
 	}
 }
 
@@ -314,8 +324,8 @@ func TestCheckArchitectures(t *testing.T) {
 }
 
 var (
-	fuzzNameOK      = regexp.MustCompile(`^[a-zA-Z0-9-_]+$`)
-	fuzzQualifierOK = regexp.MustCompile(`^(\$LATEST|[a-zA-Z0-9-_]+)?$`)
+	fuzzNameOK      = regexp.MustCompile(`^[a-zA-Z0-9-_.]+$`)
+	fuzzQualifierOK = regexp.MustCompile(`^(\$LATEST(\.PUBLISHED)?|[a-zA-Z0-9-_]+)?$`)
 )
 
 func FuzzParseName(f *testing.F) {
@@ -338,11 +348,8 @@ func FuzzParseName(f *testing.F) {
 			}
 			return
 		}
-		if len(s) > 170 {
-			t.Fatalf("ParseName(%q): accepted %d characters, want at most 170", s, len(s))
-		}
-		if len(name) > 64 || !fuzzNameOK.MatchString(name) {
-			t.Fatalf("ParseName(%q): got name %q, want 1-64 of [a-zA-Z0-9-_]", s, name)
+		if !fuzzNameOK.MatchString(name) {
+			t.Fatalf("ParseName(%q): got name %q, want [a-zA-Z0-9-_.]+", s, name)
 		}
 		if !fuzzQualifierOK.MatchString(qualifier) {
 			t.Fatalf("ParseName(%q): got qualifier %q", s, qualifier)
@@ -356,9 +363,11 @@ func FuzzParseName(f *testing.F) {
 		if qualifier == "" && !strings.HasSuffix(s, name) {
 			t.Fatalf("ParseName(%q): got name %q; input does not end in it", s, name)
 		}
-		// A bare name is valid for CreateFunction.
-		if err := ValidateName(name); err != nil {
-			t.Fatalf("ValidateName(%q) (parsed from %q): %v", name, s, err)
+		// A bare name of 1-64 of [a-zA-Z0-9-_] is valid for CreateFunction.
+		if len(name) <= NameMax && !strings.Contains(name, ".") {
+			if _, err := ValidateName(name); err != nil {
+				t.Fatalf("ValidateName(%q) (parsed from %q): %v", name, s, err)
+			}
 		}
 	})
 }

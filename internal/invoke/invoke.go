@@ -109,20 +109,9 @@ func New(cfg Config, store *function.Store, sched *scheduler.Scheduler, log *slo
 // resolve finds the function version a request runs (an alias picks one
 // of its versions by weight) and the qualifier it was invoked with.
 func (s *Service) resolve(name, qualifier string) (*function.Record, string, error) {
-	fn, q, err := function.ParseName(name)
+	fn, qualifier, err := s.store.Locate(name, qualifier)
 	if err != nil {
 		return nil, "", err
-	}
-	if q != "" && qualifier != "" && q != qualifier {
-		return nil, "", fault.New(fault.InvalidParameter, "The derived qualifier from the function name does not match the specified qualifier.")
-	}
-	if qualifier == "" {
-		qualifier = q
-	}
-	if qualifier != "" {
-		if err := function.CheckQualifier(qualifier); err != nil {
-			return nil, "", err
-		}
 	}
 	rec, err := s.store.Resolve(fn, qualifier)
 	if err != nil {

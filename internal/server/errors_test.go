@@ -43,7 +43,8 @@ func TestLambdaErrors_CreateFunction(t *testing.T) {
 	}{
 		{"exists", func(in *lambda.CreateFunctionInput) { in.FunctionName = aws.String("exists") }, "ResourceConflictException", "Function already exist: exists"},
 		{"bad name", func(in *lambda.CreateFunctionInput) { in.FunctionName = aws.String("bad name!") }, "ValidationException", "functionName"},
-		{"long name", func(in *lambda.CreateFunctionInput) { in.FunctionName = aws.String(strings.Repeat("a", 65)) }, "ValidationException", "functionName"},
+		{"long name", func(in *lambda.CreateFunctionInput) { in.FunctionName = aws.String(strings.Repeat("a", 65)) }, "InvalidParameterValueException",
+			"1 validation error detected: Value '" + strings.Repeat("a", 65) + "' at 'functionName' failed to satisfy constraint: Member must have length less than or equal to 64"},
 		{"unknown runtime", func(in *lambda.CreateFunctionInput) { in.Runtime = "cobol85" }, "InvalidParameterValueException", "Value cobol85 at 'runtime'"},
 		{"deprecated runtime", func(in *lambda.CreateFunctionInput) { in.Runtime = "go1.x" }, "InvalidParameterValueException", "go1.x is no longer supported"},
 		{"corrupt zip", func(in *lambda.CreateFunctionInput) { in.Code.ZipFile = corrupt }, "InvalidParameterValueException", "Could not unzip uploaded file"},
@@ -245,5 +246,61 @@ func TestLambdaErrors_Settings(t *testing.T) {
 	plain, err := n.lambda.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("settings")})
 	if err != nil || aws.ToString(plain.FunctionArn) != arn+"settings" {
 		t.Errorf("get: got %v, %v; want FunctionArn %s", aws.ToString(plain.FunctionArn), err, arn+"settings")
+	}
+}
+
+// TestLambdaErrors_Names checks how Lambda judges FunctionName and
+// Qualifier: its patterns, lengths that only mean "not found", both
+// violations at once, and qualifiers DeleteFunction refuses before looking.
+func TestLambdaErrors_Names(t *testing.T) {
+	n := startNode(t, nil)
+	ctx := context.Background()
+	const arn = "arn:aws:lambda:us-east-1:000000000000:function:"
+	const pathPattern = `Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?([a-zA-Z0-9-_\.]+)(:(\$LATEST(\.PUBLISHED)?|[a-zA-Z0-9-_]+))?`
+	long := strings.Repeat("n", 70)
+	get := func(name, qualifier string) error {
+		in := &lambda.GetFunctionInput{FunctionName: aws.String(name)}
+		if qualifier != "" {
+			in.Qualifier = aws.String(qualifier)
+		}
+		_, err := n.lambda.GetFunction(ctx, in)
+		return err
+	}
+	del := func(name, qualifier string) error {
+		_, err := n.lambda.DeleteFunction(ctx, &lambda.DeleteFunctionInput{FunctionName: aws.String(name), Qualifier: aws.String(qualifier)})
+		return err
+	}
+	invoke := func(name string) error {
+		_, err := n.lambda.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String(name)})
+		return err
+	}
+	tests := []struct {
+		name string
+		err  error
+		code string
+		want string
+	}{
+		{"bad character", get("fn!", ""), "ValidationException", "1 validation error detected: Value 'fn!' at 'functionName' failed to satisfy constraint: " + pathPattern},
+		{"bad character, invoke", invoke("fn!"), "ValidationException", "Value 'fn!' at 'functionName' failed to satisfy constraint: " + pathPattern},
+		{"region missing", get("arn:aws:lambda::000000000000:function:fn", ""), "ValidationException", pathPattern},
+		{"two qualifiers", get(arn+"fn:1:2", ""), "ValidationException", pathPattern},
+		{"qualifier too long", get("fn", strings.Repeat("q", 129)), "ValidationException",
+			"1 validation error detected: Value '" + strings.Repeat("q", 129) + "' at 'qualifier' failed to satisfy constraint: Member must have length less than or equal to 128"},
+		{"bad qualifier", get("fn", "q!"), "ValidationException",
+			"Value 'q!' at 'qualifier' failed to satisfy constraint: Member must satisfy regular expression pattern: \\$(LATEST(\\.PUBLISHED)?)|[a-zA-Z0-9-_$]+"},
+		{"both wrong", get("fn!", "q!"), "ValidationException", "2 validation errors detected: "},
+		{"name too long", get(long, ""), "ResourceNotFoundException", "Function not found: " + arn + long},
+		{"name too long, invoke", invoke(long), "ResourceNotFoundException", "Function not found: " + arn + long},
+		{"dotted name", get("my.fn", ""), "ResourceNotFoundException", "Function not found: " + arn + "my.fn"},
+		{"other region", get("arn:aws:lambda:eu-west-1:000000000000:function:fn", ""), "ResourceNotFoundException",
+			"Functions from 'eu-west-1' are not reachable in this region ('us-east-1')"},
+		{"other region, invoke", invoke("arn:aws:lambda:eu-west-1:000000000000:function:fn"), "ResourceNotFoundException",
+			"Functions from 'eu-west-1' are not reachable in this region ('us-east-1')"},
+		{"delete an alias", del("ghost", "live"), "InvalidParameterValueException", "Deletion of aliases is not currently supported."},
+		{"delete $LATEST", del("ghost", "$LATEST"), "InvalidParameterValueException", "$LATEST version cannot be deleted without deleting the function."},
+		{"delete a version of a missing function", del("ghost", "3"), "ResourceNotFoundException", "Function not found: " + arn + "ghost"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { apiErr(t, tt.err, tt.code, tt.want) })
 	}
 }

@@ -135,21 +135,13 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // pathName parses the {name} path parameter and the Qualifier query.
-func pathName(r *http.Request) (name, qualifier string, err error) {
-	name, qualifier, err = function.ParseName(r.PathValue("name"))
-	if err != nil {
-		return "", "", err
-	}
-	if q := r.URL.Query().Get("Qualifier"); q != "" {
-		if err := function.CheckQualifier(q); err != nil {
-			return "", "", err
-		}
-		if qualifier != "" && q != qualifier {
-			return "", "", fault.New(fault.InvalidParameter, "The derived qualifier from the function name does not match the specified qualifier.")
-		}
-		qualifier = q
-	}
-	return name, qualifier, nil
+func (a *API) pathName(r *http.Request) (name, qualifier string, err error) {
+	return locate(r, a.store.Region())
+}
+
+// locate is pathName for a node of region.
+func locate(r *http.Request, region string) (name, qualifier string, err error) {
+	return function.Locate(r.PathValue("name"), r.URL.Query().Get("Qualifier"), region)
 }
 
 type createRequest struct {
@@ -323,7 +315,7 @@ func (a *API) listFunctions(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) record(w http.ResponseWriter, r *http.Request) (*function.Record, bool) {
-	name, qualifier, err := pathName(r)
+	name, qualifier, err := a.pathName(r)
 	if err != nil {
 		a.fail(w, r, err)
 		return nil, false
@@ -398,7 +390,7 @@ type configRequest struct {
 }
 
 func (a *API) updateFunctionConfiguration(w http.ResponseWriter, r *http.Request) {
-	name, qualifier, err := pathName(r)
+	name, qualifier, err := a.pathName(r)
 	if err == nil && qualifier != "" {
 		err = fault.New(fault.InvalidParameter, "Qualifier is not allowed for UpdateFunctionConfiguration.")
 	}
@@ -440,7 +432,7 @@ type codeRequest struct {
 }
 
 func (a *API) updateFunctionCode(w http.ResponseWriter, r *http.Request) {
-	name, _, err := pathName(r)
+	name, _, err := a.pathName(r)
 	var req codeRequest
 	if err == nil {
 		err = decode(r, &req)
@@ -480,7 +472,7 @@ func (a *API) updateFunctionCode(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) deleteFunction(w http.ResponseWriter, r *http.Request) {
-	name, qualifier, err := pathName(r)
+	name, qualifier, err := a.pathName(r)
 	if err == nil {
 		_, err = a.store.Delete(r.Context(), name, qualifier)
 	}
@@ -593,7 +585,7 @@ func (a *API) invokeAsyncLegacy(w http.ResponseWriter, r *http.Request) {
 // unqualifiedName parses the {name} path parameter of an operation that
 // only applies to a function as a whole.
 func (a *API) unqualifiedName(r *http.Request) (string, error) {
-	name, qualifier, err := pathName(r)
+	name, qualifier, err := a.pathName(r)
 	if err == nil && qualifier != "" {
 		err = fault.New(fault.InvalidParameter, "This operation is permitted on Lambda functions only. Aliases and versions do not support this operation. Please specify either a function name or an unqualified function ARN.")
 	}
@@ -666,7 +658,7 @@ func (a *API) updateEventInvokeConfig(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) eventInvokeConfig(w http.ResponseWriter, r *http.Request, replace bool) {
-	name, qualifier, err := pathName(r)
+	name, qualifier, err := a.pathName(r)
 	var req function.EventInvokeConfig
 	if err == nil {
 		err = decode(r, &req)
@@ -700,7 +692,7 @@ func eventInvokeView(c *function.EventInvokeConfig) *function.EventInvokeConfig 
 }
 
 func (a *API) getEventInvokeConfig(w http.ResponseWriter, r *http.Request) {
-	name, qualifier, err := pathName(r)
+	name, qualifier, err := a.pathName(r)
 	var out *function.EventInvokeConfig
 	if err == nil {
 		out, err = a.store.GetEventInvokeConfig(name, qualifier)
@@ -713,7 +705,7 @@ func (a *API) getEventInvokeConfig(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) deleteEventInvokeConfig(w http.ResponseWriter, r *http.Request) {
-	name, qualifier, err := pathName(r)
+	name, qualifier, err := a.pathName(r)
 	if err == nil {
 		err = a.store.DeleteEventInvokeConfig(r.Context(), name, qualifier)
 	}
@@ -725,7 +717,7 @@ func (a *API) deleteEventInvokeConfig(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) listEventInvokeConfigs(w http.ResponseWriter, r *http.Request) {
-	name, _, err := pathName(r)
+	name, _, err := a.pathName(r)
 	var configs []*function.EventInvokeConfig
 	if err == nil {
 		configs, err = a.store.EventInvokeConfigs(name)

@@ -368,9 +368,11 @@ func TestPathName(t *testing.T) {
 		{arn + ":7", "", "fn", "7"},
 		{arn + ":7", "7", "fn", "7"},
 		{"123456789012:function:fn:live", "live", "fn", "live"},
+		// Too long for a name, yet within the pattern: it is only not found.
+		{strings.Repeat("f", 65), "", strings.Repeat("f", 65), ""},
 	}
 	for _, tt := range tests {
-		name, qualifier, err := pathName(pathRequest(tt.name, tt.query))
+		name, qualifier, err := locate(pathRequest(tt.name, tt.query), "us-east-1")
 		if err != nil || name != tt.wantName || qualifier != tt.wantQuali {
 			t.Errorf("pathName(%q, Qualifier=%q): got %q, %q, %v, want %q, %q", tt.name, tt.query, name, qualifier, err, tt.wantName, tt.wantQuali)
 		}
@@ -389,11 +391,14 @@ func TestPathName_invalid(t *testing.T) {
 		{arn + ":1", "2", fault.InvalidParameter, "does not match"},
 		{"bad name", "", fault.Validation, "functionName"},
 		{"bad name", "prod", fault.Validation, "functionName"},
-		{strings.Repeat("f", 65), "", fault.Validation, "64"},
 		{"", "", fault.Validation, "functionName"},
+		// Both parameters wrong: Lambda lists both violations.
+		{"bad name", "bad!", fault.Validation, "2 validation errors detected: Value 'bad name' at 'functionName'"},
+		// An ARN of another region is not found, as on Lambda.
+		{"arn:aws:lambda:eu-west-1:123456789012:function:fn", "", fault.NotFound, "Functions from 'eu-west-1' are not reachable in this region ('us-east-1')"},
 	}
 	for _, tt := range tests {
-		name, qualifier, err := pathName(pathRequest(tt.name, tt.query))
+		name, qualifier, err := locate(pathRequest(tt.name, tt.query), "us-east-1")
 		if err == nil {
 			t.Errorf("pathName(%q, Qualifier=%q): got %q, %q, want an error", tt.name, tt.query, name, qualifier)
 			continue
@@ -406,7 +411,7 @@ func TestPathName_qualifierPattern(t *testing.T) {
 	// Lambda's Qualifier is 1-128 of [a-zA-Z0-9$_-]; anything else is a
 	// ValidationException before the function is looked up.
 	for _, q := range []string{"bad qualifier!", "v.1", strings.Repeat("q", 129)} {
-		_, _, err := pathName(pathRequest("fn", q))
+		_, _, err := locate(pathRequest("fn", q), "us-east-1")
 		wantFault(t, fmt.Sprintf("pathName(fn, Qualifier=%.20q)", q), err, fault.Validation, "qualifier")
 	}
 }
