@@ -93,6 +93,10 @@ func TestLambdaErrors_Invoke(t *testing.T) {
 
 	_, err = n.lambda.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("target"), Payload: []byte("{not json")})
 	apiErr(t, err, "InvalidRequestContentException", "Could not parse request body into json")
+	// The aws CLI v2 sends an inline payload base64-decoded unless told
+	// otherwise: bytes that are not UTF-8, which Lambda refuses as such.
+	_, err = n.lambda.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("target"), Payload: []byte("j\x8ez\xd1\x13")})
+	apiErr(t, err, "InvalidRequestContentException", "Could not parse request body into json: Could not parse payload into json: Invalid UTF-8 start byte 0x8e\n at [Source: REDACTED (`StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION` disabled); line: 1, column: 3]")
 
 	big := []byte(`"` + strings.Repeat("x", 6*1024*1024) + `"`)
 	_, err = n.lambda.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("target"), Payload: big})

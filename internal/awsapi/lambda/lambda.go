@@ -97,8 +97,17 @@ func (a *API) unknownOperation(w http.ResponseWriter, r *http.Request) {
 }
 
 // requestBodyMax bounds control-plane request bodies: a 50 MB zip
-// base64-encoded in JSON, plus the rest.
-const requestBodyMax = 70 << 20
+// base64-encoded in JSON, plus the rest. It is Lambda's limit.
+const requestBodyMax = 70167211
+
+// largeOperations names the operations that carry code, by route, for the
+// message Lambda gives when their request is too large.
+var largeOperations = map[string]string{
+	"POST /2015-03-31/functions":               "CreateFunction",
+	"POST /2015-03-31/functions/{$}":           "CreateFunction",
+	"PUT /2015-03-31/functions/{name}/code":    "UpdateFunctionCode",
+	"POST /2018-10-31/layers/{layer}/versions": "PublishLayerVersion",
+}
 
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	writeError(r.Context(), a.log, w, err)
@@ -111,6 +120,9 @@ func decode(r *http.Request, v any) error {
 		return fault.New(fault.InvalidRequest, "Could not read request body: %v", err)
 	}
 	if len(body) > requestBodyMax {
+		if op := largeOperations[r.Pattern]; op != "" {
+			return fault.Typed(fault.TooLarge, "RequestEntityTooLargeException", "Request must be smaller than %d bytes for the %s operation", requestBodyMax, op)
+		}
 		return fault.Typed(fault.TooLarge, "RequestEntityTooLargeException", "Request must be smaller than %d bytes.", requestBodyMax)
 	}
 	if len(bytes.TrimSpace(body)) == 0 {

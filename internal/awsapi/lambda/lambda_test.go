@@ -328,16 +328,18 @@ func TestDecode_tooLarge(t *testing.T) {
 
 func TestDecode_tooLargeType(t *testing.T) {
 	// For CreateFunction and UpdateFunctionCode Lambda answers an oversized
-	// request with RequestEntityTooLargeException ("Request must be smaller
-	// than 69905067 bytes for the CreateFunction operation"), as
-	// function.ParsePackage does; RequestTooLargeException is Invoke's.
+	// request with RequestEntityTooLargeException, naming the operation;
+	// RequestTooLargeException is Invoke's.
 	if testing.Short() {
 		t.Skip("reads 70 MB")
 	}
 	var req createRequest
-	err := decode(newRequest(&repeatReader{' ', requestBodyMax + 1}), &req)
-	if f := fault.As(err); f == nil || f.Type != "RequestEntityTooLargeException" {
-		t.Errorf("decode(requestBodyMax+1): got %#v, want Type RequestEntityTooLargeException", err)
+	r := newRequest(&repeatReader{' ', requestBodyMax + 1})
+	r.Pattern = "POST /2015-03-31/functions"
+	err := decode(r, &req)
+	want := "Request must be smaller than 70167211 bytes for the CreateFunction operation"
+	if f := fault.As(err); f == nil || f.Type != "RequestEntityTooLargeException" || f.Message != want {
+		t.Errorf("decode(requestBodyMax+1): got %#v, want RequestEntityTooLargeException %q", err, want)
 	}
 }
 
