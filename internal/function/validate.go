@@ -54,6 +54,48 @@ var deprecated = map[string]bool{
 	"dotnetcore2.0": true, "dotnetcore2.1": true, "dotnetcore3.1": true, "ruby2.5": true, "ruby2.7": true,
 }
 
+// awsRuntimes is Lambda's Runtime enum, in the order its messages list it
+// (CreateFunction, UpdateFunctionConfiguration, PublishLayerVersion).
+var awsRuntimes = []string{
+	"nodejs20.x", "python3.14", "provided.al2023", "python3.12", "python3.13", "nodejs24.x", "nodejs22.x", "java25",
+	"python3.10", "python3.11", "java21", "ruby3.3", "ruby3.4", "ruby3.2", "python3.8", "python3.9", "java17",
+	"nodejs16.x", "dotnet10", "dotnet8", "java11", "dotnet6", "nodejs18.x", "provided.al2", "java8.al2",
+}
+
+// listRuntimes is the longer enum ListLayers and ListLayerVersions accept
+// for CompatibleRuntime, in the order Lambda's messages list it.
+var listRuntimes = []string{
+	"ruby3.5", "ruby2.6", "dotnetcore1.0", "python3.7", "nodejs8.10", "nasa", "ruby2.7", "python2.7-greengrass",
+	"dotnetcore2.0", "python3.8", "java21", "dotnet6", "dotnetcore2.1", "python3.9", "java11", "nodejs6.10", "provided",
+	"dotnetcore3.1", "dotnet8", "java25", "java17", "nodejs", "nodejs4.3", "java8.al2", "go1.x", "dotnet10", "nodejs20.x",
+	"go1.9", "byol", "nodejs10.x", "provided.al2023", "nodejs22.x", "python3.10", "java8", "nodejs12.x", "python3.11",
+	"nodejs24.x", "nodejs8.x", "python3.12", "nodejs14.x", "nodejs8.9", "nodejs26.x", "python3.13", "python3.14",
+	"nodejs16.x", "python3.15", "provided.al2", "nodejs4.3-edge", "nodejs18.x", "ruby3.2", "python3.4", "ruby3.3",
+	"ruby3.4", "ruby2.5", "python3.6", "python2.7",
+}
+
+// listValue renders a list as Lambda's messages quote it: "[a, b]".
+func listValue(items []string) string { return "[" + strings.Join(items, ", ") + "]" }
+
+// architecturesConstraint is how Lambda words the Architectures enum.
+const architecturesConstraint = "Member must satisfy constraint: [Member must satisfy enum value set: [x86_64, arm64], Member must not be null]"
+
+// CheckLayerFilter validates the CompatibleRuntime and
+// CompatibleArchitecture filters of ListLayers and ListLayerVersions.
+func CheckLayerFilter(runtime, architecture string) error {
+	var violations []string
+	if runtime != "" && !slices.Contains(listRuntimes, runtime) {
+		violations = append(violations, violation(runtime, "compatibleRuntime", "Member must satisfy enum value set: "+listValue(listRuntimes)))
+	}
+	if architecture != "" && architecture != "x86_64" && architecture != "arm64" {
+		violations = append(violations, violation(architecture, "compatibleArchitecture", "Member must satisfy enum value set: [x86_64, arm64]"))
+	}
+	if len(violations) > 0 {
+		return validationErrors(violations...)
+	}
+	return nil
+}
+
 // RuntimeFamily is "provided", "python" or "node" for a supported runtime,
 // and "" otherwise.
 func RuntimeFamily(runtime string) string { return runtimes[runtime] }
@@ -247,9 +289,12 @@ func checkRuntime(runtime, handler string) error {
 		return fault.New(fault.InvalidParameter, "The runtime parameter of %s is no longer supported for creating or updating AWS Lambda functions. We recommend you use a supported runtime while creating or updating functions.", runtime)
 	}
 	if _, ok := runtimes[runtime]; !ok {
+		if slices.Contains(awsRuntimes, runtime) {
+			names := slices.Sorted(maps.Keys(runtimes))
+			return fault.New(fault.InvalidParameter, "Updraft does not run the %s runtime; it runs %s.", runtime, listValue(names))
+		}
 		// Lambda answers InvalidParameterValueException here, not ValidationException.
-		names := slices.Sorted(maps.Keys(runtimes))
-		return fault.New(fault.InvalidParameter, "Value %s at 'runtime' failed to satisfy constraint: Member must satisfy enum value set: [%s] or be a valid ARN", runtime, strings.Join(names, ", "))
+		return fault.New(fault.InvalidParameter, "Value %s at 'runtime' failed to satisfy constraint: Member must satisfy enum value set: %s or be a valid ARN", runtime, listValue(awsRuntimes))
 	}
 	if handler == "" {
 		if runtimes[runtime] != "provided" {
@@ -313,11 +358,11 @@ func checkEnvironment(env *Environment) error {
 
 func checkArchitectures(archs []string) error {
 	if len(archs) > 1 {
-		return validationError(archs, "architectures", "Member must have length less than or equal to 1")
+		return validationError(listValue(archs), "architectures", "Member must have length less than or equal to 1")
 	}
 	for _, a := range archs {
 		if a != "x86_64" && a != "arm64" {
-			return validationError(archs, "architectures", "Member must satisfy constraint: [Member must satisfy enum value set: [x86_64, arm64]]")
+			return validationError(listValue(archs), "architectures", architecturesConstraint)
 		}
 	}
 	return nil
