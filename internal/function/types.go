@@ -40,6 +40,7 @@ type Layer struct {
 // Environment holds a function's environment variables.
 type Environment struct {
 	Variables map[string]string `json:"Variables"`
+	order     []string          // the variables in the order they were sent
 }
 
 // TracingConfig is the function's X-Ray mode (PassThrough or Active).

@@ -1,6 +1,7 @@
 package function
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -349,9 +350,77 @@ func checkEnvironment(env *Environment) error {
 		}
 	}
 	// Lambda measures the variables as a compact JSON object.
-	measured, err := json.Marshal(env.Variables)
-	if err == nil && len(measured) > EnvironmentMax {
+	if measured := env.measure(); len(measured) > EnvironmentMax {
 		return fault.New(fault.InvalidParameter, "Lambda was unable to configure your environment variables because the environment variables you have provided exceeded the 4KB limit. String measured: %s", measured)
+	}
+	return nil
+}
+
+// measure renders the variables as Lambda measures them: compact JSON, in
+// the order they were sent, without escaping HTML characters.
+func (e *Environment) measure() []byte {
+	keys := make([]string, 0, len(e.Variables))
+	seen := make(map[string]bool, len(e.Variables))
+	for _, k := range e.order {
+		if _, ok := e.Variables[k]; ok && !seen[k] {
+			keys, seen[k] = append(keys, k), true
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(e.Variables)) {
+		if !seen[k] {
+			keys = append(keys, k)
+		}
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	quote := func(s string) {
+		_ = enc.Encode(s)
+		buf.Truncate(buf.Len() - 1) // Encode ends with a newline
+	}
+	buf.WriteByte('{')
+	for i, k := range keys {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		quote(k)
+		buf.WriteByte(':')
+		quote(e.Variables[k])
+	}
+	buf.WriteByte('}')
+	return buf.Bytes()
+}
+
+// UnmarshalJSON decodes an Environment and remembers the order of its
+// variables, which Lambda's 4 KB message shows.
+func (e *Environment) UnmarshalJSON(b []byte) error {
+	var raw struct {
+		Variables json.RawMessage
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	*e = Environment{}
+	if len(raw.Variables) == 0 || string(raw.Variables) == "null" {
+		return nil
+	}
+	if err := json.Unmarshal(raw.Variables, &e.Variables); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw.Variables))
+	if _, err := dec.Token(); err != nil { // {
+		return err
+	}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return err
+		}
+		e.order = append(e.order, t.(string))
 	}
 	return nil
 }

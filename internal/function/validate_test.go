@@ -1,6 +1,7 @@
 package function
 
 import (
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
@@ -367,4 +368,26 @@ func FuzzParseName(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestCheckEnvironment_measuredAsSent(t *testing.T) {
+	// Lambda quotes the variables in the order they were sent, and does
+	// not escape HTML characters, which count as one byte each.
+	big := strings.Repeat("z", EnvironmentMax)
+	var env Environment
+	if err := json.Unmarshal([]byte(`{"Variables":{"ZED":"<&>","ALPHA":"`+big+`"}}`), &env); err != nil {
+		t.Fatal(err)
+	}
+	want := `String measured: {"ZED":"<&>","ALPHA":"` + big + `"}`
+	wantFault(t, "checkEnvironment(sent order)", checkEnvironment(&env), fault.InvalidParameter, want)
+
+	// At the limit with HTML characters: json.Marshal would make it longer.
+	var fits Environment
+	value := strings.Repeat("<", EnvironmentMax-len(`{"KK":""}`))
+	if err := json.Unmarshal([]byte(`{"Variables":{"KK":"`+value+`"}}`), &fits); err != nil {
+		t.Fatal(err)
+	}
+	if err := checkEnvironment(&fits); err != nil {
+		t.Errorf("checkEnvironment(4096 bytes of '<'): got %v, want nil", err)
+	}
 }
