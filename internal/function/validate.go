@@ -50,7 +50,7 @@ var runtimes = map[string]string{
 // deprecated runtimes Lambda no longer accepts for create or update.
 var deprecated = map[string]bool{
 	"go1.x": true, "python2.7": true, "python3.6": true, "python3.7": true, "python3.8": true,
-	"nodejs": true, "nodejs4.3": true, "nodejs6.10": true, "nodejs8.10": true, "nodejs10.x": true,
+	"java8": true, "nodejs": true, "nodejs4.3": true, "nodejs6.10": true, "nodejs8.10": true, "nodejs10.x": true,
 	"nodejs12.x": true, "nodejs14.x": true, "nodejs16.x": true, "dotnetcore1.0": true,
 	"dotnetcore2.0": true, "dotnetcore2.1": true, "dotnetcore3.1": true, "ruby2.5": true, "ruby2.7": true,
 }
@@ -394,17 +394,15 @@ func (e *Environment) measure() []byte {
 // UnmarshalJSON decodes an Environment and remembers the order of its
 // variables, which Lambda's 4 KB message shows.
 func (e *Environment) UnmarshalJSON(b []byte) error {
+	type plain Environment // without this method
+	*e = Environment{}
+	if err := json.Unmarshal(b, (*plain)(e)); err != nil {
+		return err
+	}
 	var raw struct {
 		Variables json.RawMessage
 	}
-	if err := json.Unmarshal(b, &raw); err != nil {
-		return err
-	}
-	*e = Environment{}
-	if len(raw.Variables) == 0 || string(raw.Variables) == "null" {
-		return nil
-	}
-	if err := json.Unmarshal(raw.Variables, &e.Variables); err != nil {
+	if err := json.Unmarshal(b, &raw); err != nil || e.Variables == nil {
 		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw.Variables))

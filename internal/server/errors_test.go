@@ -47,6 +47,11 @@ func TestLambdaErrors_CreateFunction(t *testing.T) {
 			"1 validation error detected: Value '" + strings.Repeat("a", 65) + "' at 'functionName' failed to satisfy constraint: Member must have length less than or equal to 64"},
 		{"unknown runtime", func(in *lambda.CreateFunctionInput) { in.Runtime = "cobol85" }, "InvalidParameterValueException", "Value cobol85 at 'runtime'"},
 		{"deprecated runtime", func(in *lambda.CreateFunctionInput) { in.Runtime = "go1.x" }, "InvalidParameterValueException", "go1.x is no longer supported"},
+		{"retired java", func(in *lambda.CreateFunctionInput) { in.Runtime = "java8" }, "InvalidParameterValueException",
+			"The runtime parameter of java8 is no longer supported for creating or updating AWS Lambda functions. We recommend you use a supported runtime while creating or updating functions."},
+		{"runtime Updraft lacks", func(in *lambda.CreateFunctionInput) { in.Runtime = "ruby3.3" }, "InvalidParameterValueException", "Updraft does not run the ruby3.3 runtime"},
+		{"upper-case runtime", func(in *lambda.CreateFunctionInput) { in.Runtime = "PROVIDED.AL2023" }, "InvalidParameterValueException",
+			"Value PROVIDED.AL2023 at 'runtime' failed to satisfy constraint: Member must satisfy enum value set: [nodejs20.x, python3.14, provided.al2023,"},
 		{"corrupt zip", func(in *lambda.CreateFunctionInput) { in.Code.ZipFile = corrupt }, "InvalidParameterValueException", "Could not unzip uploaded file"},
 		{"missing bootstrap", func(in *lambda.CreateFunctionInput) { in.Code.ZipFile = noBootstrap }, "InvalidParameterValueException", "bootstrap"},
 		{"no code", func(in *lambda.CreateFunctionInput) { in.Code.ZipFile = nil }, "InvalidParameterValueException", "source for function code"},
@@ -250,6 +255,21 @@ func TestLambdaErrors_Settings(t *testing.T) {
 	plain, err := n.lambda.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("settings")})
 	if err != nil || aws.ToString(plain.FunctionArn) != arn+"settings" {
 		t.Errorf("get: got %v, %v; want FunctionArn %s", aws.ToString(plain.FunctionArn), err, arn+"settings")
+	}
+
+	// A full reservation throttles without suggesting a delay, as Lambda.
+	if err := reserve("settings", 0); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Post(n.url+"/2015-03-31/functions/settings/invocations", "application/json", strings.NewReader("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := readAll(t, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") != "" || strings.Contains(body, "retryAfterSeconds") ||
+		!strings.Contains(body, `"Reason":"ReservedFunctionConcurrentInvocationLimitExceeded"`) {
+		t.Errorf("throttled invoke: got %d, Retry-After %q, %s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
 	}
 }
 

@@ -71,8 +71,12 @@ func writeError(ctx context.Context, log *slog.Logger, w http.ResponseWriter, er
 	h.Set("Content-Type", "application/json")
 	if f.Kind == fault.Throttled {
 		body["Reason"] = f.Reason
-		body["retryAfterSeconds"] = "1"
-		h.Set("Retry-After", strconv.Itoa(1))
+		// Lambda suggests no retry delay when a reservation is full (its
+		// recorded answers have neither the header nor the member).
+		if f.Reason != "ReservedFunctionConcurrentInvocationLimitExceeded" {
+			body["retryAfterSeconds"] = "1"
+			h.Set("Retry-After", strconv.Itoa(1))
+		}
 	}
 	w.WriteHeader(row.status)
 	_ = json.NewEncoder(w).Encode(body)

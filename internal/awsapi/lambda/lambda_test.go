@@ -131,7 +131,7 @@ func TestWriteError_typed(t *testing.T) {
 
 func TestWriteError_throttled(t *testing.T) {
 	f := fault.New(fault.Throttled, "Rate Exceeded.")
-	f.Reason = "ReservedFunctionConcurrentInvocationLimitExceeded"
+	f.Reason = "ConcurrentInvocationLimitExceeded"
 	w, b, _ := recordError(t, context.Background(), f)
 	if w.Code != http.StatusTooManyRequests {
 		t.Errorf("status: got %d, want 429", w.Code)
@@ -145,6 +145,19 @@ func TestWriteError_throttled(t *testing.T) {
 	want := errorBody{Type: "User", Message: "Rate Exceeded.", Reason: f.Reason, RetryAfterSeconds: "1"}
 	if b != want {
 		t.Errorf("body: got %+v, want %+v", b, want)
+	}
+}
+
+func TestWriteError_throttledReservation(t *testing.T) {
+	// A full reservation: Lambda sends no retry delay.
+	f := fault.New(fault.Throttled, "Rate Exceeded.")
+	f.Reason = "ReservedFunctionConcurrentInvocationLimitExceeded"
+	w, b, _ := recordError(t, context.Background(), f)
+	if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") != "" || strings.Contains(w.Body.String(), "retryAfterSeconds") {
+		t.Errorf("got %d, Retry-After %q, body %s; want 429 without a retry delay", w.Code, w.Header().Get("Retry-After"), w.Body)
+	}
+	if b.Reason != f.Reason || b.Message != "Rate Exceeded." || b.Type != "User" {
+		t.Errorf("body: got %+v", b)
 	}
 }
 
