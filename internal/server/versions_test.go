@@ -255,7 +255,7 @@ func TestLambda_Aliases(t *testing.T) {
 	_, err = n.lambda.DeleteFunction(ctx, &lambda.DeleteFunctionInput{FunctionName: aws.String("al"), Qualifier: aws.String("2")})
 	apiErr(t, err, "ResourceConflictException", "live")
 	_, err = n.lambda.DeleteFunction(ctx, &lambda.DeleteFunctionInput{FunctionName: aws.String("al"), Qualifier: aws.String("live")})
-	apiErr(t, err, "InvalidParameterValueException", "DeleteAlias")
+	apiErr(t, err, "InvalidParameterValueException", "Deletion of aliases is not currently supported.")
 
 	if _, err := n.lambda.CreateAlias(ctx, &lambda.CreateAliasInput{FunctionName: aws.String("al"), Name: aws.String("beta"), FunctionVersion: aws.String("$LATEST")}); err != nil {
 		t.Fatal(err)
