@@ -304,6 +304,9 @@ func (s *Store) Create(ctx context.Context, in CreateInput) (*Record, error) {
 	if err != nil {
 		return nil, err
 	}
+	if _, _, region, _ := parseName(c.FunctionName); region != "" && region != s.cfg.Region {
+		return nil, errOtherRegion(region, s.cfg.Region)
+	}
 	c.FunctionName = name
 	defaults(&c)
 	if err := checkConfig(&c); err != nil {

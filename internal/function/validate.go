@@ -224,9 +224,13 @@ func Locate(fn, qualifier, region string) (string, string, error) {
 		q = qualifier
 	}
 	if _, _, r, _ := parseName(fn); r != "" && r != region {
-		return "", "", fault.New(fault.NotFound, "Functions from '%s' are not reachable in this region ('%s')", r, region)
+		return "", "", errOtherRegion(r, region)
 	}
 	return name, q, nil
+}
+
+func errOtherRegion(arnRegion, region string) error {
+	return fault.New(fault.NotFound, "Functions from '%s' are not reachable in this region ('%s')", arnRegion, region)
 }
 
 // parseName is ParseName that also returns the ARN's region ("" when the

@@ -62,6 +62,12 @@ func TestLambdaErrors_CreateFunction(t *testing.T) {
 		{"reserved env", func(in *lambda.CreateFunctionInput) {
 			in.Environment = &types.Environment{Variables: map[string]string{"AWS_REGION": "x"}}
 		}, "InvalidParameterValueException", "reserved keys"},
+		{"ARN of another region", func(in *lambda.CreateFunctionInput) {
+			in.FunctionName = aws.String("arn:aws:lambda:sa-east-1:000000000000:function:elsewhere")
+		}, "ResourceNotFoundException", "Functions from 'sa-east-1' are not reachable in this region ('us-east-1')"},
+		{"ARN too long", func(in *lambda.CreateFunctionInput) {
+			in.FunctionName = aws.String("arn:aws:lambda:us-east-1:000000000000:function:" + strings.Repeat("b", 95))
+		}, "ValidationException", "at 'functionName' failed to satisfy constraint: Member must have length less than or equal to 140"},
 		{"python without handler", func(in *lambda.CreateFunctionInput) { in.Runtime = types.RuntimePython312; in.Handler = nil }, "InvalidParameterValueException", "Handler"},
 	}
 	for _, tt := range tests {
