@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
+	"github.com/updraft/updraft/internal/server"
 )
 
 func invokeEvent(t *testing.T, n *node, name string, event any) {
@@ -309,4 +311,48 @@ func TestAsync_EventInvokeConfigErrors(t *testing.T) {
 	apiErr(t, err, "ResourceNotFoundException", "The function doesn't exist.")
 	_, err = n.lambda.ListFunctionEventInvokeConfigs(ctx, &lambda.ListFunctionEventInvokeConfigsInput{FunctionName: aws.String("nope")})
 	apiErr(t, err, "ResourceNotFoundException", "The function doesn't exist.")
+}
+
+// TestAsync_EventAgeExceededCarriesResponse checks that an event whose
+// retry would come after its maximum age fails at once, and that the
+// record carries the response of the attempt that ran, as Lambda's do.
+func TestAsync_EventAgeExceededCarriesResponse(t *testing.T) {
+	// The first retry would wait two minutes; the event may live one.
+	n := startNode(t, func(c *server.Config) { c.AsyncRetryBase = 2 * time.Minute })
+	ctx := context.Background()
+	records := filepath.Join(t.TempDir(), "records")
+	dest := n.create("too-late", func(in *lambda.CreateFunctionInput) {
+		in.Environment = &types.Environment{Variables: map[string]string{"RECORD_FILE": records}}
+	})
+	n.create("short-lived", nil)
+	if _, err := n.lambda.PutFunctionEventInvokeConfig(ctx, &lambda.PutFunctionEventInvokeConfigInput{
+		FunctionName:             aws.String("short-lived"),
+		MaximumEventAgeInSeconds: aws.Int32(60),
+		DestinationConfig:        &types.DestinationConfig{OnFailure: &types.OnFailure{Destination: dest.FunctionArn}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	marks := filepath.Join(t.TempDir(), "marks")
+	invokeEvent(t, n, "short-lived", map[string]any{"action": "mark", "file": marks, "fail": true})
+	eventually(t, 15*time.Second, "the failure record", func() bool { return len(lines(records)) == 1 })
+	var rec struct {
+		RequestContext struct {
+			Condition              string `json:"condition"`
+			ApproximateInvokeCount int    `json:"approximateInvokeCount"`
+		} `json:"requestContext"`
+		ResponseContext *struct {
+			FunctionError string `json:"functionError"`
+		} `json:"responseContext"`
+		ResponsePayload map[string]any `json:"responsePayload"`
+	}
+	if err := json.Unmarshal([]byte(lines(records)[0]), &rec); err != nil {
+		t.Fatal(err)
+	}
+	if rec.RequestContext.Condition != "EventAgeExceeded" || rec.RequestContext.ApproximateInvokeCount != 1 ||
+		rec.ResponseContext == nil || rec.ResponseContext.FunctionError != "Unhandled" || rec.ResponsePayload["errorMessage"] != "failing on purpose" {
+		t.Errorf("got record %s, want EventAgeExceeded after 1 attempt with its response", lines(records)[0])
+	}
+	if got := countPrefix(lines(marks), "done "); got != 1 {
+		t.Errorf("got %d attempts, want 1", got)
+	}
 }
