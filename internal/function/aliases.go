@@ -134,15 +134,19 @@ func (s *Store) checkAlias(name string, a *Alias) error {
 		a.RoutingConfig = nil
 		return nil
 	}
-	if len(rc.AdditionalVersionWeights) > 1 {
-		return validationError(weightsString(rc.AdditionalVersionWeights), "routingConfig.additionalVersionWeights", "Member must have length less than or equal to 1")
-	}
 	for v, w := range rc.AdditionalVersionWeights {
 		switch {
 		case !IsVersion(v):
-			return validationError(weightsString(rc.AdditionalVersionWeights), "routingConfig.additionalVersionWeights", "Map keys must satisfy constraint: [Member must satisfy regular expression pattern: [0-9]+]")
+			return validationError(weightsString(rc.AdditionalVersionWeights), "routingConfig.additionalVersionWeights", "Map keys must satisfy constraint: [Member must have length less than or equal to 1024, Member must have length greater than or equal to 1, Member must satisfy regular expression pattern: [0-9]+]")
 		case w < 0 || w > 1:
-			return validationError(weightsString(rc.AdditionalVersionWeights), "routingConfig.additionalVersionWeights", "Map value must satisfy constraint: [Member must have value less than or equal to 1.0, Member must have value greater than or equal to 0.0]")
+			return validationError(weightsString(rc.AdditionalVersionWeights), "routingConfig.additionalVersionWeights", "Map value must satisfy constraint: [Member must have value less than or equal to 1.0, Member must have value greater than or equal to 0.0, Member must not be null]")
+		}
+	}
+	if len(rc.AdditionalVersionWeights) > 1 {
+		return fault.New(fault.InvalidParameter, "Number of items in AdditionalVersionWeights cannot be greater than 1")
+	}
+	for v := range rc.AdditionalVersionWeights {
+		switch {
 		case a.FunctionVersion == Latest:
 			return fault.New(fault.InvalidParameter, "$LATEST is not supported for an alias pointing to more than 1 version")
 		case v == a.FunctionVersion:
@@ -275,9 +279,15 @@ func (s *Store) GetAlias(name, alias string) (*Alias, error) {
 	}
 	a := s.aliases.Get(qualifiedKey(name, alias))
 	if a == nil {
-		return nil, s.aliasNotFound(name, alias)
+		return nil, s.noAlias(name, alias)
 	}
 	return a, nil
+}
+
+// noAlias is the error of GetAlias (and of provisioned concurrency calls)
+// for an alias that does not exist; UpdateAlias words it as aliasNotFound.
+func (s *Store) noAlias(name, alias string) error {
+	return fault.New(fault.NotFound, "Cannot find alias arn: %s:%s", s.ARN(name), alias)
 }
 
 // Aliases returns the function's aliases in name order; with version set,
@@ -315,9 +325,12 @@ func (s *Store) DeleteAlias(ctx context.Context, name, alias string) error {
 	}
 	key := qualifiedKey(name, alias)
 	if s.aliases.Get(key) == nil {
-		return s.aliasNotFound(name, alias)
+		return nil // Lambda answers 204 for an alias that is not there
 	}
 	if err := deleteEntry(ctx, s.provisionedKV, s.provisioned, key, s.provisioned.Get(key).rev()); err != nil {
+		return err
+	}
+	if err := s.dropEventInvoke(ctx, name, alias); err != nil {
 		return err
 	}
 	return deleteEntry(ctx, s.aliasesKV, s.aliases, key, s.aliases.Get(key).rev())

@@ -36,7 +36,7 @@ type Package struct {
 // provided runtimes it must hold an executable named bootstrap at its root.
 func ParsePackage(data []byte, runtime string) (*Package, error) {
 	if len(data) > ZipMax {
-		return nil, fault.Typed(fault.TooLarge, "RequestEntityTooLargeException", "Request must be smaller than %d bytes for the CreateFunction operation", ZipMax)
+		return nil, fault.Typed(fault.TooLarge, "RequestEntityTooLargeException", "Zipped size must be smaller than %d bytes", ZipMax)
 	}
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {

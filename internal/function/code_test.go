@@ -157,7 +157,7 @@ func TestParsePackage_corruptType(t *testing.T) {
 func TestParsePackage_tooLarge(t *testing.T) {
 	data := make([]byte, ZipMax+1) // the one large allocation in these tests
 	_, err := ParsePackage(data, "python3.12")
-	wantFault(t, "ParsePackage(ZipMax+1)", err, fault.TooLarge, strconv.Itoa(ZipMax))
+	wantFault(t, "ParsePackage(ZipMax+1)", err, fault.TooLarge, "Zipped size must be smaller than 52428800 bytes")
 	if f := fault.As(err); f != nil && f.Type != "RequestEntityTooLargeException" {
 		t.Errorf("ParsePackage(ZipMax+1): got Type %q, want RequestEntityTooLargeException", f.Type)
 	}

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"regexp"
 	"slices"
 	"strconv"
@@ -92,11 +91,15 @@ func ParseLayerName(s string) (string, error) {
 	return m[2], nil
 }
 
+// layerVersionArnPatternText is Lambda's pattern for a layer version ARN,
+// as its messages quote it.
+const layerVersionArnPatternText = `(arn:(aws[a-zA-Z-]*)?:lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:\d{12}:layer:[a-zA-Z0-9-_]+:[0-9]+)|(arn:[a-zA-Z0-9-]+:lambda:::awslayer:[a-zA-Z0-9-_]+)`
+
 // ParseLayerVersionArn splits a layer version ARN into name and number.
 func ParseLayerVersionArn(arn string) (name string, version int64, err error) {
 	m := layerArnPattern.FindStringSubmatch(arn)
 	if m == nil || len(arn) > layerNameMax {
-		return "", 0, validationError(arn, "arn", "Member must satisfy regular expression pattern: arn:[a-zA-Z0-9-]+:lambda:[a-zA-Z0-9-]+:\\d{12}:layer:[a-zA-Z0-9-_]+:[0-9]+")
+		return "", 0, validationError(arn, "arn", "Member must satisfy regular expression pattern: "+layerVersionArnPatternText)
 	}
 	v, err := strconv.ParseInt(m[2], 10, 64)
 	if err != nil {
@@ -127,15 +130,21 @@ func checkLayerInput(in *LayerInput) error {
 	case len(in.CompatibleArchitectures) > 2:
 		return validationError(in.CompatibleArchitectures, "compatibleArchitectures", "Member must have length less than or equal to 2")
 	}
+	var violations []string
 	for _, rt := range in.CompatibleRuntimes {
-		if _, ok := runtimes[rt]; !ok && !deprecated[rt] {
-			return validationError(in.CompatibleRuntimes, "compatibleRuntimes", "Member must satisfy constraint: [Member must satisfy enum value set: ["+strings.Join(slices.Sorted(maps.Keys(runtimes)), ", ")+"]]")
+		if _, ok := runtimes[rt]; !ok && !slices.Contains(awsRuntimes, rt) {
+			violations = append(violations, violation(listValue(in.CompatibleRuntimes), "compatibleRuntimes", "Member must satisfy enum value set: "+listValue(awsRuntimes)))
+			break
 		}
 	}
 	for _, a := range in.CompatibleArchitectures {
 		if a != "x86_64" && a != "arm64" {
-			return validationError(in.CompatibleArchitectures, "compatibleArchitectures", "Member must satisfy constraint: [Member must satisfy enum value set: [x86_64, arm64]]")
+			violations = append(violations, violation(listValue(in.CompatibleArchitectures), "compatibleArchitectures", architecturesConstraint))
+			break
 		}
+	}
+	if len(violations) > 0 {
+		return validationErrors(violations...)
 	}
 	return nil
 }
@@ -214,6 +223,10 @@ func (s *Store) nextLayerVersion(ctx context.Context, name string) (int64, error
 	return 0, fault.New(fault.Conflict, "The layer %s is being published concurrently; try again.", name)
 }
 
+func errLayerVersionBelowOne() error {
+	return fault.New(fault.InvalidParameter, "Layer Version Cannot be less than 1")
+}
+
 func errNoLayer() error {
 	return fault.New(fault.NotFound, "The resource you requested does not exist.")
 }
@@ -225,7 +238,7 @@ func (s *Store) GetLayerVersion(layer string, version int64) (*LayerVersion, err
 		return nil, err
 	}
 	if version < 1 {
-		return nil, errNoLayer()
+		return nil, errLayerVersionBelowOne()
 	}
 	l := s.layers.Get(qualifiedKey(name, strconv.FormatInt(version, 10)))
 	if l == nil {
@@ -240,6 +253,9 @@ func (s *Store) DeleteLayerVersion(ctx context.Context, layer string, version in
 	name, err := ParseLayerName(layer)
 	if err != nil {
 		return err
+	}
+	if version < 1 {
+		return errLayerVersionBelowOne()
 	}
 	key := qualifiedKey(name, strconv.FormatInt(version, 10))
 	return deleteEntry(ctx, s.layersKV, s.layers, key, s.layers.Get(key).rev())
@@ -300,7 +316,10 @@ func (s *Store) resolveLayers(arns []string) ([]Layer, []string, error) {
 	for _, arn := range arns {
 		name, version, err := ParseLayerVersionArn(arn)
 		if err != nil {
-			return nil, nil, validationError(fmt.Sprint(arns), "layers", "Member must satisfy constraint: [Member must satisfy regular expression pattern: arn:[a-zA-Z0-9-]+:lambda:[a-zA-Z0-9-]+:\\d{12}:layer:[a-zA-Z0-9-_]+:[0-9]+]")
+			return nil, nil, validationError(listValue(arns), "layers", "Member must satisfy constraint: [Member must have length less than or equal to 2048, Member must have length greater than or equal to 1, Member must satisfy regular expression pattern: "+layerVersionArnPatternText+", Member must not be null]")
+		}
+		if parts := strings.Split(arn, ":"); parts[3] != s.cfg.Region {
+			return nil, nil, fault.New(fault.InvalidParameter, "Layers are not in the same region as the function. Layers are expected to be in region %s.", s.cfg.Region)
 		}
 		if other, ok := seen[name]; ok {
 			return nil, nil, fault.New(fault.InvalidParameter, "Two different versions of the same layer are not allowed to be referenced in the same function. %s and %s are versions of the same layer.", other, arn)

@@ -53,8 +53,8 @@ func errNoProvisioned() error {
 }
 
 // checkProvisionedQualifier checks that qualifier names a published
-// version, or an alias of one.
-func (s *Store) checkProvisionedQualifier(name, qualifier string) error {
+// version, or an alias of one; unpublished is the error for $LATEST.
+func (s *Store) checkProvisionedQualifier(name, qualifier string, unpublished error) error {
 	if qualifier == "" {
 		return validationError("null", "qualifier", "Member must not be null")
 	}
@@ -62,27 +62,42 @@ func (s *Store) checkProvisionedQualifier(name, qualifier string) error {
 		return err
 	}
 	if qualifier == Latest {
-		return fault.New(fault.InvalidParameter, "Provisioned Concurrency Configs cannot be applied to unpublished function versions.")
+		return unpublished
+	}
+	if !IsVersion(qualifier) {
+		// Lambda names the alias whether or not the function exists.
+		if s.index.Get(name) == nil || s.aliases.Get(qualifiedKey(name, qualifier)) == nil {
+			return s.noAlias(name, qualifier)
+		}
 	}
 	if _, err := s.Get(name, qualifier); err != nil {
 		return err
 	}
 	if a := s.aliases.Get(qualifiedKey(name, qualifier)); a != nil && a.FunctionVersion == Latest {
-		return fault.New(fault.InvalidParameter, "Provisioned Concurrency Configs cannot be applied to unpublished function versions.")
+		return errUnpublished()
 	}
 	return nil
+}
+
+func errUnpublished() error {
+	return fault.New(fault.InvalidParameter, "Provisioned Concurrency Configs cannot be applied to unpublished function versions.")
+}
+
+func errNotPublished() error {
+	return fault.New(fault.InvalidParameter, "The function resource provided must be an alias or a published version.")
 }
 
 // PutProvisionedConcurrency asks for n environments of a version or alias
 // to be kept initialised. Provisioned concurrency comes out of the
 // function's reservation when it has one, else out of the account's
-// unreserved concurrency, which must keep UnreservedMin.
+// unreserved concurrency, which must keep UnreservedMin. A version and an
+// alias that routes to it cannot both have a config.
 func (s *Store) PutProvisionedConcurrency(ctx context.Context, name, qualifier string, n, account int) (*ProvisionedConfig, error) {
-	if err := s.checkProvisionedQualifier(name, qualifier); err != nil {
-		return nil, err
-	}
 	if n < 1 {
 		return nil, validationError(n, "provisionedConcurrentExecutions", "Member must have value greater than or equal to 1")
+	}
+	if err := s.checkProvisionedQualifier(name, qualifier, errUnpublished()); err != nil {
+		return nil, err
 	}
 	fn, err := s.Get(name, "")
 	if err != nil {
@@ -92,6 +107,9 @@ func (s *Store) PutProvisionedConcurrency(ctx context.Context, name, qualifier s
 		// Lambda does not support provisioned concurrency with tenant
 		// isolation: an environment kept ready belongs to no tenant yet.
 		return nil, fault.New(fault.InvalidParameter, "Provisioned Concurrency is not supported for functions with tenant isolation mode %s.", fn.Config.TenancyConfig.TenantIsolationMode)
+	}
+	if err := s.checkProvisionedOverlap(name, qualifier); err != nil {
+		return nil, err
 	}
 	key := qualifiedKey(name, qualifier)
 	prev := s.provisioned.Get(key)
@@ -104,12 +122,15 @@ func (s *Store) PutProvisionedConcurrency(ctx context.Context, name, qualifier s
 			return nil, fault.New(fault.InvalidParameter, "Requested Provisioned Concurrency should not be greater than the reservedConcurrentExecution for function")
 		}
 	} else {
-		limit := s.UnreservedConcurrency(account) - UnreservedMin
+		unreserved := s.UnreservedConcurrency(account)
 		if prev != nil {
-			limit += prev.Requested
+			unreserved += prev.Requested
 		}
-		if n > limit {
-			return nil, fault.New(fault.InvalidParameter, "Specified ConcurrentExecutions for function is greater than account's unreserved concurrency. Reduce the value of ConcurrentExecutions to at most %d.", max(limit, 0))
+		switch {
+		case n > unreserved:
+			return nil, fault.New(fault.InvalidParameter, "Specified ConcurrentExecutions for function is greater than account's unreserved concurrency [%d].", max(unreserved, 0))
+		case unreserved-n < UnreservedMin:
+			return nil, fault.New(fault.InvalidParameter, "Specified ConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [%d].", UnreservedMin)
 		}
 	}
 	p := &ProvisionedConfig{Requested: n, LastModified: formatTime(time.Now().UTC()), function: name, qualifier: qualifier}
@@ -128,10 +149,10 @@ func (s *Store) PutProvisionedConcurrency(ctx context.Context, name, qualifier s
 
 // GetProvisionedConcurrency returns the config on a version or alias.
 func (s *Store) GetProvisionedConcurrency(name, qualifier string) (*ProvisionedConfig, error) {
-	if err := s.checkProvisionedQualifier(name, qualifier); err != nil {
+	if err := s.checkProvisionedQualifier(name, qualifier, errNotPublished()); err != nil {
 		var f *fault.Error
-		if errors.As(err, &f) && f.Kind == fault.InvalidParameter {
-			return nil, errNoProvisioned()
+		if errors.As(err, &f) && f.Kind == fault.InvalidParameter && qualifier != Latest {
+			return nil, errNoProvisioned() // an alias of $LATEST has none
 		}
 		return nil, err
 	}
@@ -215,6 +236,41 @@ func (s *Store) ProvisionedTargets(name string) map[string]int {
 			if n > 0 {
 				out[v] += n
 			}
+		}
+	}
+	return out
+}
+
+// checkProvisionedOverlap refuses a config on an alias whose versions have
+// their own, and on a version an alias with a config routes to, as Lambda
+// does.
+func (s *Store) checkProvisionedOverlap(name, qualifier string) error {
+	if IsVersion(qualifier) {
+		for _, a := range s.aliasesOf(name) {
+			if s.provisioned.Get(qualifiedKey(name, a.Name)) != nil && (a.FunctionVersion == qualifier || a.weight(qualifier) >= 0) {
+				return fault.New(fault.Conflict, "Version is pointed by a Provisioned Concurrency alias")
+			}
+		}
+		return nil
+	}
+	a := s.aliases.Get(qualifiedKey(name, qualifier))
+	if a == nil {
+		return nil
+	}
+	for v := range s.aliasVersions(a) {
+		if s.provisioned.Get(qualifiedKey(name, v)) != nil {
+			return fault.New(fault.Conflict, "Alias can't be used for Provisioned Concurrency configuration on an already Provisioned version")
+		}
+	}
+	return nil
+}
+
+// aliasVersions is the set of versions an alias routes to.
+func (s *Store) aliasVersions(a *Alias) map[string]bool {
+	out := map[string]bool{a.FunctionVersion: true}
+	if a.RoutingConfig != nil {
+		for v := range a.RoutingConfig.AdditionalVersionWeights {
+			out[v] = true
 		}
 	}
 	return out

@@ -204,6 +204,11 @@ func (s *Store) Region() string { return s.cfg.Region }
 // Account is the account ARNs name.
 func (s *Store) Account() string { return s.cfg.Account }
 
+// Locate is the package function Locate in the store's region.
+func (s *Store) Locate(fn, qualifier string) (string, string, error) {
+	return Locate(fn, qualifier, s.cfg.Region)
+}
+
 func (s *Store) notFound(name, qualifier string) error {
 	arn := s.ARN(name)
 	if qualifier != "" {
@@ -295,10 +300,13 @@ type CreateInput struct {
 // validation fails.
 func (s *Store) Create(ctx context.Context, in CreateInput) (*Record, error) {
 	c := in.Config
-	if err := ValidateName(c.FunctionName); err != nil {
+	name, err := ValidateName(c.FunctionName)
+	if err != nil {
 		return nil, err
 	}
-	name, _, _ := ParseName(c.FunctionName)
+	if _, _, region, _ := parseName(c.FunctionName); region != "" && region != s.cfg.Region {
+		return nil, errOtherRegion(region, s.cfg.Region)
+	}
 	c.FunctionName = name
 	defaults(&c)
 	if err := checkConfig(&c); err != nil {
@@ -306,6 +314,9 @@ func (s *Store) Create(ctx context.Context, in CreateInput) (*Record, error) {
 	}
 	if len(in.ZipFile) == 0 {
 		return nil, fault.New(fault.InvalidParameter, "Please provide a source for function code.")
+	}
+	if err := checkTags(in.Tags); err != nil {
+		return nil, err
 	}
 	layers, layerCode, err := s.resolveLayers(in.Layers)
 	if err != nil {
@@ -403,6 +414,9 @@ func (s *Store) update(ctx context.Context, name, expectRevisionID string, touch
 // read fetches the record from the bucket (not the index) so updates
 // start from the latest revision.
 func (s *Store) read(ctx context.Context, name string) (*Record, error) {
+	if !isPlainName(name) {
+		return nil, s.notFound(name, "") // no function has such a name
+	}
 	e, err := s.kv.Get(ctx, name)
 	if err != nil {
 		if errors.Is(err, jetstream.ErrKeyNotFound) {
@@ -504,10 +518,8 @@ func (s *Store) UpdateConfig(ctx context.Context, name, revisionID string, u Con
 			c.Runtime = *u.Runtime
 		}
 		if u.Environment != nil {
+			// An empty map stays: Lambda then returns {"Variables":{}}.
 			c.Environment = u.Environment
-			if len(u.Environment.Variables) == 0 {
-				c.Environment = nil
-			}
 		}
 		if u.EphemeralStorage != nil {
 			c.EphemeralStorage = *u.EphemeralStorage
@@ -533,24 +545,23 @@ func (s *Store) UpdateConfig(ctx context.Context, name, revisionID string, u Con
 // Delete removes a function with its versions, aliases and provisioned
 // concurrency configs, or with a version qualifier only that version.
 func (s *Store) Delete(ctx context.Context, name, qualifier string) (*Record, error) {
+	// Lambda judges the qualifier before it looks for the function.
+	switch {
+	case qualifier == Latest:
+		return nil, fault.New(fault.InvalidParameter, "$LATEST version cannot be deleted without deleting the function.")
+	case IsAliasName(qualifier):
+		return nil, fault.New(fault.InvalidParameter, "Deletion of aliases is not currently supported.")
+	}
 	r, err := s.read(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case qualifier == Latest:
-		return nil, fault.New(fault.InvalidParameter, "$LATEST version cannot be deleted without deleting the function.")
-	case IsVersion(qualifier):
+	if qualifier != "" {
 		v, err := s.Get(name, qualifier)
 		if err != nil {
 			return nil, err
 		}
 		return v, s.deleteVersion(ctx, name, qualifier)
-	case qualifier != "":
-		if _, err := s.Get(name, qualifier); err != nil {
-			return nil, err
-		}
-		return nil, fault.New(fault.InvalidParameter, "Deletion of aliases is not supported by DeleteFunction; use DeleteAlias for %s.", qualifier)
 	}
 	if err := s.kv.Delete(ctx, name, jetstream.LastRevision(r.revision)); err != nil {
 		if isWrongRevision(err) {

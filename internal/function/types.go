@@ -44,6 +44,7 @@ type Layer struct {
 // Environment holds a function's environment variables.
 type Environment struct {
 	Variables map[string]string `json:"Variables"`
+	order     []string          // the variables in the order they were sent
 }
 
 // TracingConfig is the function's X-Ray mode (PassThrough or Active).
@@ -113,8 +114,12 @@ type Record struct {
 	// ReservedConcurrency is the function's reserved concurrency, nil when
 	// it has none.
 	ReservedConcurrency *int `json:"reservedConcurrency,omitempty"`
-	// EventInvoke is the async invocation config, nil when none was put.
+	// EventInvoke is the async invocation config of $LATEST (unqualified
+	// invocations), nil when none was put.
 	EventInvoke *EventInvokeConfig `json:"eventInvoke,omitempty"`
+	// QualifiedEventInvoke holds the async invocation configs of versions
+	// and aliases, by qualifier.
+	QualifiedEventInvoke map[string]*EventInvokeConfig `json:"qualifiedEventInvoke,omitempty"`
 	// Created is when the function (or version) was created.
 	Created time.Time `json:"created"`
 	// LayerCode holds the CodeSha256 of each of Config.Layers, in order,
@@ -161,7 +166,45 @@ func (r *Record) clone() *Record {
 		e := *r.EventInvoke
 		c.EventInvoke = &e
 	}
+	if r.QualifiedEventInvoke != nil {
+		c.QualifiedEventInvoke = make(map[string]*EventInvokeConfig, len(r.QualifiedEventInvoke))
+		for q, e := range r.QualifiedEventInvoke {
+			e := *e
+			c.QualifiedEventInvoke[q] = &e
+		}
+	}
 	return &c
+}
+
+// EventInvokeFor returns the async invocation config that invocations of
+// qualifier follow ("" and $LATEST: the function's own), or nil.
+func (r *Record) EventInvokeFor(qualifier string) *EventInvokeConfig {
+	if r == nil {
+		return nil
+	}
+	if qualifier == "" || qualifier == Latest {
+		return r.EventInvoke
+	}
+	return r.QualifiedEventInvoke[qualifier]
+}
+
+// setEventInvoke sets (c nil: removes) the config of qualifier.
+func (r *Record) setEventInvoke(qualifier string, c *EventInvokeConfig) {
+	if qualifier == "" || qualifier == Latest {
+		r.EventInvoke = c
+		return
+	}
+	if c == nil {
+		delete(r.QualifiedEventInvoke, qualifier)
+		if len(r.QualifiedEventInvoke) == 0 {
+			r.QualifiedEventInvoke = nil
+		}
+		return
+	}
+	if r.QualifiedEventInvoke == nil {
+		r.QualifiedEventInvoke = map[string]*EventInvokeConfig{}
+	}
+	r.QualifiedEventInvoke[qualifier] = c
 }
 
 // SuccessTarget is the on-success destination ARN, or "".

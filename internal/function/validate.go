@@ -1,6 +1,7 @@
 package function
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -49,9 +50,51 @@ var runtimes = map[string]string{
 // deprecated runtimes Lambda no longer accepts for create or update.
 var deprecated = map[string]bool{
 	"go1.x": true, "python2.7": true, "python3.6": true, "python3.7": true, "python3.8": true,
-	"nodejs": true, "nodejs4.3": true, "nodejs6.10": true, "nodejs8.10": true, "nodejs10.x": true,
+	"java8": true, "nodejs": true, "nodejs4.3": true, "nodejs6.10": true, "nodejs8.10": true, "nodejs10.x": true,
 	"nodejs12.x": true, "nodejs14.x": true, "nodejs16.x": true, "dotnetcore1.0": true,
 	"dotnetcore2.0": true, "dotnetcore2.1": true, "dotnetcore3.1": true, "ruby2.5": true, "ruby2.7": true,
+}
+
+// awsRuntimes is Lambda's Runtime enum, in the order its messages list it
+// (CreateFunction, UpdateFunctionConfiguration, PublishLayerVersion).
+var awsRuntimes = []string{
+	"nodejs20.x", "python3.14", "provided.al2023", "python3.12", "python3.13", "nodejs24.x", "nodejs22.x", "java25",
+	"python3.10", "python3.11", "java21", "ruby3.3", "ruby3.4", "ruby3.2", "python3.8", "python3.9", "java17",
+	"nodejs16.x", "dotnet10", "dotnet8", "java11", "dotnet6", "nodejs18.x", "provided.al2", "java8.al2",
+}
+
+// listRuntimes is the longer enum ListLayers and ListLayerVersions accept
+// for CompatibleRuntime, in the order Lambda's messages list it.
+var listRuntimes = []string{
+	"ruby3.5", "ruby2.6", "dotnetcore1.0", "python3.7", "nodejs8.10", "nasa", "ruby2.7", "python2.7-greengrass",
+	"dotnetcore2.0", "python3.8", "java21", "dotnet6", "dotnetcore2.1", "python3.9", "java11", "nodejs6.10", "provided",
+	"dotnetcore3.1", "dotnet8", "java25", "java17", "nodejs", "nodejs4.3", "java8.al2", "go1.x", "dotnet10", "nodejs20.x",
+	"go1.9", "byol", "nodejs10.x", "provided.al2023", "nodejs22.x", "python3.10", "java8", "nodejs12.x", "python3.11",
+	"nodejs24.x", "nodejs8.x", "python3.12", "nodejs14.x", "nodejs8.9", "nodejs26.x", "python3.13", "python3.14",
+	"nodejs16.x", "python3.15", "provided.al2", "nodejs4.3-edge", "nodejs18.x", "ruby3.2", "python3.4", "ruby3.3",
+	"ruby3.4", "ruby2.5", "python3.6", "python2.7",
+}
+
+// listValue renders a list as Lambda's messages quote it: "[a, b]".
+func listValue(items []string) string { return "[" + strings.Join(items, ", ") + "]" }
+
+// architecturesConstraint is how Lambda words the Architectures enum.
+const architecturesConstraint = "Member must satisfy constraint: [Member must satisfy enum value set: [x86_64, arm64], Member must not be null]"
+
+// CheckLayerFilter validates the CompatibleRuntime and
+// CompatibleArchitecture filters of ListLayers and ListLayerVersions.
+func CheckLayerFilter(runtime, architecture string) error {
+	var violations []string
+	if runtime != "" && !slices.Contains(listRuntimes, runtime) {
+		violations = append(violations, violation(runtime, "compatibleRuntime", "Member must satisfy enum value set: "+listValue(listRuntimes)))
+	}
+	if architecture != "" && architecture != "x86_64" && architecture != "arm64" {
+		violations = append(violations, violation(architecture, "compatibleArchitecture", "Member must satisfy enum value set: [x86_64, arm64]"))
+	}
+	if len(violations) > 0 {
+		return validationErrors(violations...)
+	}
+	return nil
 }
 
 // RuntimeFamily is "provided", "python" or "node" for a supported runtime,
@@ -59,12 +102,9 @@ var deprecated = map[string]bool{
 func RuntimeFamily(runtime string) string { return runtimes[runtime] }
 
 var (
-	namePattern    = regexp.MustCompile(`^[a-zA-Z0-9-_]{1,64}$`)
 	handlerPattern = regexp.MustCompile(`^[^\s]{1,128}$`)
 	rolePattern    = regexp.MustCompile(`^arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$`)
 	envKeyPattern  = regexp.MustCompile(`^[a-zA-Z]([a-zA-Z0-9_])+$`)
-	// fullNamePattern is Lambda's pattern for a FunctionName path parameter.
-	fullNamePattern = regexp.MustCompile(`^(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?$`)
 )
 
 // reservedEnv are variables the platform sets and a function may not.
@@ -78,43 +118,138 @@ var reservedEnv = map[string]bool{
 }
 
 func validationError(value any, field, constraint string) *fault.Error {
-	return fault.New(fault.Validation, "1 validation error detected: Value '%v' at '%s' failed to satisfy constraint: %s", value, field, constraint)
+	return validationErrors(violation(value, field, constraint))
 }
 
-var qualifierPattern = regexp.MustCompile(`^[a-zA-Z0-9$_-]{1,128}$`)
+// violation is one failed constraint, worded as Lambda lists them.
+func violation(value any, field, constraint string) string {
+	return fmt.Sprintf("Value '%v' at '%s' failed to satisfy constraint: %s", value, field, constraint)
+}
+
+// validationErrors is Lambda's ValidationException for one or more
+// violations, nil for none.
+func validationErrors(violations ...string) *fault.Error {
+	switch len(violations) {
+	case 0:
+		return nil
+	case 1:
+		return fault.New(fault.Validation, "1 validation error detected: %s", violations[0])
+	}
+	return fault.New(fault.Validation, "%d validation errors detected: %s", len(violations), strings.Join(violations, "; "))
+}
+
+// Lambda's patterns for a FunctionName: the operations on an existing
+// function (GetFunction, Invoke, DeleteFunction, ...) allow dots and
+// $LATEST.PUBLISHED; CreateFunction does not. The texts are quoted in
+// messages; the expressions add anchors and group names.
+const (
+	pathNamePatternText   = `(arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?([a-zA-Z0-9-_\.]+)(:(\$LATEST(\.PUBLISHED)?|[a-zA-Z0-9-_]+))?`
+	createNamePatternText = `(arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?`
+	qualifierPatternText  = `\$(LATEST(\.PUBLISHED)?)|[a-zA-Z0-9-_$]+`
+	// createNameMax is CreateFunction's limit on FunctionName, ARN included.
+	createNameMax = 140
+	// NameMax is the longest function name.
+	NameMax      = 64
+	qualifierMax = 128
+)
+
+var (
+	pathNamePattern   = regexp.MustCompile(`^(arn:(?P<partition>aws[a-zA-Z-]*)?:lambda:)?((?P<region>(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}):)?(\d{12}:)?(function:)?(?P<name>[a-zA-Z0-9-_\.]+)(:(?P<qualifier>\$LATEST(\.PUBLISHED)?|[a-zA-Z0-9-_]+))?$`)
+	createNamePattern = regexp.MustCompile(`^(arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?$`)
+	qualifierPattern  = regexp.MustCompile(`^(\$(LATEST(\.PUBLISHED)?)|[a-zA-Z0-9-_$]+)$`)
+)
+
+// qualifierViolation is what is wrong with a Qualifier parameter, or "".
+func qualifierViolation(q string) string {
+	switch {
+	case len(q) > qualifierMax:
+		return violation(q, "qualifier", fmt.Sprintf("Member must have length less than or equal to %d", qualifierMax))
+	case !qualifierPattern.MatchString(q):
+		return violation(q, "qualifier", "Member must satisfy regular expression pattern: "+qualifierPatternText)
+	}
+	return ""
+}
 
 // CheckQualifier validates a Qualifier parameter.
 func CheckQualifier(q string) error {
-	if !qualifierPattern.MatchString(q) {
-		return validationError(q, "qualifier", "Member must satisfy regular expression pattern: (|[a-zA-Z0-9$_-]{1,128})")
+	if v := qualifierViolation(q); v != "" {
+		return validationErrors(v)
 	}
 	return nil
 }
 
 // ParseName splits a FunctionName path parameter (a name, a partial ARN
 // "123456789012:function:name" or a full ARN, optionally qualified) into
-// the function name and the qualifier (empty when none).
+// the function name and the qualifier (empty when none). As on Lambda, a
+// name that fits the pattern but is too long is not an error here: no
+// function has it, so it is not found.
 func ParseName(s string) (name, qualifier string, err error) {
+	name, qualifier, _, err = parseName(s)
+	return name, qualifier, err
+}
+
+// ParseNameQualifier is ParseName and CheckQualifier together, reporting
+// both violations at once as Lambda does. qualifier may be "".
+func ParseNameQualifier(s, qualifier string) (name, nameQualifier string, err error) {
+	var violations []string
+	name, nameQualifier, _, err = parseName(s)
+	if err != nil {
+		violations = append(violations, violation(s, "functionName", "Member must satisfy regular expression pattern: "+pathNamePatternText))
+	}
+	if qualifier != "" {
+		if v := qualifierViolation(qualifier); v != "" {
+			violations = append(violations, v)
+		}
+	}
+	if len(violations) > 0 {
+		return "", "", validationErrors(violations...)
+	}
+	return name, nameQualifier, nil
+}
+
+// Locate parses a FunctionName parameter with its Qualifier parameter
+// (may be "") as Lambda does: violations of both reported at once, a
+// qualifier in the name that disagrees with the parameter refused, and an
+// ARN of a region other than region not found. It returns the function
+// name and the qualifier that applies ("" for none).
+func Locate(fn, qualifier, region string) (string, string, error) {
+	name, q, err := ParseNameQualifier(fn, qualifier)
+	if err != nil {
+		return "", "", err
+	}
+	if qualifier != "" {
+		if q != "" && q != qualifier {
+			return "", "", fault.New(fault.InvalidParameter, "The derived qualifier from the function name does not match the specified qualifier.")
+		}
+		q = qualifier
+	}
+	if _, _, r, _ := parseName(fn); r != "" && r != region {
+		return "", "", errOtherRegion(r, region)
+	}
+	return name, q, nil
+}
+
+func errOtherRegion(arnRegion, region string) error {
+	return fault.New(fault.NotFound, "Functions from '%s' are not reachable in this region ('%s')", arnRegion, region)
+}
+
+// parseName is ParseName that also returns the ARN's region ("" when the
+// name is not a full ARN).
+func parseName(s string) (name, qualifier, region string, err error) {
 	if isPlainName(s) {
-		return s, "", nil // the common case, without the regexp
+		return s, "", "", nil // the common case, without the regexp
 	}
-	if len(s) > 170 || !fullNamePattern.MatchString(s) {
-		return "", "", validationError(s, "functionName", "Member must satisfy regular expression pattern: "+fullNamePattern.String())
+	m := pathNamePattern.FindStringSubmatch(s)
+	if m == nil {
+		return "", "", "", validationError(s, "functionName", "Member must satisfy regular expression pattern: "+pathNamePatternText)
 	}
-	m := fullNamePattern.FindStringSubmatch(s)
-	name = m[7]
-	qualifier = m[9]
-	// A bare "name:qualifier" parses with name in the account slot only when
-	// it is 12 digits; otherwise the regexp assigns it as name/qualifier.
-	if len(name) > 64 {
-		return "", "", validationError(s, "functionName", "Member must have length less than or equal to 64")
-	}
-	return name, qualifier, nil
+	g := func(group string) string { return m[pathNamePattern.SubexpIndex(group)] }
+	return g("name"), g("qualifier"), g("region"), nil
 }
 
 // isPlainName reports whether s is a bare name: 1–64 of [a-zA-Z0-9-_].
 func isPlainName(s string) bool {
-	if len(s) == 0 || len(s) > 64 {
+	if len(s) == 0 || len(s) > NameMax {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
@@ -126,16 +261,31 @@ func isPlainName(s string) bool {
 	return true
 }
 
-// ValidateName checks a bare function name for CreateFunction.
-func ValidateName(name string) error {
-	if !namePattern.MatchString(name) {
-		n, _, err := ParseName(name)
-		if err != nil {
-			return err
-		}
-		name = n
+// ValidateName checks CreateFunction's FunctionName (a name or an ARN)
+// and returns the function name.
+func ValidateName(s string) (string, error) {
+	if isPlainName(s) {
+		return s, nil
 	}
-	return nil
+	var violations []string
+	if len(s) > createNameMax {
+		violations = append(violations, violation(s, "functionName", fmt.Sprintf("Member must have length less than or equal to %d", createNameMax)))
+	}
+	if !createNamePattern.MatchString(s) {
+		violations = append(violations, violation(s, "functionName", "Member must satisfy regular expression pattern: "+createNamePatternText))
+	}
+	if len(violations) > 0 {
+		return "", validationErrors(violations...)
+	}
+	name, _, _, err := parseName(s)
+	if err != nil {
+		return "", err
+	}
+	if len(name) > NameMax {
+		// Lambda reports this one as InvalidParameterValueException.
+		return "", fault.New(fault.InvalidParameter, "1 validation error detected: %s", violation(s, "functionName", fmt.Sprintf("Member must have length less than or equal to %d", NameMax)))
+	}
+	return name, nil
 }
 
 // checkRuntime validates runtime and handler together.
@@ -144,9 +294,12 @@ func checkRuntime(runtime, handler string) error {
 		return fault.New(fault.InvalidParameter, "The runtime parameter of %s is no longer supported for creating or updating AWS Lambda functions. We recommend you use a supported runtime while creating or updating functions.", runtime)
 	}
 	if _, ok := runtimes[runtime]; !ok {
+		if slices.Contains(awsRuntimes, runtime) {
+			names := slices.Sorted(maps.Keys(runtimes))
+			return fault.New(fault.InvalidParameter, "Updraft does not run the %s runtime; it runs %s.", runtime, listValue(names))
+		}
 		// Lambda answers InvalidParameterValueException here, not ValidationException.
-		names := slices.Sorted(maps.Keys(runtimes))
-		return fault.New(fault.InvalidParameter, "Value %s at 'runtime' failed to satisfy constraint: Member must satisfy enum value set: [%s] or be a valid ARN", runtime, strings.Join(names, ", "))
+		return fault.New(fault.InvalidParameter, "Value %s at 'runtime' failed to satisfy constraint: Member must satisfy enum value set: %s or be a valid ARN", runtime, listValue(awsRuntimes))
 	}
 	if handler == "" {
 		if runtimes[runtime] != "provided" {
@@ -201,20 +354,86 @@ func checkEnvironment(env *Environment) error {
 		}
 	}
 	// Lambda measures the variables as a compact JSON object.
-	measured, err := json.Marshal(env.Variables)
-	if err == nil && len(measured) > EnvironmentMax {
+	if measured := env.measure(); len(measured) > EnvironmentMax {
 		return fault.New(fault.InvalidParameter, "Lambda was unable to configure your environment variables because the environment variables you have provided exceeded the 4KB limit. String measured: %s", measured)
+	}
+	return nil
+}
+
+// measure renders the variables as Lambda measures them: compact JSON, in
+// the order they were sent, without escaping HTML characters.
+func (e *Environment) measure() []byte {
+	keys := make([]string, 0, len(e.Variables))
+	seen := make(map[string]bool, len(e.Variables))
+	for _, k := range e.order {
+		if _, ok := e.Variables[k]; ok && !seen[k] {
+			keys, seen[k] = append(keys, k), true
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(e.Variables)) {
+		if !seen[k] {
+			keys = append(keys, k)
+		}
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	quote := func(s string) {
+		_ = enc.Encode(s)
+		buf.Truncate(buf.Len() - 1) // Encode ends with a newline
+	}
+	buf.WriteByte('{')
+	for i, k := range keys {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		quote(k)
+		buf.WriteByte(':')
+		quote(e.Variables[k])
+	}
+	buf.WriteByte('}')
+	return buf.Bytes()
+}
+
+// UnmarshalJSON decodes an Environment and remembers the order of its
+// variables, which Lambda's 4 KB message shows.
+func (e *Environment) UnmarshalJSON(b []byte) error {
+	type plain Environment // without this method
+	*e = Environment{}
+	if err := json.Unmarshal(b, (*plain)(e)); err != nil {
+		return err
+	}
+	var raw struct {
+		Variables json.RawMessage
+	}
+	if err := json.Unmarshal(b, &raw); err != nil || e.Variables == nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw.Variables))
+	if _, err := dec.Token(); err != nil { // {
+		return err
+	}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return err
+		}
+		e.order = append(e.order, t.(string))
 	}
 	return nil
 }
 
 func checkArchitectures(archs []string) error {
 	if len(archs) > 1 {
-		return validationError(archs, "architectures", "Member must have length less than or equal to 1")
+		return validationError(listValue(archs), "architectures", "Member must have length less than or equal to 1")
 	}
 	for _, a := range archs {
 		if a != "x86_64" && a != "arm64" {
-			return validationError(archs, "architectures", "Member must satisfy constraint: [Member must satisfy enum value set: [x86_64, arm64]]")
+			return validationError(listValue(archs), "architectures", architecturesConstraint)
 		}
 	}
 	return nil

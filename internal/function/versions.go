@@ -49,7 +49,7 @@ func (s *Store) PublishVersion(ctx context.Context, name, codeSha256, descriptio
 	var number int
 	fn, err := s.update(ctx, name, revisionID, false, func(r *Record) error {
 		if codeSha256 != "" && codeSha256 != r.Config.CodeSha256 {
-			return fault.New(fault.PreconditionFailed, "CodeSHA256 (%s) is different from current CodeSHA256 in $LATEST (%s). Please try again from a valid state.", codeSha256, r.Config.CodeSha256)
+			return fault.New(fault.InvalidParameter, "CodeSHA256 (%s) is different from current CodeSHA256 in $LATEST (%s). Please try again with the CodeSHA256 in $LATEST.", codeSha256, r.Config.CodeSha256)
 		}
 		if r.LastVersion > 0 && r.Published == r.Config.RevisionId {
 			last := s.versions.Get(qualifiedKey(name, strconv.Itoa(r.LastVersion)))
@@ -71,7 +71,7 @@ func (s *Store) PublishVersion(ctx context.Context, name, codeSha256, descriptio
 	}
 	now := time.Now().UTC()
 	v := fn.clone()
-	v.Tags, v.ReservedConcurrency, v.EventInvoke = nil, nil, nil
+	v.Tags, v.ReservedConcurrency, v.EventInvoke, v.QualifiedEventInvoke = nil, nil, nil, nil
 	v.LastVersion, v.Published = 0, ""
 	v.Created = now
 	q := strconv.Itoa(number)
@@ -144,6 +144,9 @@ func (s *Store) deleteVersion(ctx context.Context, name, version string) error {
 		return fault.New(fault.Conflict, "Unable to delete version because the following aliases reference it: [%s]", strings.Join(users, ", "))
 	}
 	if err := deleteEntry(ctx, s.provisionedKV, s.provisioned, key, s.provisioned.Get(key).rev()); err != nil {
+		return err
+	}
+	if err := s.dropEventInvoke(ctx, name, version); err != nil {
 		return err
 	}
 	return deleteEntry(ctx, s.versionsKV, s.versions, key, v.revision)

@@ -245,8 +245,8 @@ func (s *Service) deliver(ctx context.Context, fn string, m jetstream.Msg) {
 		_ = m.Term() // the version or alias is gone
 		return
 	}
-	// Every qualifier follows the function's event-invoke config.
-	cfg := fnRec.EventInvoke
+	// The qualifier invoked (alias, version or $LATEST) picks the config.
+	cfg := fnRec.EventInvokeFor(qualifier)
 	if time.Since(first) > cfg.MaxEventAge() {
 		s.settleFailure(ctx, rec, cfg, m, requestID, attempt, "EventAgeExceeded", nil)
 		return
@@ -288,6 +288,12 @@ func (s *Service) deliver(ctx context.Context, fn string, m jetstream.Msg) {
 		return
 	}
 	if attempt < cfg.RetryAttempts() {
+		if time.Since(first)+s.retryDelay(attempt) > cfg.MaxEventAge() {
+			// The retry would come too late: the event fails now, with the
+			// response of the attempt that ran, as Lambda reports it.
+			s.settleFailure(ctx, rec, cfg, m, requestID, attempt, "EventAgeExceeded", resp)
+			return
+		}
 		if err := s.scheduleRetry(ctx, fn, m, requestID, attempt+1); err != nil {
 			s.log.Warn("schedule async retry", "function", fn, "request_id", requestID, "err", err)
 			_ = m.NakWithDelay(s.retryDelay(attempt))

@@ -22,6 +22,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/updraft/updraft/internal/fault"
 	"github.com/updraft/updraft/internal/function"
@@ -109,20 +110,9 @@ func New(cfg Config, store *function.Store, sched *scheduler.Scheduler, log *slo
 // resolve finds the function version a request runs (an alias picks one
 // of its versions by weight) and the qualifier it was invoked with.
 func (s *Service) resolve(name, qualifier string) (*function.Record, string, error) {
-	fn, q, err := function.ParseName(name)
+	fn, qualifier, err := s.store.Locate(name, qualifier)
 	if err != nil {
 		return nil, "", err
-	}
-	if q != "" && qualifier != "" && q != qualifier {
-		return nil, "", fault.New(fault.InvalidParameter, "The derived qualifier from the function name does not match the specified qualifier.")
-	}
-	if qualifier == "" {
-		qualifier = q
-	}
-	if qualifier != "" {
-		if err := function.CheckQualifier(qualifier); err != nil {
-			return nil, "", err
-		}
 	}
 	rec, err := s.store.Resolve(fn, qualifier)
 	if err != nil {
@@ -139,10 +129,45 @@ func checkPayload(p []byte, max int, op string) ([]byte, error) {
 	if len(bytes.TrimSpace(p)) == 0 {
 		return []byte("{}"), nil
 	}
-	if !json.Valid(p) {
-		return nil, fault.Typed(fault.InvalidRequest, "InvalidRequestContentException", "Could not parse request body into json: Could not parse payload into json: Unexpected character: was expecting a JSON value")
+	if !utf8.Valid(p) || !json.Valid(p) {
+		return nil, fault.Typed(fault.InvalidRequest, "InvalidRequestContentException", "Could not parse request body into json: Could not parse payload into json: %s", payloadProblem(p))
 	}
 	return p, nil
+}
+
+// payloadProblem says what is wrong with a payload that is not JSON in the
+// words of Lambda's parser for the two mistakes clients make most: bytes
+// that are not UTF-8 (such as a base64 payload the aws CLI v2 sent
+// decoded) and a first character that cannot start a value.
+func payloadProblem(p []byte) string {
+	start := len(p) - len(bytes.TrimLeft(p, " \t\r\n"))
+	where := func(i int) string {
+		line := 1 + bytes.Count(p[:i], []byte("\n"))
+		col := i - bytes.LastIndexByte(p[:i], '\n')
+		return fmt.Sprintf("\n at [Source: REDACTED (`StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION` disabled); line: %d, column: %d]", line, col)
+	}
+	if c := p[start]; c < 0x20 || 0x7f <= c && c <= 0x9f {
+		return fmt.Sprintf("Unexpected character ((CTRL-CHAR, code %d)): expected a valid value (JSON String, Number, Array, Object or token 'null', 'true' or 'false')", c) + where(start)
+	}
+	for i := 0; i < len(p); {
+		r, size := utf8.DecodeRune(p[i:])
+		if r == utf8.RuneError && size <= 1 {
+			if c := p[i]; c&0xc0 == 0x80 || c >= 0xf8 {
+				return fmt.Sprintf("Invalid UTF-8 start byte 0x%02x", c) + where(i+1)
+			}
+			for j := i + 1; j < len(p) && j < i+4; j++ {
+				if p[j]&0xc0 != 0x80 {
+					return fmt.Sprintf("Invalid UTF-8 middle byte 0x%02x", p[j]) + where(j+1)
+				}
+			}
+			if i+4 > len(p) {
+				return "Unexpected end-of-input in a UTF-8 character" + where(len(p))
+			}
+			return fmt.Sprintf("Invalid UTF-8 start byte 0x%02x", p[i]) + where(i+1)
+		}
+		i += size
+	}
+	return "Unexpected character: was expecting a JSON value"
 }
 
 // DryRun checks that the request could be invoked.

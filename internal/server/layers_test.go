@@ -40,6 +40,10 @@ func TestLambda_Layers(t *testing.T) {
 	if aws.ToInt64(&base.Version) != 1 || aws.ToString(base.LayerVersionArn) != "arn:aws:lambda:us-east-1:000000000000:layer:base:1" || base.Content == nil {
 		t.Fatalf("publish: %+v", base)
 	}
+	// Lambda always lists the compatible architectures, [] when none were given.
+	if base.CompatibleArchitectures == nil || len(base.CompatibleArchitectures) != 0 {
+		t.Errorf("publish: got CompatibleArchitectures %#v, want an empty list", base.CompatibleArchitectures)
+	}
 	// Content.Location serves the zip back.
 	resp, err := http.Get(aws.ToString(base.Content.Location))
 	if err != nil {
@@ -121,6 +125,21 @@ func TestLambda_Layers(t *testing.T) {
 	_, err = n.lambda.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("layered"),
 		Layers: []string{"not-an-arn"}})
 	apiErr(t, err, "ValidationException", "layers")
+	_, err = n.lambda.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("layered"),
+		Layers: []string{"arn:aws:lambda:ap-south-1:000000000000:layer:base:1"}})
+	apiErr(t, err, "InvalidParameterValueException", "Layers are not in the same region as the function. Layers are expected to be in region us-east-1.")
+	_, err = n.lambda.GetLayerVersion(ctx, &lambda.GetLayerVersionInput{LayerName: aws.String("base"), VersionNumber: aws.Int64(0)})
+	apiErr(t, err, "InvalidParameterValueException", "Layer Version Cannot be less than 1")
+	_, err = n.lambda.DeleteLayerVersion(ctx, &lambda.DeleteLayerVersionInput{LayerName: aws.String("base"), VersionNumber: aws.Int64(-2)})
+	apiErr(t, err, "InvalidParameterValueException", "Layer Version Cannot be less than 1")
+	_, err = n.lambda.ListLayers(ctx, &lambda.ListLayersInput{CompatibleRuntime: "cobol"})
+	apiErr(t, err, "ValidationException", "1 validation error detected: Value 'cobol' at 'compatibleRuntime' failed to satisfy constraint: Member must satisfy enum value set: [ruby3.5, ruby2.6,")
+	_, err = n.lambda.ListLayerVersions(ctx, &lambda.ListLayerVersionsInput{LayerName: aws.String("base"), CompatibleArchitecture: "mips"})
+	apiErr(t, err, "ValidationException", "Value 'mips' at 'compatibleArchitecture' failed to satisfy constraint: Member must satisfy enum value set: [x86_64, arm64]")
+	_, err = n.lambda.PublishLayerVersion(ctx, &lambda.PublishLayerVersionInput{LayerName: aws.String("base"), Content: &types.LayerVersionContentInput{ZipFile: []byte("PK")},
+		CompatibleRuntimes: []types.Runtime{"cobol", "python3.12"}, CompatibleArchitectures: []types.Architecture{"mips"}})
+	apiErr(t, err, "ValidationException", "2 validation errors detected: Value '[cobol, python3.12]' at 'compatibleRuntimes' failed to satisfy constraint: Member must satisfy enum value set: [nodejs20.x,")
+	apiErr(t, err, "ValidationException", "; Value '[mips]' at 'compatibleArchitectures' failed to satisfy constraint: Member must satisfy constraint: [Member must satisfy enum value set: [x86_64, arm64], Member must not be null]")
 	six := make([]string, 6)
 	for i := range six {
 		six[i] = aws.ToString(base.LayerVersionArn)

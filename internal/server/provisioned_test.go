@@ -132,7 +132,19 @@ func TestLambda_ProvisionedConcurrency(t *testing.T) {
 	if _, err := n.lambda.PutFunctionConcurrency(ctx, &lambda.PutFunctionConcurrencyInput{FunctionName: aws.String("prov"), ReservedConcurrentExecutions: aws.Int32(3)}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := n.lambda.CreateAlias(ctx, &lambda.CreateAliasInput{FunctionName: aws.String("prov"), Name: aws.String("live"), FunctionVersion: aws.String("1")}); err != nil {
+	// A version and an alias routing to it cannot both be provisioned.
+	if _, err := n.lambda.CreateAlias(ctx, &lambda.CreateAliasInput{FunctionName: aws.String("prov"), Name: aws.String("one"), FunctionVersion: aws.String("1")}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = put("one", 1)
+	apiErr(t, err, "ResourceConflictException", "Alias can't be used for Provisioned Concurrency configuration on an already Provisioned version")
+	if _, err := n.lambda.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("prov"), Description: aws.String("second")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.lambda.PublishVersion(ctx, &lambda.PublishVersionInput{FunctionName: aws.String("prov")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.lambda.CreateAlias(ctx, &lambda.CreateAliasInput{FunctionName: aws.String("prov"), Name: aws.String("live"), FunctionVersion: aws.String("2")}); err != nil {
 		t.Fatal(err)
 	}
 	_, err = put("live", 2)
@@ -141,6 +153,8 @@ func TestLambda_ProvisionedConcurrency(t *testing.T) {
 		t.Fatal(err)
 	}
 	n.awaitReady("prov", "live", 1)
+	_, err = put("2", 1)
+	apiErr(t, err, "ResourceConflictException", "Version is pointed by a Provisioned Concurrency alias")
 	if got := n.provisionedEnvs(); got != 3 {
 		t.Errorf("version and alias configs: %d provisioned environments, want 3", got)
 	}

@@ -57,7 +57,7 @@ func TestLambda_Versions(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = n.lambda.PublishVersion(ctx, &lambda.PublishVersionInput{FunctionName: aws.String("ver"), CodeSha256: aws.String("AAAA")})
-	apiErr(t, err, "PreconditionFailedException", "CodeSHA256")
+	apiErr(t, err, "InvalidParameterValueException", "CodeSHA256 (AAAA) is different from current CodeSHA256 in $LATEST (")
 	_, err = n.lambda.PublishVersion(ctx, &lambda.PublishVersionInput{FunctionName: aws.String("ver"), RevisionId: fn.RevisionId})
 	apiErr(t, err, "PreconditionFailedException", "Revision Id")
 	v2, err := n.lambda.PublishVersion(ctx, &lambda.PublishVersionInput{FunctionName: aws.String("ver"), CodeSha256: upd.CodeSha256, RevisionId: upd.RevisionId})
@@ -223,7 +223,7 @@ func TestLambda_Aliases(t *testing.T) {
 	}
 	apiErr(t, route(map[string]float64{"2": 1.5}, nil), "ValidationException", "additionalVersionWeights")
 	apiErr(t, route(map[string]float64{"2": -0.1}, nil), "ValidationException", "additionalVersionWeights")
-	apiErr(t, route(map[string]float64{"2": 0.1, "3": 0.1}, nil), "ValidationException", "length less than or equal to 1")
+	apiErr(t, route(map[string]float64{"2": 0.1, "3": 0.1}, nil), "InvalidParameterValueException", "Number of items in AdditionalVersionWeights cannot be greater than 1")
 	apiErr(t, route(map[string]float64{"1": 0.5}, nil), "InvalidParameterValueException", "already included")
 	apiErr(t, route(map[string]float64{"8": 0.5}, nil), "ResourceNotFoundException", arn+":8")
 	apiErr(t, route(map[string]float64{"2": 0.5}, aws.String("stale")), "PreconditionFailedException", "Revision Id")
@@ -255,7 +255,7 @@ func TestLambda_Aliases(t *testing.T) {
 	_, err = n.lambda.DeleteFunction(ctx, &lambda.DeleteFunctionInput{FunctionName: aws.String("al"), Qualifier: aws.String("2")})
 	apiErr(t, err, "ResourceConflictException", "live")
 	_, err = n.lambda.DeleteFunction(ctx, &lambda.DeleteFunctionInput{FunctionName: aws.String("al"), Qualifier: aws.String("live")})
-	apiErr(t, err, "InvalidParameterValueException", "DeleteAlias")
+	apiErr(t, err, "InvalidParameterValueException", "Deletion of aliases is not currently supported.")
 
 	if _, err := n.lambda.CreateAlias(ctx, &lambda.CreateAliasInput{FunctionName: aws.String("al"), Name: aws.String("beta"), FunctionVersion: aws.String("$LATEST")}); err != nil {
 		t.Fatal(err)
@@ -286,9 +286,13 @@ func TestLambda_Aliases(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = n.lambda.GetAlias(ctx, &lambda.GetAliasInput{FunctionName: aws.String("al"), Name: aws.String("live")})
-	apiErr(t, err, "ResourceNotFoundException", "Alias not found")
-	_, err = n.lambda.DeleteAlias(ctx, &lambda.DeleteAliasInput{FunctionName: aws.String("al"), Name: aws.String("live")})
-	apiErr(t, err, "ResourceNotFoundException", "Alias not found")
+	apiErr(t, err, "ResourceNotFoundException", "Cannot find alias arn: "+arn+":live")
+	_, err = n.lambda.UpdateAlias(ctx, &lambda.UpdateAliasInput{FunctionName: aws.String("al"), Name: aws.String("live"), Description: aws.String("gone")})
+	apiErr(t, err, "ResourceNotFoundException", "Alias not found: "+arn+":live")
+	// Lambda answers 204 to deleting an alias that is not there.
+	if _, err := n.lambda.DeleteAlias(ctx, &lambda.DeleteAliasInput{FunctionName: aws.String("al"), Name: aws.String("live")}); err != nil {
+		t.Errorf("delete a missing alias: %v", err)
+	}
 }
 
 func TestLambda_VersionsSurviveKill9(t *testing.T) {

@@ -32,9 +32,17 @@ var errorTable = map[fault.Kind]wireError{
 	fault.Internal:           {"ServiceException", http.StatusInternalServerError},
 }
 
+// capitalMessage lists the errors whose body names the message "Message",
+// as Lambda's model does; every other error says "message".
+var capitalMessage = map[string]bool{
+	"ResourceNotFoundException": true,
+	"ServiceException":          true,
+}
+
 // writeError writes err in Lambda's error shape: the x-amzn-ErrorType
-// header and a {"Type","message"} body. Errors that are not faults are
-// logged and reported as ServiceException without their cause.
+// header and a {"Type","message"} body ({"Type","Message"} for the errors
+// in capitalMessage). Errors that are not faults are logged and reported
+// as ServiceException without their cause.
 func writeError(ctx context.Context, log *slog.Logger, w http.ResponseWriter, err error) {
 	f := fault.As(err)
 	if f == nil {
@@ -53,14 +61,22 @@ func writeError(ctx context.Context, log *slog.Logger, w http.ResponseWriter, er
 	if row.status >= 500 {
 		typ = "Service"
 	}
-	body := map[string]string{"Type": typ, "message": f.Message}
+	key := "message"
+	if capitalMessage[name] {
+		key = "Message"
+	}
+	body := map[string]string{"Type": typ, key: f.Message}
 	h := w.Header()
 	h.Set("x-amzn-ErrorType", name)
 	h.Set("Content-Type", "application/json")
 	if f.Kind == fault.Throttled {
 		body["Reason"] = f.Reason
-		body["retryAfterSeconds"] = "1"
-		h.Set("Retry-After", strconv.Itoa(1))
+		// Lambda suggests no retry delay when a reservation is full (its
+		// recorded answers have neither the header nor the member).
+		if f.Reason != "ReservedFunctionConcurrentInvocationLimitExceeded" {
+			body["retryAfterSeconds"] = "1"
+			h.Set("Retry-After", strconv.Itoa(1))
+		}
 	}
 	w.WriteHeader(row.status)
 	_ = json.NewEncoder(w).Encode(body)

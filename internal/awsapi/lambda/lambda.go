@@ -13,7 +13,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/updraft/updraft/internal/fault"
 	"github.com/updraft/updraft/internal/function"
@@ -95,8 +97,17 @@ func (a *API) unknownOperation(w http.ResponseWriter, r *http.Request) {
 }
 
 // requestBodyMax bounds control-plane request bodies: a 50 MB zip
-// base64-encoded in JSON, plus the rest.
-const requestBodyMax = 70 << 20
+// base64-encoded in JSON, plus the rest. It is Lambda's limit.
+const requestBodyMax = 70167211
+
+// largeOperations names the operations that carry code, by route, for the
+// message Lambda gives when their request is too large.
+var largeOperations = map[string]string{
+	"POST /2015-03-31/functions":               "CreateFunction",
+	"POST /2015-03-31/functions/{$}":           "CreateFunction",
+	"PUT /2015-03-31/functions/{name}/code":    "UpdateFunctionCode",
+	"POST /2018-10-31/layers/{layer}/versions": "PublishLayerVersion",
+}
 
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	writeError(r.Context(), a.log, w, err)
@@ -109,6 +120,9 @@ func decode(r *http.Request, v any) error {
 		return fault.New(fault.InvalidRequest, "Could not read request body: %v", err)
 	}
 	if len(body) > requestBodyMax {
+		if op := largeOperations[r.Pattern]; op != "" {
+			return fault.Typed(fault.TooLarge, "RequestEntityTooLargeException", "Request must be smaller than %d bytes for the %s operation", requestBodyMax, op)
+		}
 		return fault.Typed(fault.TooLarge, "RequestEntityTooLargeException", "Request must be smaller than %d bytes.", requestBodyMax)
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
@@ -133,21 +147,13 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // pathName parses the {name} path parameter and the Qualifier query.
-func pathName(r *http.Request) (name, qualifier string, err error) {
-	name, qualifier, err = function.ParseName(r.PathValue("name"))
-	if err != nil {
-		return "", "", err
-	}
-	if q := r.URL.Query().Get("Qualifier"); q != "" {
-		if err := function.CheckQualifier(q); err != nil {
-			return "", "", err
-		}
-		if qualifier != "" && q != qualifier {
-			return "", "", fault.New(fault.InvalidParameter, "The derived qualifier from the function name does not match the specified qualifier.")
-		}
-		qualifier = q
-	}
-	return name, qualifier, nil
+func (a *API) pathName(r *http.Request) (name, qualifier string, err error) {
+	return locate(r, a.store.Region())
+}
+
+// locate is pathName for a node of region.
+func locate(r *http.Request, region string) (name, qualifier string, err error) {
+	return function.Locate(r.PathValue("name"), r.URL.Query().Get("Qualifier"), region)
 }
 
 type createRequest struct {
@@ -248,8 +254,9 @@ func (a *API) createFunction(w http.ResponseWriter, r *http.Request) {
 		c.LoggingConfig = *req.LoggingConfig
 	}
 	c.Architectures = req.Architectures
-	if c.Environment != nil && len(c.Environment.Variables) == 0 {
-		c.Environment = nil
+	if c.Environment != nil && c.Environment.Variables == nil {
+		// Lambda keeps an empty Environment and returns {"Variables":{}}.
+		c.Environment.Variables = map[string]string{}
 	}
 	rec, err := a.store.Create(r.Context(), function.CreateInput{Config: c, ZipFile: zipFile, Tags: req.Tags, Layers: req.Layers})
 	if err == nil && req.Publish {
@@ -259,7 +266,7 @@ func (a *API) createFunction(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, rec.Config)
+	writeJSON(w, http.StatusCreated, a.view(rec.Config, phaseCreated))
 }
 
 func (a *API) listFunctions(w http.ResponseWriter, r *http.Request) {
@@ -304,18 +311,18 @@ func (a *API) listFunctions(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	out := struct {
-		Functions  []function.Config `json:"Functions"`
-		NextMarker string            `json:"NextMarker,omitempty"`
-	}{Functions: []function.Config{}}
+		Functions  []configuration `json:"Functions"`
+		NextMarker string          `json:"NextMarker,omitempty"`
+	}{Functions: []configuration{}}
 	for i := start; i < len(all) && len(out.Functions) < maxItems; i++ {
-		out.Functions = append(out.Functions, all[i].Config)
+		out.Functions = append(out.Functions, a.view(all[i].Config, phaseListed))
 	}
 	if end := start + len(out.Functions); end < len(all) && len(out.Functions) > 0 {
 		last := out.Functions[len(out.Functions)-1].FunctionName
 		// A page ends at a function boundary, so a marker resumes after
 		// all of its versions.
 		for end < len(all) && all[end].Config.FunctionName == last {
-			out.Functions = append(out.Functions, all[end].Config)
+			out.Functions = append(out.Functions, a.view(all[end].Config, phaseListed))
 			end++
 		}
 		if end < len(all) {
@@ -326,7 +333,7 @@ func (a *API) listFunctions(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) record(w http.ResponseWriter, r *http.Request) (*function.Record, bool) {
-	name, qualifier, err := pathName(r)
+	name, qualifier, err := a.pathName(r)
 	if err != nil {
 		a.fail(w, r, err)
 		return nil, false
@@ -335,6 +342,12 @@ func (a *API) record(w http.ResponseWriter, r *http.Request) (*function.Record, 
 	if err != nil {
 		a.fail(w, r, err)
 		return nil, false
+	}
+	if qualifier == function.Latest {
+		// Asked for by qualifier, $LATEST answers with a qualified ARN.
+		c := *rec
+		c.Config.FunctionArn += ":" + function.Latest
+		rec = &c
 	}
 	return rec, true
 }
@@ -349,7 +362,7 @@ func (a *API) getFunction(w http.ResponseWriter, r *http.Request) {
 		codeName += ":" + rec.Config.Version
 	}
 	out := map[string]any{
-		"Configuration": rec.Config,
+		"Configuration": a.view(rec.Config, phaseRead),
 		"Code": map[string]string{
 			"RepositoryType": "S3",
 			"Location":       a.codeURL(codeName, rec.Config.CodeSha256),
@@ -375,7 +388,7 @@ func (a *API) getFunctionConfiguration(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, rec.Config)
+	writeJSON(w, http.StatusOK, a.view(rec.Config, phaseRead))
 }
 
 type configRequest struct {
@@ -397,7 +410,7 @@ type configRequest struct {
 }
 
 func (a *API) updateFunctionConfiguration(w http.ResponseWriter, r *http.Request) {
-	name, qualifier, err := pathName(r)
+	name, qualifier, err := a.pathName(r)
 	if err == nil && qualifier != "" {
 		err = fault.New(fault.InvalidParameter, "Qualifier is not allowed for UpdateFunctionConfiguration.")
 	}
@@ -425,7 +438,7 @@ func (a *API) updateFunctionConfiguration(w http.ResponseWriter, r *http.Request
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, rec.Config)
+	writeJSON(w, http.StatusOK, a.view(rec.Config, phaseUpdated))
 }
 
 type codeRequest struct {
@@ -439,7 +452,7 @@ type codeRequest struct {
 }
 
 func (a *API) updateFunctionCode(w http.ResponseWriter, r *http.Request) {
-	name, _, err := pathName(r)
+	name, _, err := a.pathName(r)
 	var req codeRequest
 	if err == nil {
 		err = decode(r, &req)
@@ -461,22 +474,25 @@ func (a *API) updateFunctionCode(w http.ResponseWriter, r *http.Request) {
 			a.fail(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, rec.Config)
+		writeJSON(w, http.StatusOK, a.view(rec.Config, phaseRead))
 		return
 	}
 	rec, err := a.store.UpdateCode(r.Context(), name, req.RevisionId, zipFile)
+	p := phaseUpdated
 	if err == nil && req.Publish {
+		// The version published with the update is reported as new.
 		rec, err = a.store.PublishVersion(r.Context(), name, "", "", "")
+		p = phaseCreated
 	}
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, rec.Config)
+	writeJSON(w, http.StatusOK, a.view(rec.Config, p))
 }
 
 func (a *API) deleteFunction(w http.ResponseWriter, r *http.Request) {
-	name, qualifier, err := pathName(r)
+	name, qualifier, err := a.pathName(r)
 	if err == nil {
 		_, err = a.store.Delete(r.Context(), name, qualifier)
 	}
@@ -586,8 +602,18 @@ func (a *API) invokeAsyncLegacy(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusAccepted, map[string]int{"Status": 202})
 }
 
+// unqualifiedName parses the {name} path parameter of an operation that
+// only applies to a function as a whole.
+func (a *API) unqualifiedName(r *http.Request) (string, error) {
+	name, qualifier, err := a.pathName(r)
+	if err == nil && qualifier != "" {
+		err = fault.New(fault.InvalidParameter, "This operation is permitted on Lambda functions only. Aliases and versions do not support this operation. Please specify either a function name or an unqualified function ARN.")
+	}
+	return name, err
+}
+
 func (a *API) putFunctionConcurrency(w http.ResponseWriter, r *http.Request) {
-	name, _, err := pathName(r)
+	name, err := a.unqualifiedName(r)
 	var req struct {
 		ReservedConcurrentExecutions *int `json:"ReservedConcurrentExecutions"`
 	}
@@ -596,6 +622,12 @@ func (a *API) putFunctionConcurrency(w http.ResponseWriter, r *http.Request) {
 	}
 	if err == nil && req.ReservedConcurrentExecutions == nil {
 		err = fault.New(fault.Validation, "1 validation error detected: Value null at 'reservedConcurrentExecutions' failed to satisfy constraint: Member must not be null")
+	}
+	if err == nil {
+		// Lambda names $LATEST when the function is missing.
+		if _, gerr := a.store.Get(name, ""); gerr != nil {
+			err = fault.New(fault.NotFound, "Function not found: %s:%s", a.store.ARN(name), function.Latest)
+		}
 	}
 	if err == nil {
 		_, err = a.store.PutReservedConcurrency(r.Context(), name, *req.ReservedConcurrentExecutions, a.account)
@@ -626,7 +658,7 @@ func (a *API) getFunctionConcurrency(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) deleteFunctionConcurrency(w http.ResponseWriter, r *http.Request) {
-	name, _, err := pathName(r)
+	name, err := a.unqualifiedName(r)
 	if err == nil {
 		err = a.store.DeleteReservedConcurrency(r.Context(), name)
 	}
@@ -646,7 +678,7 @@ func (a *API) updateEventInvokeConfig(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) eventInvokeConfig(w http.ResponseWriter, r *http.Request, replace bool) {
-	name, qualifier, err := pathName(r)
+	name, qualifier, err := a.pathName(r)
 	var req function.EventInvokeConfig
 	if err == nil {
 		err = decode(r, &req)
@@ -659,11 +691,28 @@ func (a *API) eventInvokeConfig(w http.ResponseWriter, r *http.Request, replace 
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, eventInvokeView(out))
+}
+
+// eventInvokeView renders c as Lambda does: DestinationConfig always has
+// OnSuccess and OnFailure, empty when not set.
+func eventInvokeView(c *function.EventInvokeConfig) *function.EventInvokeConfig {
+	v := *c
+	d := function.DestinationConfig{OnSuccess: &function.Destination{}, OnFailure: &function.Destination{}}
+	if c.DestinationConfig != nil {
+		if c.DestinationConfig.OnSuccess != nil {
+			d.OnSuccess = c.DestinationConfig.OnSuccess
+		}
+		if c.DestinationConfig.OnFailure != nil {
+			d.OnFailure = c.DestinationConfig.OnFailure
+		}
+	}
+	v.DestinationConfig = &d
+	return &v
 }
 
 func (a *API) getEventInvokeConfig(w http.ResponseWriter, r *http.Request) {
-	name, qualifier, err := pathName(r)
+	name, qualifier, err := a.pathName(r)
 	var out *function.EventInvokeConfig
 	if err == nil {
 		out, err = a.store.GetEventInvokeConfig(name, qualifier)
@@ -672,11 +721,11 @@ func (a *API) getEventInvokeConfig(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, eventInvokeView(out))
 }
 
 func (a *API) deleteEventInvokeConfig(w http.ResponseWriter, r *http.Request) {
-	name, qualifier, err := pathName(r)
+	name, qualifier, err := a.pathName(r)
 	if err == nil {
 		err = a.store.DeleteEventInvokeConfig(r.Context(), name, qualifier)
 	}
@@ -688,15 +737,20 @@ func (a *API) deleteEventInvokeConfig(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) listEventInvokeConfigs(w http.ResponseWriter, r *http.Request) {
-	rec, ok := a.record(w, r)
-	if !ok {
+	name, _, err := a.pathName(r)
+	var configs []*function.EventInvokeConfig
+	if err == nil {
+		configs, err = a.store.EventInvokeConfigs(name)
+	}
+	if err != nil {
+		a.fail(w, r, err)
 		return
 	}
 	out := struct {
 		FunctionEventInvokeConfigs []*function.EventInvokeConfig `json:"FunctionEventInvokeConfigs"`
 	}{FunctionEventInvokeConfigs: []*function.EventInvokeConfig{}}
-	if rec.EventInvoke != nil {
-		out.FunctionEventInvokeConfigs = append(out.FunctionEventInvokeConfigs, rec.EventInvoke)
+	for _, c := range configs {
+		out.FunctionEventInvokeConfigs = append(out.FunctionEventInvokeConfigs, eventInvokeView(c))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -717,8 +771,29 @@ func (a *API) getAccountSettings(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// tagResourcePattern is Lambda's pattern for a taggable resource ARN.
+var tagResourcePattern = regexp.MustCompile(`^arn:(aws[a-zA-Z-]*):lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:\d{12}:(function:[a-zA-Z0-9-_]+(:(\$LATEST|[a-zA-Z0-9-_]+))?|layer:([a-zA-Z0-9-_]+)|code-signing-config:csc-[a-z0-9]{17}|event-source-mapping:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|capacity-provider:[a-zA-Z0-9-_]+)$`)
+
+// tagged parses the {arn} of the tag operations: an unqualified function
+// ARN, the only resource Updraft tags.
+func (a *API) tagged(r *http.Request) (string, error) {
+	arn := r.PathValue("arn")
+	if !tagResourcePattern.MatchString(arn) {
+		return "", fault.New(fault.Validation, "1 validation error detected: Value '%s' at 'resource' failed to satisfy constraint: Member must satisfy regular expression pattern: %s", arn,
+			strings.TrimSuffix(strings.TrimPrefix(tagResourcePattern.String(), "^"), "$"))
+	}
+	if !strings.Contains(arn, ":function:") {
+		return "", fault.New(fault.InvalidParameter, "Updraft tags functions only; %s is not a function ARN.", arn)
+	}
+	name, qualifier, err := function.ParseName(arn)
+	if err == nil && qualifier != "" {
+		err = fault.New(fault.InvalidParameter, "Tags on function aliases and versions are not supported. Please specify a function ARN.")
+	}
+	return name, err
+}
+
 func (a *API) listTags(w http.ResponseWriter, r *http.Request) {
-	name, _, err := function.ParseName(r.PathValue("arn"))
+	name, err := a.tagged(r)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -736,15 +811,18 @@ func (a *API) listTags(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) tagResource(w http.ResponseWriter, r *http.Request) {
-	name, _, err := function.ParseName(r.PathValue("arn"))
+	name, err := a.tagged(r)
 	var req struct {
 		Tags map[string]string `json:"Tags"`
 	}
 	if err == nil {
 		err = decode(r, &req)
 	}
-	if err == nil && len(req.Tags) == 0 {
+	if err == nil && req.Tags == nil {
 		err = fault.New(fault.Validation, "1 validation error detected: Value null at 'tags' failed to satisfy constraint: Member must not be null")
+	}
+	if err == nil && len(req.Tags) == 0 {
+		err = fault.New(fault.InvalidParameter, "An error occurred and the request cannot be processed.")
 	}
 	if err == nil {
 		err = a.store.TagResource(r.Context(), name, req.Tags)
@@ -757,7 +835,7 @@ func (a *API) tagResource(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) untagResource(w http.ResponseWriter, r *http.Request) {
-	name, _, err := function.ParseName(r.PathValue("arn"))
+	name, err := a.tagged(r)
 	keys := r.URL.Query()["tagKeys"]
 	if err == nil && len(keys) == 0 {
 		err = fault.New(fault.Validation, "1 validation error detected: Value null at 'tagKeys' failed to satisfy constraint: Member must not be null")

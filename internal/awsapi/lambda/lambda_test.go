@@ -48,17 +48,18 @@ func TestWriteError(t *testing.T) {
 		name   string
 		status int
 		typ    string
+		key    string // the body's message member, as Lambda's model spells it
 	}{
-		{fault.Validation, "ValidationException", 400, "User"},
-		{fault.InvalidParameter, "InvalidParameterValueException", 400, "User"},
-		{fault.InvalidRequest, "InvalidRequestContentException", 400, "User"},
-		{fault.NotFound, "ResourceNotFoundException", 404, "User"},
-		{fault.Conflict, "ResourceConflictException", 409, "User"},
-		{fault.PreconditionFailed, "PreconditionFailedException", 412, "User"},
-		{fault.TooLarge, "RequestTooLargeException", 413, "User"},
-		{fault.Throttled, "TooManyRequestsException", 429, "User"},
-		{fault.Unsupported, "UnsupportedMediaTypeException", 415, "User"},
-		{fault.Internal, "ServiceException", 500, "Service"},
+		{fault.Validation, "ValidationException", 400, "User", "message"},
+		{fault.InvalidParameter, "InvalidParameterValueException", 400, "User", "message"},
+		{fault.InvalidRequest, "InvalidRequestContentException", 400, "User", "message"},
+		{fault.NotFound, "ResourceNotFoundException", 404, "User", "Message"},
+		{fault.Conflict, "ResourceConflictException", 409, "User", "message"},
+		{fault.PreconditionFailed, "PreconditionFailedException", 412, "User", "message"},
+		{fault.TooLarge, "RequestTooLargeException", 413, "User", "message"},
+		{fault.Throttled, "TooManyRequestsException", 429, "User", "message"},
+		{fault.Unsupported, "UnsupportedMediaTypeException", 415, "User", "message"},
+		{fault.Internal, "ServiceException", 500, "Service", "Message"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -75,6 +76,13 @@ func TestWriteError(t *testing.T) {
 			}
 			if b.Type != tt.typ || b.Message != msg {
 				t.Errorf("body: got Type %q, message %q, want %q, %q", b.Type, b.Message, tt.typ, msg)
+			}
+			// encoding/json matches keys without regard to case; botocore
+			// does not, so the spelling is checked on the raw body.
+			var raw map[string]any
+			_ = json.Unmarshal(w.Body.Bytes(), &raw)
+			if _, ok := raw[tt.key]; !ok {
+				t.Errorf("body: got %s, want the message under %q", w.Body, tt.key)
 			}
 			if tt.kind != fault.Throttled {
 				if got := w.Header().Get("Retry-After"); got != "" {
@@ -123,7 +131,7 @@ func TestWriteError_typed(t *testing.T) {
 
 func TestWriteError_throttled(t *testing.T) {
 	f := fault.New(fault.Throttled, "Rate Exceeded.")
-	f.Reason = "ReservedFunctionConcurrentInvocationLimitExceeded"
+	f.Reason = "ConcurrentInvocationLimitExceeded"
 	w, b, _ := recordError(t, context.Background(), f)
 	if w.Code != http.StatusTooManyRequests {
 		t.Errorf("status: got %d, want 429", w.Code)
@@ -137,6 +145,19 @@ func TestWriteError_throttled(t *testing.T) {
 	want := errorBody{Type: "User", Message: "Rate Exceeded.", Reason: f.Reason, RetryAfterSeconds: "1"}
 	if b != want {
 		t.Errorf("body: got %+v, want %+v", b, want)
+	}
+}
+
+func TestWriteError_throttledReservation(t *testing.T) {
+	// A full reservation: Lambda sends no retry delay.
+	f := fault.New(fault.Throttled, "Rate Exceeded.")
+	f.Reason = "ReservedFunctionConcurrentInvocationLimitExceeded"
+	w, b, _ := recordError(t, context.Background(), f)
+	if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") != "" || strings.Contains(w.Body.String(), "retryAfterSeconds") {
+		t.Errorf("got %d, Retry-After %q, body %s; want 429 without a retry delay", w.Code, w.Header().Get("Retry-After"), w.Body)
+	}
+	if b.Reason != f.Reason || b.Message != "Rate Exceeded." || b.Type != "User" {
+		t.Errorf("body: got %+v", b)
 	}
 }
 
@@ -320,16 +341,18 @@ func TestDecode_tooLarge(t *testing.T) {
 
 func TestDecode_tooLargeType(t *testing.T) {
 	// For CreateFunction and UpdateFunctionCode Lambda answers an oversized
-	// request with RequestEntityTooLargeException ("Request must be smaller
-	// than 69905067 bytes for the CreateFunction operation"), as
-	// function.ParsePackage does; RequestTooLargeException is Invoke's.
+	// request with RequestEntityTooLargeException, naming the operation;
+	// RequestTooLargeException is Invoke's.
 	if testing.Short() {
 		t.Skip("reads 70 MB")
 	}
 	var req createRequest
-	err := decode(newRequest(&repeatReader{' ', requestBodyMax + 1}), &req)
-	if f := fault.As(err); f == nil || f.Type != "RequestEntityTooLargeException" {
-		t.Errorf("decode(requestBodyMax+1): got %#v, want Type RequestEntityTooLargeException", err)
+	r := newRequest(&repeatReader{' ', requestBodyMax + 1})
+	r.Pattern = "POST /2015-03-31/functions"
+	err := decode(r, &req)
+	want := "Request must be smaller than 70167211 bytes for the CreateFunction operation"
+	if f := fault.As(err); f == nil || f.Type != "RequestEntityTooLargeException" || f.Message != want {
+		t.Errorf("decode(requestBodyMax+1): got %#v, want RequestEntityTooLargeException %q", err, want)
 	}
 }
 
@@ -360,9 +383,11 @@ func TestPathName(t *testing.T) {
 		{arn + ":7", "", "fn", "7"},
 		{arn + ":7", "7", "fn", "7"},
 		{"123456789012:function:fn:live", "live", "fn", "live"},
+		// Too long for a name, yet within the pattern: it is only not found.
+		{strings.Repeat("f", 65), "", strings.Repeat("f", 65), ""},
 	}
 	for _, tt := range tests {
-		name, qualifier, err := pathName(pathRequest(tt.name, tt.query))
+		name, qualifier, err := locate(pathRequest(tt.name, tt.query), "us-east-1")
 		if err != nil || name != tt.wantName || qualifier != tt.wantQuali {
 			t.Errorf("pathName(%q, Qualifier=%q): got %q, %q, %v, want %q, %q", tt.name, tt.query, name, qualifier, err, tt.wantName, tt.wantQuali)
 		}
@@ -381,11 +406,14 @@ func TestPathName_invalid(t *testing.T) {
 		{arn + ":1", "2", fault.InvalidParameter, "does not match"},
 		{"bad name", "", fault.Validation, "functionName"},
 		{"bad name", "prod", fault.Validation, "functionName"},
-		{strings.Repeat("f", 65), "", fault.Validation, "64"},
 		{"", "", fault.Validation, "functionName"},
+		// Both parameters wrong: Lambda lists both violations.
+		{"bad name", "bad!", fault.Validation, "2 validation errors detected: Value 'bad name' at 'functionName'"},
+		// An ARN of another region is not found, as on Lambda.
+		{"arn:aws:lambda:eu-west-1:123456789012:function:fn", "", fault.NotFound, "Functions from 'eu-west-1' are not reachable in this region ('us-east-1')"},
 	}
 	for _, tt := range tests {
-		name, qualifier, err := pathName(pathRequest(tt.name, tt.query))
+		name, qualifier, err := locate(pathRequest(tt.name, tt.query), "us-east-1")
 		if err == nil {
 			t.Errorf("pathName(%q, Qualifier=%q): got %q, %q, want an error", tt.name, tt.query, name, qualifier)
 			continue
@@ -398,7 +426,7 @@ func TestPathName_qualifierPattern(t *testing.T) {
 	// Lambda's Qualifier is 1-128 of [a-zA-Z0-9$_-]; anything else is a
 	// ValidationException before the function is looked up.
 	for _, q := range []string{"bad qualifier!", "v.1", strings.Repeat("q", 129)} {
-		_, _, err := pathName(pathRequest("fn", q))
+		_, _, err := locate(pathRequest("fn", q), "us-east-1")
 		wantFault(t, fmt.Sprintf("pathName(fn, Qualifier=%.20q)", q), err, fault.Validation, "qualifier")
 	}
 }

@@ -21,11 +21,27 @@ type publishLayerRequest struct {
 	LicenseInfo             string   `json:"LicenseInfo"`
 }
 
-// withLocation returns l with Content.Location set to a download URL.
-func (a *API) withLocation(l *function.LayerVersion) *function.LayerVersion {
+// layerVersion is a layer version as Lambda returns it: the compatibility
+// lists are always there, empty when none were given.
+type layerVersion struct {
+	*function.LayerVersion
+	CompatibleRuntimes      []string `json:"CompatibleRuntimes"`
+	CompatibleArchitectures []string `json:"CompatibleArchitectures"`
+}
+
+// withLocation renders l with Content.Location set to a download URL.
+func (a *API) withLocation(l *function.LayerVersion) layerVersion {
 	c := *l
 	c.Content.Location = a.codeURL("layer:"+l.Name()+":"+strconv.FormatInt(l.Version, 10), l.Content.CodeSha256)
-	return &c
+	return layerVersion{LayerVersion: &c, CompatibleRuntimes: orEmpty(l.CompatibleRuntimes), CompatibleArchitectures: orEmpty(l.CompatibleArchitectures)}
+}
+
+// orEmpty is list, or an empty list for nil, so it encodes as [].
+func orEmpty(list []string) []string {
+	if list == nil {
+		return []string{}
+	}
+	return list
 }
 
 func (a *API) publishLayerVersion(w http.ResponseWriter, r *http.Request) {
@@ -93,28 +109,35 @@ type layerVersionItem struct {
 	Version                 int64    `json:"Version"`
 	Description             string   `json:"Description"`
 	CreatedDate             string   `json:"CreatedDate"`
-	CompatibleRuntimes      []string `json:"CompatibleRuntimes,omitempty"`
+	CompatibleRuntimes      []string `json:"CompatibleRuntimes"`
 	LicenseInfo             string   `json:"LicenseInfo,omitempty"`
-	CompatibleArchitectures []string `json:"CompatibleArchitectures,omitempty"`
+	CompatibleArchitectures []string `json:"CompatibleArchitectures"`
 }
 
 func listItem(l *function.LayerVersion) layerVersionItem {
 	return layerVersionItem{
 		LayerVersionArn: l.LayerVersionArn, Version: l.Version, Description: l.Description, CreatedDate: l.CreatedDate,
-		CompatibleRuntimes: l.CompatibleRuntimes, LicenseInfo: l.LicenseInfo, CompatibleArchitectures: l.CompatibleArchitectures,
+		CompatibleRuntimes: orEmpty(l.CompatibleRuntimes), LicenseInfo: l.LicenseInfo, CompatibleArchitectures: orEmpty(l.CompatibleArchitectures),
 	}
 }
 
-func layerFilter(r *http.Request) function.LayerFilter {
+// layerFilter reads the CompatibleRuntime and CompatibleArchitecture
+// filters of the layer listings.
+func layerFilter(r *http.Request) (function.LayerFilter, error) {
 	q := r.URL.Query()
-	return function.LayerFilter{Runtime: q.Get("CompatibleRuntime"), Architecture: q.Get("CompatibleArchitecture")}
+	f := function.LayerFilter{Runtime: q.Get("CompatibleRuntime"), Architecture: q.Get("CompatibleArchitecture")}
+	return f, function.CheckLayerFilter(f.Runtime, f.Architecture)
 }
 
 func (a *API) listLayerVersions(w http.ResponseWriter, r *http.Request) {
 	maxItems, marker, err := page(r)
+	f, ferr := layerFilter(r)
+	if err == nil {
+		err = ferr
+	}
 	var all []*function.LayerVersion
 	if err == nil {
-		all, err = a.store.LayerVersions(r.PathValue("layer"), layerFilter(r))
+		all, err = a.store.LayerVersions(r.PathValue("layer"), f)
 	}
 	if err != nil {
 		a.fail(w, r, err)
@@ -138,11 +161,15 @@ func (a *API) layers(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	maxItems, marker, err := page(r)
+	f, ferr := layerFilter(r)
+	if err == nil {
+		err = ferr
+	}
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	all := a.store.Layers(layerFilter(r))
+	all := a.store.Layers(f)
 	items, next := pageOf(all, (*function.LayerVersion).Name, maxItems, marker)
 	type layersItem struct {
 		LayerName             string           `json:"LayerName"`

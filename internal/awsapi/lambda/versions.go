@@ -56,7 +56,7 @@ type publishRequest struct {
 }
 
 func (a *API) publishVersion(w http.ResponseWriter, r *http.Request) {
-	name, _, err := pathName(r)
+	name, _, err := a.pathName(r)
 	var req publishRequest
 	if err == nil {
 		err = decode(r, &req)
@@ -69,11 +69,11 @@ func (a *API) publishVersion(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, v.Config)
+	writeJSON(w, http.StatusCreated, a.view(v.Config, phaseRead))
 }
 
 func (a *API) listVersions(w http.ResponseWriter, r *http.Request) {
-	name, _, err := pathName(r)
+	name, _, err := a.pathName(r)
 	maxItems, marker, perr := page(r)
 	if err == nil {
 		err = perr
@@ -88,11 +88,11 @@ func (a *API) listVersions(w http.ResponseWriter, r *http.Request) {
 	}
 	items, next := pageOf(all, func(v *function.Record) string { return v.Config.Version }, maxItems, marker)
 	out := struct {
-		Versions   []function.Config `json:"Versions"`
-		NextMarker string            `json:"NextMarker,omitempty"`
-	}{Versions: []function.Config{}, NextMarker: next}
+		Versions   []configuration `json:"Versions"`
+		NextMarker string          `json:"NextMarker,omitempty"`
+	}{Versions: []configuration{}, NextMarker: next}
 	for _, v := range items {
-		out.Versions = append(out.Versions, v.Config)
+		out.Versions = append(out.Versions, a.view(v.Config, phaseListed))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -110,7 +110,7 @@ func (r *aliasRequest) input() function.AliasInput {
 }
 
 func (a *API) createAlias(w http.ResponseWriter, r *http.Request) {
-	name, _, err := pathName(r)
+	name, _, err := a.pathName(r)
 	var req aliasRequest
 	if err == nil {
 		err = decode(r, &req)
@@ -130,7 +130,7 @@ func (a *API) createAlias(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) updateAlias(w http.ResponseWriter, r *http.Request) {
-	name, _, err := pathName(r)
+	name, _, err := a.pathName(r)
 	var req aliasRequest
 	if err == nil {
 		err = decode(r, &req)
@@ -147,7 +147,7 @@ func (a *API) updateAlias(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) getAlias(w http.ResponseWriter, r *http.Request) {
-	name, _, err := pathName(r)
+	name, _, err := a.pathName(r)
 	var al *function.Alias
 	if err == nil {
 		al, err = a.store.GetAlias(name, r.PathValue("alias"))
@@ -160,7 +160,7 @@ func (a *API) getAlias(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) deleteAlias(w http.ResponseWriter, r *http.Request) {
-	name, _, err := pathName(r)
+	name, _, err := a.pathName(r)
 	if err == nil {
 		err = a.store.DeleteAlias(r.Context(), name, r.PathValue("alias"))
 	}
@@ -172,7 +172,7 @@ func (a *API) deleteAlias(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) listAliases(w http.ResponseWriter, r *http.Request) {
-	name, _, err := pathName(r)
+	name, _, err := a.pathName(r)
 	maxItems, marker, perr := page(r)
 	if err == nil {
 		err = perr
@@ -239,7 +239,7 @@ func (a *API) provisionedView(p *function.ProvisionedConfig) provisionedConfig {
 }
 
 func (a *API) putProvisioned(w http.ResponseWriter, r *http.Request) {
-	name, qualifier, err := pathName(r)
+	name, qualifier, err := a.pathName(r)
 	var req struct {
 		ProvisionedConcurrentExecutions *int `json:"ProvisionedConcurrentExecutions"`
 	}
@@ -265,7 +265,7 @@ func (a *API) getProvisioned(w http.ResponseWriter, r *http.Request) {
 		a.listProvisioned(w, r)
 		return
 	}
-	name, qualifier, err := pathName(r)
+	name, qualifier, err := a.pathName(r)
 	var p *function.ProvisionedConfig
 	if err == nil {
 		p, err = a.store.GetProvisionedConcurrency(name, qualifier)
@@ -278,7 +278,7 @@ func (a *API) getProvisioned(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) deleteProvisioned(w http.ResponseWriter, r *http.Request) {
-	name, qualifier, err := pathName(r)
+	name, qualifier, err := a.pathName(r)
 	if err == nil {
 		err = a.store.DeleteProvisionedConcurrency(r.Context(), name, qualifier)
 	}
@@ -290,7 +290,7 @@ func (a *API) deleteProvisioned(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) listProvisioned(w http.ResponseWriter, r *http.Request) {
-	name, _, err := pathName(r)
+	name, _, err := a.pathName(r)
 	maxItems, marker, perr := page(r)
 	if err == nil {
 		err = perr
