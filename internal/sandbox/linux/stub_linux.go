@@ -56,7 +56,7 @@ func (d *Driver) spawnStub() (*stub, error) {
 		attr.Credential = &syscall.Credential{Uid: uint32(d.cfg.UID), Gid: uint32(d.cfg.GID), NoSetGroups: true}
 		// Kept across the execve of this binary as a non-root user; the
 		// child drops them all before running the function.
-		attr.AmbientCaps = []uintptr{capSysAdmin, capSetUID, capSetGID, capSetPCap, capSysChroot}
+		attr.AmbientCaps = []uintptr{capSysAdmin, capSetUID, capSetGID, capSetPCap, capSysChroot, capNetAdmin, capNetBindService}
 	}
 	cmd := &exec.Cmd{
 		Path:        "/proc/self/exe",
