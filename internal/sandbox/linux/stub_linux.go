@@ -61,7 +61,10 @@ func (d *Driver) spawnStub() (*stub, error) {
 	cmd := &exec.Cmd{
 		Path:        "/proc/self/exe",
 		Args:        []string{initArg, strconv.FormatInt(stubCount.Load(), 10)},
-		Env:         []string{},
+		// The child's own environment, never the function's: it
+		// allocates little and lives for milliseconds, so a collector
+		// and more than one P are pure start-up cost.
+		Env:         []string{"GOGC=off", "GOMAXPROCS=1"},
 		ExtraFiles:  []*os.File{child},
 		SysProcAttr: attr,
 	}
