@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -59,12 +58,12 @@ var deprecated = map[string]bool{
 func RuntimeFamily(runtime string) string { return runtimes[runtime] }
 
 var (
-	namePattern    = regexp.MustCompile(`^[a-zA-Z0-9-_]{1,64}$`)
-	handlerPattern = regexp.MustCompile(`^[^\s]{1,128}$`)
-	rolePattern    = regexp.MustCompile(`^arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$`)
-	envKeyPattern  = regexp.MustCompile(`^[a-zA-Z]([a-zA-Z0-9_])+$`)
+	namePattern    = newLazyRegexp(`^[a-zA-Z0-9-_]{1,64}$`)
+	handlerPattern = newLazyRegexp(`^[^\s]{1,128}$`)
+	rolePattern    = newLazyRegexp(`^arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$`)
+	envKeyPattern  = newLazyRegexp(`^[a-zA-Z]([a-zA-Z0-9_])+$`)
 	// fullNamePattern is Lambda's pattern for a FunctionName path parameter.
-	fullNamePattern = regexp.MustCompile(`^(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?$`)
+	fullNamePattern = newLazyRegexp(`^(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?$`)
 )
 
 // reservedEnv are variables the platform sets and a function may not.
@@ -81,7 +80,7 @@ func validationError(value any, field, constraint string) *fault.Error {
 	return fault.New(fault.Validation, "1 validation error detected: Value '%v' at '%s' failed to satisfy constraint: %s", value, field, constraint)
 }
 
-var qualifierPattern = regexp.MustCompile(`^[a-zA-Z0-9$_-]{1,128}$`)
+var qualifierPattern = newLazyRegexp(`^[a-zA-Z0-9$_-]{1,128}$`)
 
 // CheckQualifier validates a Qualifier parameter.
 func CheckQualifier(q string) error {
