@@ -59,8 +59,8 @@ func (d *Driver) spawnStub() (*stub, error) {
 		attr.AmbientCaps = []uintptr{capSysAdmin, capSetUID, capSetGID, capSetPCap, capSysChroot, capNetAdmin, capNetBindService}
 	}
 	cmd := &exec.Cmd{
-		Path:        "/proc/self/exe",
-		Args:        []string{initArg, strconv.FormatInt(stubCount.Load(), 10)},
+		Path: "/proc/self/exe",
+		Args: []string{initArg, strconv.FormatInt(stubCount.Load(), 10)},
 		// The child's own environment, never the function's: it
 		// allocates little and lives for milliseconds, so a collector
 		// and more than one P are pure start-up cost.
