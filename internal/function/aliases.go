@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -94,8 +93,8 @@ func decodeAlias(key string, data []byte, revision uint64) (*Alias, error) {
 }
 
 var (
-	aliasPattern   = regexp.MustCompile(`^[a-zA-Z0-9-_]{1,128}$`)
-	versionPattern = regexp.MustCompile(`^(\$LATEST|[0-9]+)$`)
+	aliasPattern   = newLazyRegexp(`^[a-zA-Z0-9-_]{1,128}$`)
+	versionPattern = newLazyRegexp(`^(\$LATEST|[0-9]+)$`)
 )
 
 // IsAliasName reports whether q can name an alias.

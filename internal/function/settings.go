@@ -3,7 +3,6 @@ package function
 import (
 	"context"
 	"maps"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -196,7 +195,7 @@ func (s *Store) dropEventInvoke(ctx context.Context, name, qualifier string) err
 }
 
 // destinationPattern is Lambda's pattern for a destination ARN.
-var destinationPattern = regexp.MustCompile(`^(|kafka://([^.]([a-zA-Z0-9\-_.]{0,248}))|arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\-])+:((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1})?:(\d{12})?:(.*))$`)
+var destinationPattern = newLazyRegexp(`^(|kafka://([^.]([a-zA-Z0-9\-_.]{0,248}))|arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\-])+:((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1})?:(\d{12})?:(.*))$`)
 
 // destinationServices are the services Lambda delivers destinations to.
 var destinationServices = map[string]bool{"lambda": true, "sqs": true, "sns": true, "events": true, "s3": true}

@@ -2,7 +2,6 @@ package function
 
 import (
 	"fmt"
-	"regexp"
 
 	"github.com/updraft/updraft/internal/fault"
 )
@@ -56,8 +55,8 @@ const (
 var concurrencyPerVCPU = map[string]int{"node": 64, "python": 16, "provided": 64}
 
 var (
-	capacityProviderPattern = regexp.MustCompile(`^arn:aws[a-zA-Z-]*:lambda:[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:\d{12}:capacity-provider:[a-zA-Z0-9-_]+$`)
-	tenantIDPattern         = regexp.MustCompile(`^[a-zA-Z0-9._:/=+\-@ ]{1,256}$`)
+	capacityProviderPattern = newLazyRegexp(`^arn:aws[a-zA-Z-]*:lambda:[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:\d{12}:capacity-provider:[a-zA-Z0-9-_]+$`)
+	tenantIDPattern         = newLazyRegexp(`^[a-zA-Z0-9._:/=+\-@ ]{1,256}$`)
 )
 
 // Isolated reports whether the function keeps each tenant's invocations

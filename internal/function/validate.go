@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -102,9 +101,9 @@ func CheckLayerFilter(runtime, architecture string) error {
 func RuntimeFamily(runtime string) string { return runtimes[runtime] }
 
 var (
-	handlerPattern = regexp.MustCompile(`^[^\s]{1,128}$`)
-	rolePattern    = regexp.MustCompile(`^arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$`)
-	envKeyPattern  = regexp.MustCompile(`^[a-zA-Z]([a-zA-Z0-9_])+$`)
+	handlerPattern = newLazyRegexp(`^[^\s]{1,128}$`)
+	rolePattern    = newLazyRegexp(`^arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$`)
+	envKeyPattern  = newLazyRegexp(`^[a-zA-Z]([a-zA-Z0-9_])+$`)
 )
 
 // reservedEnv are variables the platform sets and a function may not.
@@ -154,9 +153,9 @@ const (
 )
 
 var (
-	pathNamePattern   = regexp.MustCompile(`^(arn:(?P<partition>aws[a-zA-Z-]*)?:lambda:)?((?P<region>(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}):)?(\d{12}:)?(function:)?(?P<name>[a-zA-Z0-9-_\.]+)(:(?P<qualifier>\$LATEST(\.PUBLISHED)?|[a-zA-Z0-9-_]+))?$`)
-	createNamePattern = regexp.MustCompile(`^(arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?$`)
-	qualifierPattern  = regexp.MustCompile(`^(\$(LATEST(\.PUBLISHED)?)|[a-zA-Z0-9-_$]+)$`)
+	pathNamePattern   = newLazyRegexp(`^(arn:(?P<partition>aws[a-zA-Z-]*)?:lambda:)?((?P<region>(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}):)?(\d{12}:)?(function:)?(?P<name>[a-zA-Z0-9-_\.]+)(:(?P<qualifier>\$LATEST(\.PUBLISHED)?|[a-zA-Z0-9-_]+))?$`)
+	createNamePattern = newLazyRegexp(`^(arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?$`)
+	qualifierPattern  = newLazyRegexp(`^(\$(LATEST(\.PUBLISHED)?)|[a-zA-Z0-9-_$]+)$`)
 )
 
 // qualifierViolation is what is wrong with a Qualifier parameter, or "".

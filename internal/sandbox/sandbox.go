@@ -12,6 +12,7 @@ package sandbox
 
 import (
 	"context"
+	"errors"
 	"io"
 )
 
@@ -46,7 +47,32 @@ type Spec struct {
 	// Isolating drivers show each read-only at the same path; the others
 	// need do nothing.
 	ReadOnly []string
+	// Network, when not nil, cuts the environment off the network: it
+	// gets a network namespace of its own with only loopback, where the
+	// listed forwards are the only way out. Drivers that cannot do this
+	// refuse the Spec with ErrNetworkIsolation.
+	Network *Network
 }
+
+// Network is an environment's own network: loopback only, plus forwards
+// to addresses of the node.
+type Network struct {
+	Forwards []Forward
+}
+
+// Forward makes a TCP address of the node reachable inside an isolated
+// environment: connections to Listen there reach Dial on the node.
+type Forward struct {
+	// Listen is a loopback host:port inside the environment
+	// ("127.0.0.1:9001").
+	Listen string
+	// Dial is the host:port on the node the connections are relayed to.
+	Dial string
+}
+
+// ErrNetworkIsolation is returned (wrapped) by Driver.Start for a Spec
+// with Network set when the driver cannot isolate the network.
+var ErrNetworkIsolation = errors.New("network isolation is not supported by this sandbox driver")
 
 // Driver starts environments.
 type Driver interface {

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/updraft/updraft/internal/fault"
 	"github.com/updraft/updraft/internal/function"
 	"github.com/updraft/updraft/internal/runtimeapi"
 	"github.com/updraft/updraft/internal/sandbox"
@@ -325,23 +326,34 @@ func (s *Scheduler) startEnv(ctx context.Context, rec *function.Record, requestI
 		_ = w.Close()
 		return nil, fmt.Errorf("log pipe: %w", err)
 	}
+	network, endpoint, err := s.network(c, api.Addr())
+	if err != nil {
+		_ = api.Close()
+		_ = r.Close()
+		_ = w.Close()
+		return nil, err
+	}
 	spec := sandbox.Spec{
 		ID:       id,
 		CodeDir:  codeDir,
 		Args:     args,
-		Env:      s.environ(c, sandbox.TaskRoot(s.cfg.Driver, codeDir), api.Addr(), e.Stream, initType, optDir != ""),
+		Env:      withEndpoint(s.environ(c, sandbox.TaskRoot(s.cfg.Driver, codeDir), api.Addr(), e.Stream, initType, optDir != ""), endpoint),
 		Stdout:   w,
 		Stderr:   w,
 		MemoryMB: c.MemorySize,
 		TmpMB:    c.EphemeralStorage.Size,
 		OptDir:   optDir,
 		ReadOnly: s.runtimePaths(c),
+		Network:  network,
 	}
 	sb, err := s.cfg.Driver.Start(ctx, spec)
 	_ = w.Close() // the environment holds the only write end now
 	if err != nil {
 		_ = api.Close()
 		_ = r.Close()
+		if errors.Is(err, sandbox.ErrNetworkIsolation) {
+			return nil, fault.New(fault.InvalidParameter, "Environment variable %s=%s needs the linux sandbox; this node runs the %s sandbox, which cannot isolate the network.", NetworkVar, NetworkNone, s.cfg.Driver.Name())
+		}
 		return nil, err
 	}
 	e.sb = sb

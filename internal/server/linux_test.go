@@ -2,7 +2,9 @@ package server_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -16,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"github.com/updraft/updraft/internal/sandbox/linux"
+	"github.com/updraft/updraft/internal/scheduler"
 	"github.com/updraft/updraft/internal/server"
 )
 
@@ -221,4 +224,68 @@ func frozenEnvs(t *testing.T) int {
 		}
 	}
 	return n
+}
+
+// TestLinuxSandbox_Network: a function reaches the node's loopback unless
+// it sets UPDRAFT_NETWORK=none; then it reaches nothing but the Runtime
+// API (it still runs) and Updraft's endpoint.
+func TestLinuxSandbox_Network(t *testing.T) {
+	skipWithoutLinuxSandbox(t)
+	n := startNode(t, func(c *server.Config) { c.Sandbox = server.SandboxLinux })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			fmt.Fprintln(c, "host")
+			c.Close()
+		}
+	}()
+	host := ln.Addr().String()
+
+	n.create("net-open", nil)
+	if got := n.call("net-open", map[string]any{"action": "dial", "message": host}).Data; got != "hostok" {
+		t.Errorf("without %s, dial %s: got %q, want host", scheduler.NetworkVar, host, got)
+	}
+
+	n.create("net-none", func(in *lambda.CreateFunctionInput) {
+		in.Environment = &types.Environment{Variables: map[string]string{scheduler.NetworkVar: scheduler.NetworkNone}}
+	})
+	if got := n.call("net-none", map[string]any{"action": "dial", "message": host}).Data; !strings.Contains(got, "connection refused") {
+		t.Errorf("with %s=none, dial %s: got %q, want connection refused", scheduler.NetworkVar, host, got)
+	}
+	if got := n.call("net-none", map[string]any{"action": "dial", "message": "192.0.2.1:80"}).Data; !strings.Contains(got, "network is unreachable") {
+		t.Errorf("with %s=none, dial 192.0.2.1:80: got %q, want network is unreachable", scheduler.NetworkVar, got)
+	}
+	got := n.call("net-none", map[string]any{"action": "endpoint", "message": "/_updraft/v1/status"}).Data
+	if !strings.HasPrefix(got, "200 ") || !strings.Contains(got, `"sandbox"`) {
+		t.Errorf("with %s=none, GET AWS_ENDPOINT_URL/_updraft/v1/status: got %q, want 200 and the status", scheduler.NetworkVar, got)
+	}
+	// Every call above ran in one warm environment, through the Runtime API.
+	if got := n.call("net-none", map[string]any{"action": "echo"}).Invocations; got != 4 {
+		t.Errorf("got invocation %d of the environment, want 4", got)
+	}
+}
+
+// TestNetworkNone_Refused: a node whose sandbox cannot isolate the network
+// refuses to run a function that asks for it, and nobody may ask for
+// anything but none.
+func TestNetworkNone_Refused(t *testing.T) {
+	n := startNode(t, nil) // process sandbox
+	for name, value := range map[string]string{"net-none": scheduler.NetworkNone, "net-bogus": "bridge"} {
+		n.create(name, func(in *lambda.CreateFunctionInput) {
+			in.Environment = &types.Environment{Variables: map[string]string{scheduler.NetworkVar: value}}
+		})
+		_, err := n.tryInvoke(name, map[string]any{"action": "echo"})
+		var bad *types.InvalidParameterValueException
+		if !errors.As(err, &bad) || !strings.Contains(bad.ErrorMessage(), scheduler.NetworkVar) {
+			t.Errorf("%s=%s on the process sandbox: got %v, want InvalidParameterValueException naming %s", scheduler.NetworkVar, value, err, scheduler.NetworkVar)
+		}
+	}
 }

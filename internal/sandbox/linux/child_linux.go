@@ -18,9 +18,11 @@ const initArg = "updraft-sandbox-init"
 
 // fdControl is the child's end of a SOCK_SEQPACKET pair, after stdin,
 // stdout and stderr. The parent sends one message: childConfig as JSON
-// with the function's stdout and stderr attached (SCM_RIGHTS). The child
-// answers with why it failed, or closes the socket by executing the
-// function (it is close-on-exec), which the parent reads as EOF.
+// with the function's stdout and stderr attached (SCM_RIGHTS). With an
+// isolated network the child first sends its listening sockets
+// (listenersMark). It answers with why it failed, or closes the socket by
+// executing the function (it is close-on-exec), which the parent reads as
+// EOF.
 const fdControl = 3
 
 // maxConfig bounds the configuration message.
@@ -42,6 +44,10 @@ type childConfig struct {
 	Args     []string // the program; Args[0] as in sandbox.Spec
 	Env      []string
 	Probe    bool // build the sandbox, then exit 0 instead of running Args
+	// Network asks for a network namespace of the environment's own,
+	// with listeners on Listen (loopback ip:port) handed to the parent.
+	Network bool
+	Listen  []string
 }
 
 var hooked bool // Init ran in this process
@@ -113,6 +119,11 @@ func becomeSandbox() error {
 	// root of what /proc/self/cgroup shows.
 	if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil && !errors.Is(err, unix.EINVAL) {
 		return fmt.Errorf("cgroup namespace: %w", err)
+	}
+	if c.Network {
+		if err := isolateNetwork(c.Listen); err != nil {
+			return err
+		}
 	}
 	if err := buildRoot(&c); err != nil {
 		return err

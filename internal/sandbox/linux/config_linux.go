@@ -40,6 +40,9 @@ const (
 	capSetPCap   = 8
 	capSysChroot = 18
 	capSysAdmin  = 21
+	// For an isolated network: loopback up, forwards on low ports.
+	capNetBindService = 10
+	capNetAdmin       = 12
 )
 
 // userNamespacesAllowed reports whether this kernel lets an unprivileged

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -82,6 +83,7 @@ type report struct {
 	Cgroup     string
 	Spawned    int
 	SpawnError string
+	Dials      map[string]string
 }
 
 func start(t *testing.T, d sandbox.Driver, spec sandbox.Spec) sandbox.Env {
@@ -417,4 +419,70 @@ func cpuTicks(pid int) int64 {
 	u, _ := strconv.ParseInt(f[11], 10, 64)
 	k, _ := strconv.ParseInt(f[12], 10, 64)
 	return u + k
+}
+
+// lineServer accepts on a new loopback port and writes line to every
+// connection.
+func lineServer(t *testing.T, line string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			fmt.Fprintln(c, line)
+			c.Close()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// TestSandbox_Network: an environment reaches the node's loopback unless
+// its Spec asks for an isolated network; then it reaches only what is
+// forwarded, at the forward's loopback address.
+func TestSandbox_Network(t *testing.T) {
+	d := newDriver(t)
+	host := lineServer(t, "host")
+	api := lineServer(t, "api")
+	_, apiPort, _ := net.SplitHostPort(api)
+	otherLoopback := "127.0.0.2:" + apiPort
+
+	r, err := runProbe(t, d, sandbox.Spec{}, "dial", host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Dials[host]; got != "host" {
+		t.Fatalf("without isolation, dial %s: got %q, want host", host, got)
+	}
+
+	spec := sandbox.Spec{Network: &sandbox.Network{Forwards: []sandbox.Forward{
+		{Listen: api, Dial: api},
+		{Listen: otherLoopback, Dial: api},
+	}}}
+	r, err = runProbe(t, d, spec, "dial", host, api, otherLoopback, "192.0.2.1:80")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		host:           "error: ECONNREFUSED", // nothing listens there in its namespace
+		api:            "api",
+		otherLoopback:  "api",
+		"192.0.2.1:80": "error: ENETUNREACH", // no route but loopback
+	}
+	for addr, w := range want {
+		if got := r.Dials[addr]; got != w {
+			t.Errorf("isolated, dial %s: got %q, want %q", addr, got, w)
+		}
+	}
+
+	spec.Network.Forwards = []sandbox.Forward{{Listen: "10.0.0.1:80", Dial: api}}
+	if _, err := d.Start(context.Background(), sandbox.Spec{ID: "bad-forward", CodeDir: probeCode(t), Args: []string{"./bootstrap"}, Network: spec.Network}); err == nil {
+		t.Error("started with a forward listening on a non-loopback address")
+	}
 }

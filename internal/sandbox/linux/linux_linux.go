@@ -150,6 +150,17 @@ func (d *Driver) start(ctx context.Context, spec sandbox.Spec, probe bool) (*env
 		Env:      spec.Env,
 		Probe:    probe,
 	}
+	var dials []string
+	if spec.Network != nil {
+		c.Network = true
+		for _, f := range spec.Network.Forwards {
+			if _, err := loopbackAddr(f.Listen); err != nil {
+				return nil, fmt.Errorf("start env %s: forward: %w", spec.ID, err)
+			}
+			c.Listen = append(c.Listen, f.Listen)
+			dials = append(dials, f.Dial)
+		}
+	}
 	if c.TmpMB <= 0 {
 		c.TmpMB = TmpMBDefault
 	}
@@ -158,7 +169,7 @@ func (d *Driver) start(ctx context.Context, spec sandbox.Spec, probe bool) (*env
 		return nil, fmt.Errorf("start env %s: %w", spec.ID, err)
 	}
 	e := &env{cmd: st.cmd, g: st.g, memMB: memMB, done: make(chan struct{})}
-	if err := e.handout(st, spec, &c); err != nil {
+	if err := e.handout(st, spec, &c, dials); err != nil {
 		return nil, fmt.Errorf("start env %s: %w", spec.ID, err)
 	}
 	go e.wait()
@@ -227,11 +238,14 @@ type env struct {
 	gone   bool // the processes are gone and the cgroup removed
 	frozen bool
 	peak   int64
+
+	relay *relay // forwards into an isolated network, or nil
 }
 
 // handout gives a stub its memory limit, output and configuration, and
-// waits until it has executed the program (or failed to).
-func (e *env) handout(st *stub, spec sandbox.Spec, c *childConfig) error {
+// waits until it has executed the program (or failed to). With an
+// isolated network it relays the listeners the child sends to dials.
+func (e *env) handout(st *stub, spec sandbox.Spec, c *childConfig, dials []string) error {
 	defer st.ctrl.Close()
 	// On failure the copying goroutines end when the deferred Closes
 	// drop the pipes' last write ends.
@@ -239,6 +253,9 @@ func (e *env) handout(st *stub, spec sandbox.Spec, c *childConfig) error {
 		_ = e.cmd.Process.Kill()
 		_ = e.cmd.Wait()
 		_ = e.g.remove()
+		if e.relay != nil {
+			e.relay.close()
+		}
 		return err
 	}
 	if err := e.g.limitMemory(e.memMB); err != nil {
@@ -264,17 +281,62 @@ func (e *env) handout(st *stub, spec sandbox.Spec, c *childConfig) error {
 	if err := unix.Sendmsg(int(st.ctrl.Fd()), msg, rights, nil, 0); err != nil {
 		return fail(fmt.Errorf("send config: %w", err))
 	}
-	answer := make([]byte, 4096)
-	n, err := st.ctrl.Read(answer)
-	if err != nil && !errors.Is(err, io.EOF) {
+	if err := e.await(st.ctrl, c.Network, dials); err != nil {
 		return fail(err)
-	}
-	if n > 0 {
-		return fail(errors.New(string(answer[:n])))
 	}
 	// The peak so far is the re-executed binary's, not the function's.
 	e.g.resetPeak()
 	return nil
+}
+
+// await reads the child's answers until it has executed the program
+// (EOF) or says why it could not; with an isolated network the first
+// answer carries the listeners to relay.
+func (e *env) await(ctrl *os.File, network bool, dials []string) error {
+	answer := make([]byte, 4096)
+	oob := make([]byte, unix.CmsgSpace(4*max(len(dials), 1)))
+	for {
+		n, oobn, _, _, err := unix.Recvmsg(int(ctrl.Fd()), answer, oob, unix.MSG_CMSG_CLOEXEC)
+		if err != nil {
+			return fmt.Errorf("read answer: %w", err)
+		}
+		if n == 0 && oobn == 0 {
+			return nil // EOF: executed
+		}
+		if string(answer[:n]) != listenersMark {
+			return errors.New(string(answer[:n]))
+		}
+		fds, err := receivedFDs(oob[:oobn])
+		if err != nil || !network || e.relay != nil || len(fds) != len(dials) {
+			for _, fd := range fds {
+				unix.Close(fd)
+			}
+			return fmt.Errorf("unexpected listeners from the sandbox (%d, want %d): %v", len(fds), len(dials), err)
+		}
+		if e.relay, err = newRelay(fds, dials); err != nil {
+			return err
+		}
+	}
+}
+
+// receivedFDs are the descriptors of one SCM_RIGHTS message, if any.
+func receivedFDs(oob []byte) ([]int, error) {
+	if len(oob) == 0 {
+		return nil, nil
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob)
+	if err != nil {
+		return nil, err
+	}
+	var fds []int
+	for i := range msgs {
+		got, err := unix.ParseUnixRights(&msgs[i])
+		if err != nil {
+			return fds, err
+		}
+		fds = append(fds, got...)
+	}
+	return fds, nil
 }
 
 // output is the file the function writes w through: w itself when it is
@@ -310,6 +372,9 @@ func (e *env) output(w io.Writer) (*os.File, error) {
 func (e *env) wait() {
 	err := e.cmd.Wait()
 	e.copies.Wait()
+	if e.relay != nil {
+		e.relay.close()
+	}
 	oom := e.g.oomKilled()
 	e.mu.Lock()
 	_, e.peak = e.memoryLocked()

@@ -56,12 +56,15 @@ func (d *Driver) spawnStub() (*stub, error) {
 		attr.Credential = &syscall.Credential{Uid: uint32(d.cfg.UID), Gid: uint32(d.cfg.GID), NoSetGroups: true}
 		// Kept across the execve of this binary as a non-root user; the
 		// child drops them all before running the function.
-		attr.AmbientCaps = []uintptr{capSysAdmin, capSetUID, capSetGID, capSetPCap, capSysChroot}
+		attr.AmbientCaps = []uintptr{capSysAdmin, capSetUID, capSetGID, capSetPCap, capSysChroot, capNetAdmin, capNetBindService}
 	}
 	cmd := &exec.Cmd{
-		Path:        "/proc/self/exe",
-		Args:        []string{initArg, strconv.FormatInt(stubCount.Load(), 10)},
-		Env:         []string{},
+		Path: "/proc/self/exe",
+		Args: []string{initArg, strconv.FormatInt(stubCount.Load(), 10)},
+		// The child's own environment, never the function's: it
+		// allocates little and lives for milliseconds, so a collector
+		// and more than one P are pure start-up cost.
+		Env:         []string{"GOGC=off", "GOMAXPROCS=1"},
 		ExtraFiles:  []*os.File{child},
 		SysProcAttr: attr,
 	}

@@ -31,10 +31,16 @@ func New() *Driver { return &Driver{} }
 // Name is "process".
 func (*Driver) Name() string { return "process" }
 
-// Start launches spec.Args in spec.CodeDir.
+// Start launches spec.Args in spec.CodeDir. It refuses a Spec that asks
+// for an isolated network (sandbox.ErrNetworkIsolation): a plain process
+// shares the node's network, and running it anyway would hand a function
+// that asked to be cut off the whole network.
 func (*Driver) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Env, error) {
 	if len(spec.Args) == 0 {
 		return nil, errors.New("start env: no command")
+	}
+	if spec.Network != nil {
+		return nil, fmt.Errorf("start env %s: %w", spec.ID, sandbox.ErrNetworkIsolation)
 	}
 	prog := spec.Args[0]
 	switch {

@@ -5,6 +5,7 @@ package sandboxtest
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -292,6 +293,32 @@ func Run(t *testing.T, d sandbox.Driver) {
 		}
 		if err := f.Thaw(); err != nil {
 			t.Errorf("thaw after kill: %v", err)
+		}
+	})
+	t.Run("IsolatedNetworkOrRefusal", func(t *testing.T) {
+		// A driver either cuts the environment off the network (it sees
+		// only loopback) or refuses; it never runs it on the node's.
+		dir := t.TempDir()
+		script(t, dir, "bootstrap", "cat /proc/net/dev\n")
+		var out syncBuffer
+		spec := sandbox.Spec{ID: "t7", CodeDir: dir, Args: []string{"./bootstrap"}, Env: []string{"PATH=/usr/bin:/bin"}, Stdout: &out, Network: &sandbox.Network{}}
+		e, err := d.Start(context.Background(), spec)
+		if err != nil {
+			if !errors.Is(err, sandbox.ErrNetworkIsolation) {
+				t.Fatalf("got %v, want isolation or sandbox.ErrNetworkIsolation", err)
+			}
+			return
+		}
+		t.Cleanup(func() { _ = e.Kill() })
+		waitDone(t, e)
+		var ifaces []string
+		for _, line := range strings.Split(out.String(), "\n") {
+			if name, _, ok := strings.Cut(line, ":"); ok && !strings.Contains(name, "|") {
+				ifaces = append(ifaces, strings.TrimSpace(name))
+			}
+		}
+		if len(ifaces) != 1 || ifaces[0] != "lo" {
+			t.Errorf("isolated environment sees interfaces %q, want only lo\n%s", ifaces, out.String())
 		}
 	})
 	t.Run("MissingProgram", func(t *testing.T) {

@@ -4,12 +4,16 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"strconv"
@@ -184,6 +188,25 @@ func handle(ctx context.Context, raw json.RawMessage) (result, error) {
 		if e.Fail {
 			return r, fmt.Errorf("failing on purpose")
 		}
+	case "dial": // connect to TCP address Message, read one line
+		c, err := net.DialTimeout("tcp", e.Message, 2*time.Second)
+		if err != nil {
+			r.Data = "error: " + err.Error()
+			break
+		}
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		line, err := bufio.NewReader(c).ReadString('\n')
+		c.Close()
+		r.Data = strings.TrimSpace(line) + errText(err)
+	case "endpoint": // GET AWS_ENDPOINT_URL + Message
+		resp, err := (&http.Client{Timeout: 5 * time.Second}).Get(os.Getenv("AWS_ENDPOINT_URL") + e.Message)
+		if err != nil {
+			r.Data = "error: " + err.Error()
+			break
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		r.Data = fmt.Sprintf("%d %s", resp.StatusCode, b)
 	default:
 		return r, fmt.Errorf("unknown action %q", e.Action)
 	}

@@ -6,15 +6,19 @@
 //	probe alloc MB           allocate and touch MB megabytes, then report
 //	probe spawn              start sleeping children until the kernel refuses
 //	probe spin               use the CPU forever
+//	probe dial ADDR...       connect to each TCP ADDR and read one line
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
+	"net"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -32,6 +36,7 @@ type report struct {
 	Cgroup     string
 	Spawned    int
 	SpawnError string
+	Dials      map[string]string // address → the line read, or "error: …"
 }
 
 func errText(err error) string {
@@ -67,6 +72,11 @@ func main() {
 			}
 			r.Spawned++
 		}
+	case "dial":
+		r.Dials = map[string]string{}
+		for _, a := range os.Args[2:] {
+			r.Dials[a] = dial(a)
+		}
 	case "spin":
 		for {
 		}
@@ -92,6 +102,21 @@ func main() {
 		}
 	}
 	_ = json.NewEncoder(os.Stdout).Encode(r)
+}
+
+// dial connects to addr and returns the first line it sends.
+func dial(addr string) string {
+	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err != nil {
+		return "error: " + errText(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		return "error: " + errText(err)
+	}
+	return strings.TrimSpace(line)
 }
 
 func identity(r *report) {
