@@ -276,6 +276,14 @@ func (r *Runner) Memory(ctx context.Context, n int, sleep time.Duration) (*Memor
 	if st.Envs > 0 {
 		res.PerEnvBytes = st.EnvMemoryBytes / int64(st.Envs)
 	}
+	// The sleeper's n environments (Burst's, or those started here) go
+	// with it, so the scenarios after this one do not share the node with
+	// a thousand idle environments.
+	if name := r.prefix + "-sleeper"; r.made[name] {
+		if err := r.drop(ctx, name, max(st.Envs-n, 0)); err != nil {
+			return nil, fmt.Errorf("memory: %w", err)
+		}
+	}
 
 	k := min(n, MemoryBaselineProcsLimit)
 	r.progress("memory: resident memory of %d baseline servers", k)

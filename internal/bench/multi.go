@@ -119,6 +119,10 @@ func (r *Runner) multiRun(ctx context.Context, suffix string, zip, payload []byt
 	return out, r.drop(ctx, name, before.Envs)
 }
 
+// dropWait bounds how long drop waits for a deleted function's
+// environments to go.
+const dropWait = time.Minute
+
 // drop deletes a function the Runner created and waits until the node
 // is back to envs environments.
 func (r *Runner) drop(ctx context.Context, name string, envs int) error {
@@ -132,6 +136,7 @@ func (r *Runner) drop(ctx context.Context, name string, envs int) error {
 			break
 		}
 	}
+	deadline := time.Now().Add(dropWait)
 	for {
 		st, err := r.status(ctx, r.http, false)
 		if err != nil {
@@ -139,6 +144,9 @@ func (r *Runner) drop(ctx context.Context, name string, envs int) error {
 		}
 		if st.Envs <= envs {
 			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("deleted %s, but after %s the node still has %d environments (want at most %d)", name, dropWait, st.Envs, envs)
 		}
 		if err := sleep(ctx, 10*time.Millisecond); err != nil {
 			return err
