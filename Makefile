@@ -11,7 +11,8 @@ build:
 ## up: build and start a node on 127.0.0.1:4566 with the example functions.
 up: build
 	./$(BIN) up $(if $(DATA_DIR),--data-dir $(DATA_DIR)) \
-		--deploy examples/hello-go --deploy examples/hello-python --deploy examples/hello-node
+		--deploy examples/hello-go --deploy examples/hello-python --deploy examples/hello-node \
+		--deploy examples/workflows/greet.json
 
 ## test: install what the tests need, then run the whole suite.
 test: deps vet

@@ -229,3 +229,25 @@ func TestCLI_PublishAliasProvision(t *testing.T) {
 		t.Errorf("rm version: exit %d, %s", code, stderr)
 	}
 }
+
+// TestCLI_ExampleWorkflow runs examples/workflows/greet.json, which
+// `make up` deploys, against the hello-go example, as the tour says.
+func TestCLI_ExampleWorkflow(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("go is not installed")
+	}
+	ep := startNode(t)
+	if code, _, stderr := run(t, "function", "deploy", "../../examples/hello-go", "--endpoint", ep); code != 0 {
+		t.Fatalf("deploy hello-go: %s", stderr)
+	}
+	name, err := deployWorkflow(context.Background(), ep, "../../examples/workflows/greet.json", nil)
+	if err != nil || name != "greet" {
+		t.Fatalf("deployWorkflow: %q %v", name, err)
+	}
+	code, stdout, stderr := run(t, "workflow", "start", "greet", "--input", `{"names":["Ada","Grace","Linus"]}`, "--wait", "--json", "--endpoint", ep)
+	var res struct{ Status, Output string }
+	if code != 0 || json.Unmarshal([]byte(stdout), &res) != nil || res.Status != "SUCCEEDED" ||
+		res.Output != `{"count":3,"greetings":["Hello, Ada!","Hello, Grace!","Hello, Linus!"]}` {
+		t.Fatalf("start --wait: exit %d %s %s", code, stdout, stderr)
+	}
+}

@@ -54,7 +54,7 @@ func (e *env) up(ctx context.Context, args []string) error {
 	fs.DurationVar(&cfg.LogRetention, "log-retention", 7*24*time.Hour, "how long function logs are kept")
 	fs.StringVar(&cfg.Sandbox, "sandbox", "", "sandbox driver: linux (namespaces, seccomp, cgroup limits) or process (plain child processes); default linux when this host allows it")
 	fs.DurationVar(&cfg.FreezeAfter, "freeze-after", time.Second, "linux sandbox: freeze an environment idle this long (negative: never)")
-	fs.Var(&deploy, "deploy", "deploy this function directory once up (repeatable)")
+	fs.Var(&deploy, "deploy", "deploy this function directory, or this state machine definition (FILE.json), once up (repeatable)")
 	fs.BoolVar(&verbose, "v", false, "debug logging")
 	if _, err := parse(fs, args); err != nil {
 		return err
@@ -77,17 +77,26 @@ func (e *env) up(ctx context.Context, args []string) error {
 	log.Info("updraft is up", "addr", srv.Addr(), "data_dir", cfg.DataDir, "sandbox", sandbox, "sandbox_reason", why,
 		"backbone", backboneName(cfg), "startup", time.Since(start).Round(time.Millisecond))
 	endpoint := "http://" + srv.Addr()
-	var deployed []string
-	for _, dir := range deploy {
-		name, err := deployDir(ctx, e, endpoint, dir, deployOptions{}, keys)
+	var deployed, workflows []string
+	for _, path := range deploy {
+		if strings.HasSuffix(path, ".json") {
+			name, err := deployWorkflow(ctx, endpoint, path, keys)
+			if err != nil {
+				log.Error("deploy example workflow", "file", path, "err", err)
+				continue
+			}
+			workflows = append(workflows, name)
+			continue
+		}
+		name, err := deployDir(ctx, e, endpoint, path, deployOptions{}, keys)
 		if err != nil {
-			log.Error("deploy example", "dir", dir, "err", err)
+			log.Error("deploy example", "dir", path, "err", err)
 			continue
 		}
 		deployed = append(deployed, name)
 	}
 	if len(deployed) > 0 {
-		e.printTour(endpoint, deployed)
+		e.printTour(endpoint, deployed, workflows)
 	}
 	<-ctx.Done()
 	log.Info("shutting down")
@@ -107,13 +116,20 @@ func backboneName(cfg server.Config) string {
 	return "embedded"
 }
 
-func (e *env) printTour(endpoint string, names []string) {
-	fmt.Fprintf(e.stderr, "\nDeployed: %s\n\nTry:\n", strings.Join(names, ", "))
+func (e *env) printTour(endpoint string, names, workflows []string) {
+	fmt.Fprintf(e.stderr, "\nDeployed: %s\n", strings.Join(names, ", "))
+	if len(workflows) > 0 {
+		fmt.Fprintf(e.stderr, "State machines: %s\n", strings.Join(workflows, ", "))
+	}
+	fmt.Fprint(e.stderr, "\nTry:\n")
 	first := names[0]
 	self := os.Args[0]
 	fmt.Fprintf(e.stderr, "  %s function invoke %s --payload '{\"name\":\"you\"}'\n", self, first)
 	fmt.Fprintf(e.stderr, "  AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test aws lambda invoke --endpoint-url %s --region us-east-1 \\\n", endpoint)
 	fmt.Fprintf(e.stderr, "      --function-name %s --cli-binary-format raw-in-base64-out --payload '{\"name\":\"you\"}' out.json && cat out.json\n", first)
 	fmt.Fprintf(e.stderr, "  %s function logs %s --follow\n", self, first)
+	if len(workflows) > 0 {
+		fmt.Fprintf(e.stderr, "  %s workflow start %s --input '{\"names\":[\"Ada\",\"Grace\",\"Linus\"]}' --wait\n", self, workflows[0])
+	}
 	fmt.Fprintf(e.stderr, "  %s function ls\n\nPress Ctrl-C to stop.\n", self)
 }

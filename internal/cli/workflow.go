@@ -17,8 +17,8 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
-func sfnClient(endpoint string) *sfn.Client {
-	c := credentialsFor(nil)
+func sfnClient(endpoint string, keys []string) *sfn.Client {
+	c := credentialsFor(keys)
 	return sfn.New(sfn.Options{
 		Region:       region(),
 		BaseEndpoint: aws.String(endpoint),
@@ -72,22 +72,48 @@ func (e *env) workflowCreate(ctx context.Context, args []string) error {
 	if *name == "" {
 		*name = strings.TrimSuffix(filepath.Base(arg), filepath.Ext(arg))
 	}
-	c := sfnClient(cf.base())
-	in := &sfn.CreateStateMachineInput{Name: name, Definition: aws.String(string(def)), RoleArn: aws.String("arn:aws:iam::000000000000:role/updraft"), Type: types.StateMachineType(*typ)}
+	arn, err := createWorkflow(ctx, sfnClient(cf.base(), nil), *name, string(def), *typ)
+	if err != nil {
+		return err
+	}
+	if cf.json {
+		return printJSON(e.stdout, map[string]string{"stateMachineArn": arn})
+	}
+	fmt.Fprintln(e.stdout, arn)
+	return nil
+}
+
+// createWorkflow creates the state machine, or updates its definition
+// when it exists, and returns its ARN.
+func createWorkflow(ctx context.Context, c *sfn.Client, name, definition, typ string) (string, error) {
+	in := &sfn.CreateStateMachineInput{Name: aws.String(name), Definition: aws.String(definition), RoleArn: aws.String("arn:aws:iam::000000000000:role/updraft"), Type: types.StateMachineType(typ)}
 	out, err := c.CreateStateMachine(ctx, in)
 	var exists *types.StateMachineAlreadyExists
 	if asErr(err, &exists) {
-		_, err = c.UpdateStateMachine(ctx, &sfn.UpdateStateMachineInput{StateMachineArn: aws.String(machineArn(*name)), Definition: in.Definition})
-		out = &sfn.CreateStateMachineOutput{StateMachineArn: aws.String(machineArn(*name))}
+		arn := machineArn(name)
+		if _, err := c.UpdateStateMachine(ctx, &sfn.UpdateStateMachineInput{StateMachineArn: aws.String(arn), Definition: in.Definition}); err != nil {
+			return "", apiError(err)
+		}
+		return arn, nil
 	}
 	if err != nil {
-		return apiError(err)
+		return "", apiError(err)
 	}
-	if cf.json {
-		return printJSON(e.stdout, map[string]string{"stateMachineArn": aws.ToString(out.StateMachineArn)})
+	return aws.ToString(out.StateMachineArn), nil
+}
+
+// deployWorkflow creates (or updates) a STANDARD state machine named
+// after the definition file.
+func deployWorkflow(ctx context.Context, endpoint, file string, keys []string) (string, error) {
+	def, err := os.ReadFile(file)
+	if err != nil {
+		return "", err
 	}
-	fmt.Fprintln(e.stdout, aws.ToString(out.StateMachineArn))
-	return nil
+	name := strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
+	if _, err := createWorkflow(ctx, sfnClient(endpoint, keys), name, string(def), string(types.StateMachineTypeStandard)); err != nil {
+		return "", err
+	}
+	return name, nil
 }
 
 func (e *env) workflowStart(ctx context.Context, args []string) error {
@@ -109,7 +135,7 @@ func (e *env) workflowStart(ctx context.Context, args []string) error {
 		}
 		body = string(b)
 	}
-	c := sfnClient(cf.base())
+	c := sfnClient(cf.base(), nil)
 	if *wait {
 		// An Express execution is not kept to be described later: run it
 		// synchronously instead.
@@ -200,7 +226,7 @@ func (e *env) workflowDescribe(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	d, err := sfnClient(cf.base()).DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(arg)})
+	d, err := sfnClient(cf.base(), nil).DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(arg)})
 	if err != nil {
 		return apiError(err)
 	}
@@ -216,7 +242,7 @@ func (e *env) workflowHistory(ctx context.Context, args []string) error {
 		return err
 	}
 	var events []types.HistoryEvent
-	p := sfn.NewGetExecutionHistoryPaginator(sfnClient(cf.base()), &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(arg)})
+	p := sfn.NewGetExecutionHistoryPaginator(sfnClient(cf.base(), nil), &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(arg)})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
@@ -243,7 +269,7 @@ func (e *env) workflowList(ctx context.Context, args []string) error {
 		return err
 	}
 	var all []types.StateMachineListItem
-	p := sfn.NewListStateMachinesPaginator(sfnClient(cf.base()), &sfn.ListStateMachinesInput{})
+	p := sfn.NewListStateMachinesPaginator(sfnClient(cf.base(), nil), &sfn.ListStateMachinesInput{})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
