@@ -33,7 +33,7 @@ var (
 func skipWithoutLinuxSandbox(t *testing.T) {
 	t.Helper()
 	linuxOnce.Do(func() {
-		d, err := linux.New(linux.Config{StateDir: filepath.Join(os.TempDir(), "updraft-sandbox-probe")})
+		d, err := linux.New(linux.Config{}) // the state dir of this user
 		if err == nil {
 			err = d.Probe(context.Background())
 			_ = d.Close()
