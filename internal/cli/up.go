@@ -53,6 +53,7 @@ func (e *env) up(ctx context.Context, args []string) error {
 	fs.DurationVar(&cfg.AsyncAckWait, "async-ack-wait", 30*time.Second, "how soon an async event interrupted by a crash is delivered again")
 	fs.DurationVar(&cfg.LogRetention, "log-retention", 7*24*time.Hour, "how long function logs are kept")
 	fs.StringVar(&cfg.Sandbox, "sandbox", "", "sandbox driver: linux (namespaces, seccomp, cgroup limits) or process (plain child processes); default linux when this host allows it")
+	fs.StringVar(&cfg.CgroupParent, "cgroup-parent", "", "linux sandbox: make environment cgroups below this cgroup (a path such as /updraft-alice in each hierarchy), not the node's own; for a node that is not root, one delegated to its user")
 	fs.DurationVar(&cfg.FreezeAfter, "freeze-after", time.Second, "linux sandbox: freeze an environment idle this long (negative: never)")
 	fs.Var(&deploy, "deploy", "deploy this function directory, or this state machine definition (FILE.json), once up (repeatable)")
 	fs.BoolVar(&verbose, "v", false, "debug logging")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -32,7 +33,7 @@ var (
 func skipWithoutLinuxSandbox(t *testing.T) {
 	t.Helper()
 	linuxOnce.Do(func() {
-		d, err := linux.New(linux.Config{StateDir: filepath.Join(os.TempDir(), "updraft-sandbox-probe")})
+		d, err := linux.New(linux.Config{}) // the state dir of this user
 		if err == nil {
 			err = d.Probe(context.Background())
 			_ = d.Close()
@@ -41,6 +42,27 @@ func skipWithoutLinuxSandbox(t *testing.T) {
 	})
 	if linuxErr != nil {
 		t.Skipf("linux sandbox unavailable: %v", linuxErr)
+	}
+}
+
+// TestLinuxSandbox_StartFails: a node asked for the linux sandbox where it
+// cannot run (here: a cgroup parent outside its own) fails to start,
+// says why, and stops what it had started.
+func TestLinuxSandbox_StartFails(t *testing.T) {
+	cfg := server.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Sandbox: server.SandboxLinux, CgroupParent: "../outside"}
+	srv, err := server.New(cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Start(context.Background()) }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.HasPrefix(err.Error(), "sandbox linux: ") {
+			t.Errorf("got %v, want sandbox linux: and why", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Start did not return")
 	}
 }
 

@@ -32,6 +32,7 @@ import (
 	"github.com/updraft/updraft/internal/function"
 	"github.com/updraft/updraft/internal/invoke"
 	"github.com/updraft/updraft/internal/sandbox"
+	"github.com/updraft/updraft/internal/sandbox/linux"
 	"github.com/updraft/updraft/internal/scheduler"
 	"github.com/updraft/updraft/internal/sigv4"
 	"github.com/updraft/updraft/internal/telemetry"
@@ -79,6 +80,9 @@ type Config struct {
 	// Sandbox is the sandbox driver: SandboxProcess, SandboxLinux, or ""
 	// to use linux when this host allows it and process otherwise.
 	Sandbox string
+	// CgroupParent is the cgroup the linux sandbox makes its groups
+	// below (linux.Config.CgroupParent); default the node's own.
+	CgroupParent string
 	// FreezeAfter is how long an idle environment runs before it is
 	// frozen (linux sandbox); zero takes the scheduler's default,
 	// negative never freezes.
@@ -200,7 +204,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	s.drv, s.why, err = chooseDriver(ctx, s.cfg.Sandbox, filepath.Join(s.cfg.DataDir, "sandbox"))
+	s.drv, s.why, err = chooseDriver(ctx, s.cfg.Sandbox, linux.Config{StateDir: filepath.Join(s.cfg.DataDir, "sandbox"), CgroupParent: s.cfg.CgroupParent})
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -61,10 +62,11 @@ type Logs struct {
 	pending map[string][]Entry
 	size    int
 
-	kick chan struct{}
-	stop chan struct{}
-	done chan struct{}
-	once sync.Once
+	kick    chan struct{}
+	stop    chan struct{}
+	done    chan struct{}
+	once    sync.Once
+	started atomic.Bool // Start ran: done will close
 }
 
 // NewLogs opens the logs stream.
@@ -102,6 +104,7 @@ func NewLogs(ctx context.Context, bb *backbone.Backbone, cfg LogsConfig, log *sl
 
 // Start runs the flusher.
 func (l *Logs) Start(ctx context.Context) error {
+	l.started.Store(true)
 	go l.run()
 	return nil
 }
@@ -109,6 +112,9 @@ func (l *Logs) Start(ctx context.Context) error {
 // Stop flushes buffered lines and ends the flusher.
 func (l *Logs) Stop(ctx context.Context) error {
 	l.once.Do(func() { close(l.stop) })
+	if !l.started.Load() {
+		return nil // a node that failed to start stops what it made
+	}
 	select {
 	case <-l.done:
 		return nil

@@ -58,16 +58,39 @@ type group interface {
 }
 
 // detectCgroups finds the cgroup layout of this host and makes the
-// driver's own group, named name, below the node's cgroup.
-func detectCgroups(name string) (cgroups, error) {
+// driver's own group, named name, below parent (Config.CgroupParent).
+func detectCgroups(name, parent string) (cgroups, error) {
+	if parent != "" && (filepath.Clean(parent) != parent || parent == ".." || strings.HasPrefix(parent, "../")) {
+		return nil, fmt.Errorf("cgroups: parent %q: want a clean path such as /updraft-alice, or below the node's own cgroup such as updraft-alice", parent)
+	}
 	var st unix.Statfs_t
 	if err := unix.Statfs("/sys/fs/cgroup", &st); err != nil {
 		return nil, fmt.Errorf("cgroups: %w", err)
 	}
 	if st.Type == unix.CGROUP2_SUPER_MAGIC {
-		return newV2("/sys/fs/cgroup", name)
+		return newV2("/sys/fs/cgroup", name, parent)
 	}
-	return newV1(name)
+	return newV1(name, parent)
+}
+
+// parentPath is the path, from the root of a hierarchy, of the cgroup
+// the driver's groups go below: parent when absolute, else parent below
+// self, the node's own cgroup.
+func parentPath(self, parent string) string {
+	if filepath.IsAbs(parent) {
+		return parent
+	}
+	return filepath.Join(self, parent)
+}
+
+// cgroupError is err from making or writing a cgroup, marked with
+// ErrNotDelegated when it is a permission this process lacks for not
+// being root.
+func cgroupError(err error) error {
+	if errors.Is(err, os.ErrPermission) && os.Geteuid() != 0 {
+		return fmt.Errorf("cgroups: %w (uid %d): %w", ErrNotDelegated, os.Geteuid(), err)
+	}
+	return fmt.Errorf("cgroups: %w", err)
 }
 
 // selfCgroups reads /proc/self/cgroup: controller (or "" for v2) → path.

@@ -19,7 +19,9 @@ type v1 struct {
 	base map[string]string // controller → the driver's group directory
 }
 
-func newV1(name string) (*v1, error) {
+// newV1 makes the driver's group name in each hierarchy, below parent
+// (Config.CgroupParent).
+func newV1(name, parent string) (*v1, error) {
 	mounts, err := v1Mounts()
 	if err != nil {
 		return nil, err
@@ -32,16 +34,19 @@ func newV1(name string) (*v1, error) {
 	for _, ctrl := range v1Controllers {
 		m, ok := mounts[ctrl]
 		if !ok {
+			_ = c.close()
 			return nil, fmt.Errorf("cgroups: no v1 %s hierarchy mounted", ctrl)
 		}
-		parent := filepath.Join(m, self[ctrl], "updraft")
-		if err := os.MkdirAll(parent, 0o755); err != nil {
-			return nil, fmt.Errorf("cgroups: %w", err)
+		group := filepath.Join(m, parentPath(self[ctrl], parent), "updraft")
+		if err := os.MkdirAll(group, 0o755); err != nil {
+			_ = c.close()
+			return nil, cgroupError(err)
 		}
-		c.removeStale(ctrl, parent)
-		dir := filepath.Join(parent, name)
+		c.removeStale(ctrl, group)
+		dir := filepath.Join(group, name)
 		if err := os.Mkdir(dir, 0o755); err != nil {
-			return nil, fmt.Errorf("cgroups: %w", err)
+			_ = c.close()
+			return nil, cgroupError(err)
 		}
 		c.base[ctrl] = dir
 	}

@@ -23,12 +23,15 @@ type v2 struct {
 // offers it.
 var v2Controllers = []string{"memory", "pids", "cpu"}
 
-func newV2(mount, name string) (*v2, error) {
+// newV2 makes the driver's group name below parent (Config.CgroupParent).
+func newV2(mount, name, parent string) (*v2, error) {
 	self, err := selfCgroups()
 	if err != nil {
 		return nil, fmt.Errorf("cgroups: %w", err)
 	}
-	own := filepath.Join(mount, self[""])
+	own := filepath.Join(mount, parentPath(self[""], parent))
+	// The node's processes are in own (else it may not move itself).
+	nodeInside := own == filepath.Join(mount, self[""])
 	avail := strings.Fields(readString(filepath.Join(own, "cgroup.controllers")))
 	c := &v2{}
 	var enable []string
@@ -43,10 +46,10 @@ func newV2(mount, name string) (*v2, error) {
 	}
 	// A cgroup with processes may not hand controllers to children (the
 	// "no internal processes" rule): move the node into a leaf first.
-	if err := enableControllers(own, enable); errors.Is(err, syscall.EBUSY) && own != mount {
+	if err := enableControllers(own, enable); errors.Is(err, syscall.EBUSY) && own != mount && nodeInside {
 		leaf := filepath.Join(own, "updraft-node")
 		if err := os.MkdirAll(leaf, 0o755); err != nil {
-			return nil, fmt.Errorf("cgroups: %w", err)
+			return nil, cgroupError(err)
 		}
 		if err := writeFile(filepath.Join(leaf, "cgroup.procs"), strconv.Itoa(os.Getpid())); err != nil {
 			return nil, err
@@ -57,26 +60,26 @@ func newV2(mount, name string) (*v2, error) {
 	} else if err != nil {
 		return nil, err
 	}
-	parent := filepath.Join(own, "updraft")
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return nil, fmt.Errorf("cgroups: %w", err)
+	group := filepath.Join(own, "updraft")
+	if err := os.MkdirAll(group, 0o755); err != nil {
+		return nil, cgroupError(err)
 	}
-	if err := enableControllers(parent, enable); err != nil {
+	if err := enableControllers(group, enable); err != nil {
 		return nil, err
 	}
-	entries, _ := os.ReadDir(parent)
+	entries, _ := os.ReadDir(group)
 	for _, e := range entries {
 		if e.IsDir() && staleDriverGroup(e.Name()) {
-			removeTree(filepath.Join(parent, e.Name()), func(dir string) {
+			removeTree(filepath.Join(group, e.Name()), func(dir string) {
 				if writeFile(filepath.Join(dir, "cgroup.kill"), "1") != nil {
 					killProcs(dir)
 				}
 			})
 		}
 	}
-	c.base = filepath.Join(parent, name)
+	c.base = filepath.Join(group, name)
 	if err := os.Mkdir(c.base, 0o755); err != nil {
-		return nil, fmt.Errorf("cgroups: %w", err)
+		return nil, cgroupError(err)
 	}
 	if err := enableControllers(c.base, enable); err != nil {
 		return nil, err
@@ -89,6 +92,9 @@ func enableControllers(dir string, enable []string) error {
 		return nil
 	}
 	err := os.WriteFile(filepath.Join(dir, "cgroup.subtree_control"), []byte(strings.Join(enable, " ")), 0)
+	if errors.Is(err, os.ErrPermission) {
+		return cgroupError(err)
+	}
 	if err != nil {
 		return fmt.Errorf("cgroups: enable %s in %s: %w", strings.Join(enable, " "), dir, err)
 	}

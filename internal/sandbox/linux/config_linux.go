@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 )
 
@@ -27,7 +28,8 @@ func (c *Config) setDefaults() {
 		c.Etc = EtcDefault
 	}
 	if c.StateDir == "" {
-		c.StateDir = filepath.Join(os.TempDir(), "updraft-sandbox")
+		// One per user: the system's temporary directory is shared.
+		c.StateDir = filepath.Join(os.TempDir(), "updraft-sandbox-"+strconv.Itoa(os.Geteuid()))
 	}
 }
 

@@ -21,10 +21,15 @@ import (
 	"github.com/updraft/updraft/internal/sandbox/linux"
 )
 
+// probeDirVar names a directory holding a built probe, set for a
+// re-executed test binary.
+const probeDirVar = "UPDRAFT_TEST_PROBE_DIR"
+
 var (
-	probeOnce sync.Once
-	probeDir  string
-	probeErr  error
+	probeOnce  sync.Once
+	probeDir   string
+	probeErr   error
+	probeBuilt bool // probeDir is this process's, removed by TestMain
 )
 
 // probeCode returns a code directory holding the probe program
@@ -32,10 +37,17 @@ var (
 func probeCode(t *testing.T) string {
 	t.Helper()
 	probeOnce.Do(func() {
+		// A test binary re-executed as another user (userns_test.go)
+		// gets the probe its parent built.
+		if dir := os.Getenv(probeDirVar); dir != "" {
+			probeDir = dir
+			return
+		}
 		probeDir, probeErr = os.MkdirTemp("", "updraft-probe-")
 		if probeErr != nil {
 			return
 		}
+		probeBuilt = true
 		cmd := exec.Command("go", "build", "-o", filepath.Join(probeDir, "bootstrap"), "./testdata/probe")
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
@@ -131,8 +143,8 @@ func TestSandbox_Confinement(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.UID != linux.UIDDefault || r.GID != linux.GIDDefault || len(r.Groups) != 0 {
-		t.Errorf("got uid %d gid %d groups %v, want %d %d and none", r.UID, r.GID, r.Groups, linux.UIDDefault, linux.GIDDefault)
+	if want := functionGroups(t, d); r.UID != linux.UIDDefault || r.GID != linux.GIDDefault || !slices.Equal(slices.Sorted(slices.Values(r.Groups)), want) {
+		t.Errorf("got uid %d gid %d groups %v, want %d %d and groups %v", r.UID, r.GID, r.Groups, linux.UIDDefault, linux.GIDDefault, want)
 	}
 	zero := "0000000000000000"
 	for _, k := range []string{"CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"} {
@@ -241,10 +253,39 @@ func TestSandbox_MemoryLimitKills(t *testing.T) {
 	}
 }
 
-func TestSandbox_ForkBombIsContained(t *testing.T) {
-	d, err := linux.New(linux.Config{PidsMax: 64})
+// functionGroups are the supplementary groups a function should see,
+// sorted: none when the node is root; in a user namespace, the node's,
+// which only root could drop, as the namespace shows them (its gid as
+// GIDDefault, any other as the overflow gid).
+func functionGroups(t *testing.T, d *linux.Driver) []int {
+	t.Helper()
+	want := []int{}
+	if !d.HostIdentity().UserNS {
+		return want
+	}
+	b, err := os.ReadFile("/proc/sys/kernel/overflowgid")
 	if err != nil {
-		t.Skipf("linux sandbox unavailable: %v", err)
+		t.Fatal(err)
+	}
+	overflow, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	groups, err := os.Getgroups()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range groups {
+		if g == os.Getegid() {
+			want = append(want, linux.GIDDefault)
+		} else {
+			want = append(want, overflow)
+		}
+	}
+	return slices.Sorted(slices.Values(want))
+}
+
+func TestSandbox_ForkBombIsContained(t *testing.T) {
+	d, err := linux.New(linux.Config{PidsMax: 64, CgroupParent: os.Getenv(cgroupParentVar)})
+	if err != nil {
+		unavailable(t, err)
 	}
 	t.Cleanup(func() { _ = d.Close() })
 	r, err := runProbe(t, d, sandbox.Spec{}, "spawn")

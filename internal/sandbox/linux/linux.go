@@ -15,6 +15,13 @@
 // Driver and its environments are safe for concurrent use.
 package linux
 
+import "errors"
+
+// ErrNotDelegated is in the error of New when the node is not root and
+// may not write the cgroups it would use: someone must delegate a cgroup
+// to its user (Config.CgroupParent).
+var ErrNotDelegated = errors.New("no cgroup delegated to this user")
+
 // Defaults of Config and of Spec fields left zero.
 const (
 	// UIDDefault and GIDDefault are the ids functions run as: Lambda's
@@ -70,6 +77,28 @@ type Config struct {
 	Spares int
 	// StateDir holds the empty directory roots are assembled on (each in
 	// the environment's own mount namespace, so nothing shows on the
-	// host). Default: updraft-sandbox in the system's temporary directory.
+	// host). It must belong to the node's user. Default:
+	// updraft-sandbox-<euid> in the system's temporary directory.
 	StateDir string
+	// CgroupParent is the cgroup the driver makes its groups below: a
+	// path from the root of each hierarchy (as /proc/self/cgroup shows
+	// them) such as "/updraft-alice", or a relative one below the node's
+	// own cgroup such as "updraft-alice". Default: the node's own. A
+	// node that is not root needs one delegated to its user: see
+	// docs/design.md. With cgroup v2 the kernel lets a process that is
+	// not root move children only within a subtree it is itself in, so
+	// there the node must run inside CgroupParent.
+	CgroupParent string
+}
+
+// Identity is who the functions of a driver are on the host.
+type Identity struct {
+	// UserNS is set when environments run in a user namespace: the node
+	// is not root. UID and GID are then the node's own, the only ids an
+	// unprivileged process may map (Config.UID and GID inside), and
+	// Groups are the node's supplementary groups, which the kernel does
+	// not let an unprivileged process drop.
+	UserNS   bool
+	UID, GID int
+	Groups   []int
 }

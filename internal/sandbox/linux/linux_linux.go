@@ -52,12 +52,10 @@ func New(cfg Config) (*Driver, error) {
 	}
 	d.root = filepath.Join(cfg.StateDir, "root")
 	d.empty = filepath.Join(cfg.StateDir, "empty")
-	for _, dir := range []string{d.root, d.empty} {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, fmt.Errorf("linux sandbox: %w", err)
-		}
+	if err := ownDirs(cfg.StateDir, d.root, d.empty); err != nil {
+		return nil, fmt.Errorf("linux sandbox: %w", err)
 	}
-	cg, err := detectCgroups(fmt.Sprintf("d%d-%s", os.Getpid(), randomHex(4)))
+	cg, err := detectCgroups(fmt.Sprintf("d%d-%s", os.Getpid(), randomHex(4)), cfg.CgroupParent)
 	if err != nil {
 		return nil, fmt.Errorf("linux sandbox: %w", err)
 	}

@@ -24,6 +24,7 @@ func New(Config) (*Driver, error) {
 func (*Driver) Name() string                { return "linux" }
 func (*Driver) TaskRoot() string            { return taskRoot }
 func (*Driver) CgroupVersion() string       { return "" }
+func (*Driver) HostIdentity() Identity      { return Identity{} }
 func (*Driver) Probe(context.Context) error { return errors.New("linux sandbox: not available") }
 func (*Driver) Close() error                { return nil }
 func (*Driver) Start(context.Context, sandbox.Spec) (sandbox.Env, error) {

@@ -2,7 +2,10 @@ package linux_test
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/updraft/updraft/internal/sandbox/linux"
@@ -11,20 +14,55 @@ import (
 
 func TestMain(m *testing.M) {
 	linux.Init()
-	os.Exit(m.Run())
+	if err := joinCgroups(os.Getenv(joinVar)); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	code := m.Run()
+	if probeBuilt {
+		os.RemoveAll(probeDir)
+	}
+	os.Exit(code)
 }
 
-// newDriver returns a working driver, or skips the test on a host where
-// the linux sandbox cannot run (not Linux, no cgroups, not permitted).
+// joinCgroups moves this process into each of the cgroup directories
+// dirs lists (separated by ':'), as a user does with the cgroup
+// delegated to it before starting a node (userns_test.go).
+func joinCgroups(dirs string) error {
+	if dirs == "" {
+		return nil
+	}
+	for _, dir := range strings.Split(dirs, ":") {
+		if err := os.WriteFile(dir+"/cgroup.procs", []byte(strconv.Itoa(os.Getpid())), 0); err != nil {
+			return fmt.Errorf("join delegated cgroup: %w", err)
+		}
+	}
+	return nil
+}
+
+// unavailable skips the test on a host where the linux sandbox cannot
+// run (not Linux, no cgroups, not permitted); in a test binary
+// re-executed as another user to prove that it runs (userns_test.go) it
+// fails instead.
+func unavailable(t *testing.T, err error) {
+	t.Helper()
+	if os.Getenv(notRootVar) != "" {
+		t.Fatalf("linux sandbox unavailable as uid %d: %v", os.Geteuid(), err)
+	}
+	t.Skipf("linux sandbox unavailable: %v", err)
+}
+
+// newDriver returns a working driver, or skips the test where the linux
+// sandbox cannot run.
 func newDriver(t *testing.T) *linux.Driver {
 	t.Helper()
-	d, err := linux.New(linux.Config{})
+	d, err := linux.New(linux.Config{CgroupParent: os.Getenv(cgroupParentVar)})
 	if err != nil {
-		t.Skipf("linux sandbox unavailable: %v", err)
+		unavailable(t, err)
 	}
 	t.Cleanup(func() { _ = d.Close() })
 	if err := d.Probe(context.Background()); err != nil {
-		t.Skipf("linux sandbox unavailable: %v", err)
+		unavailable(t, err)
 	}
 	return d
 }

@@ -50,8 +50,8 @@ func (d *Driver) spawnStub() (*stub, error) {
 	}
 	if d.userNS {
 		attr.Cloneflags |= syscall.CLONE_NEWUSER
-		attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: d.cfg.UID, HostID: os.Getuid(), Size: 1}}
-		attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: d.cfg.GID, HostID: os.Getgid(), Size: 1}}
+		attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: d.cfg.UID, HostID: os.Geteuid(), Size: 1}}
+		attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: d.cfg.GID, HostID: os.Getegid(), Size: 1}}
 		attr.GidMappingsEnableSetgroups = false
 		attr.Credential = &syscall.Credential{Uid: uint32(d.cfg.UID), Gid: uint32(d.cfg.GID), NoSetGroups: true}
 		// Kept across the execve of this binary as a non-root user; the
