@@ -4,13 +4,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -27,6 +27,12 @@ type Driver struct {
 	userNS bool
 	root   string // where each child assembles its root, in its own mount namespace
 	empty  string // an empty directory, the code of probes
+
+	filter  []byte // the seccomp program
+	lastCap int    // the highest capability number the kernel knows
+	// goChild makes children run their plan in Go even where the C
+	// child is built in (tests of the fallback).
+	goChild bool
 
 	spares    chan *stub
 	stop      chan struct{} // closed by Close
@@ -46,7 +52,11 @@ func New(cfg Config) (*Driver, error) {
 	if auditArch() == 0 {
 		return nil, fmt.Errorf("linux sandbox: seccomp filter not written for %s", runtimeArch())
 	}
-	d := &Driver{cfg: cfg, userNS: os.Geteuid() != 0}
+	filter, err := seccompProgram()
+	if err != nil {
+		return nil, fmt.Errorf("linux sandbox: %w", err)
+	}
+	d := &Driver{cfg: cfg, userNS: os.Geteuid() != 0, filter: filter, lastCap: lastCap()}
 	if d.userNS && !userNamespacesAllowed() {
 		return nil, errors.New("linux sandbox: not root, and unprivileged user namespaces are disabled")
 	}
@@ -136,6 +146,8 @@ func (d *Driver) start(ctx context.Context, spec sandbox.Spec, probe bool) (*env
 	}
 	c := childConfig{
 		Root:     d.root,
+		LastCap:  d.lastCap,
+		Filter:   d.filter,
 		Hostname: hostname(spec.ID),
 		HostDirs: d.cfg.HostDirs,
 		Etc:      d.cfg.Etc,
@@ -154,22 +166,31 @@ func (d *Driver) start(ctx context.Context, spec sandbox.Spec, probe bool) (*env
 	if spec.Network != nil {
 		c.Network = true
 		for _, f := range spec.Network.Forwards {
-			if _, err := loopbackAddr(f.Listen); err != nil {
+			ap, err := loopbackAddr(f.Listen)
+			if err != nil {
 				return nil, fmt.Errorf("start env %s: forward: %w", spec.ID, err)
 			}
-			c.Listen = append(c.Listen, f.Listen)
+			c.Listen = append(c.Listen, ap)
 			dials = append(dials, f.Dial)
 		}
 	}
 	if c.TmpMB <= 0 {
 		c.TmpMB = TmpMBDefault
 	}
+	p, err := planSandbox(&c)
+	if err != nil {
+		return nil, fmt.Errorf("start env %s: %w", spec.ID, err)
+	}
+	msg, err := p.encode()
+	if err != nil {
+		return nil, fmt.Errorf("start env %s: %w", spec.ID, err)
+	}
 	st, err := d.stub()
 	if err != nil {
 		return nil, fmt.Errorf("start env %s: %w", spec.ID, err)
 	}
 	e := &env{cmd: st.cmd, g: st.g, memMB: memMB, done: make(chan struct{})}
-	if err := e.handout(st, spec, &c, dials); err != nil {
+	if err := e.handout(st, spec, p, msg, dials); err != nil {
 		return nil, fmt.Errorf("start env %s: %w", spec.ID, err)
 	}
 	go e.wait()
@@ -187,7 +208,10 @@ func (d *Driver) checkProgram(spec sandbox.Spec) error {
 	default:
 		return nil
 	}
-	return executable(prog)
+	if err := executable(prog); err != nil {
+		return fmt.Errorf("program %s: %w", spec.Args[0], err)
+	}
+	return nil
 }
 
 // uncovered drops the paths every root shows anyway (an interpreter in
@@ -242,10 +266,10 @@ type env struct {
 	relay *relay // forwards into an isolated network, or nil
 }
 
-// handout gives a stub its memory limit, output and configuration, and
-// waits until it has executed the program (or failed to). With an
-// isolated network it relays the listeners the child sends to dials.
-func (e *env) handout(st *stub, spec sandbox.Spec, c *childConfig, dials []string) error {
+// handout gives a stub its memory limit, output and plan (p, encoded as
+// msg), and waits until it has executed the program (or failed to). With
+// an isolated network it relays the listeners the child sends to dials.
+func (e *env) handout(st *stub, spec sandbox.Spec, p *plan, msg []byte, dials []string) error {
 	defer st.ctrl.Close()
 	// On failure the copying goroutines end when the deferred Closes
 	// drop the pipes' last write ends.
@@ -273,15 +297,11 @@ func (e *env) handout(st *stub, spec sandbox.Spec, c *childConfig, dials []strin
 		}
 		defer stderr.Close()
 	}
-	msg, err := json.Marshal(c)
-	if err != nil {
-		return fail(err)
-	}
 	rights := unix.UnixRights(int(stdout.Fd()), int(stderr.Fd()))
 	if err := unix.Sendmsg(int(st.ctrl.Fd()), msg, rights, nil, 0); err != nil {
 		return fail(fmt.Errorf("send config: %w", err))
 	}
-	if err := e.await(st.ctrl, c.Network, dials); err != nil {
+	if err := e.await(st.ctrl, p, spec.Network != nil, dials); err != nil {
 		return fail(err)
 	}
 	// The peak so far is the re-executed binary's, not the function's.
@@ -290,9 +310,9 @@ func (e *env) handout(st *stub, spec sandbox.Spec, c *childConfig, dials []strin
 }
 
 // await reads the child's answers until it has executed the program
-// (EOF) or says why it could not; with an isolated network the first
-// answer carries the listeners to relay.
-func (e *env) await(ctrl *os.File, network bool, dials []string) error {
+// (EOF) or says which step of p failed; with an isolated network the
+// first answer carries the listeners to relay.
+func (e *env) await(ctrl *os.File, p *plan, network bool, dials []string) error {
 	answer := make([]byte, 4096)
 	oob := make([]byte, unix.CmsgSpace(4*max(len(dials), 1)))
 	for {
@@ -303,8 +323,11 @@ func (e *env) await(ctrl *os.File, network bool, dials []string) error {
 		if n == 0 && oobn == 0 {
 			return nil // EOF: executed
 		}
+		if i, errno, ok := decodeFailure(answer[:n]); ok {
+			return p.failure(i, errno)
+		}
 		if string(answer[:n]) != listenersMark {
-			return errors.New(string(answer[:n]))
+			return fmt.Errorf("unexpected answer from the sandbox: %q", answer[:n])
 		}
 		fds, err := receivedFDs(oob[:oobn])
 		if err != nil || !network || e.relay != nil || len(fds) != len(dials) {
@@ -465,4 +488,17 @@ func (e *env) memoryLocked() (int64, int64) {
 	peak = max(peak, cur, e.peak)
 	e.peak = peak
 	return cur, peak
+}
+
+// lastCap is the highest capability number the kernel knows.
+func lastCap() int {
+	b, err := os.ReadFile("/proc/sys/kernel/cap_last_cap")
+	if err != nil {
+		return 63
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return 63
+	}
+	return n
 }

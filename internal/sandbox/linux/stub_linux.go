@@ -58,13 +58,19 @@ func (d *Driver) spawnStub() (*stub, error) {
 		// child drops them all before running the function.
 		attr.AmbientCaps = []uintptr{capSysAdmin, capSetUID, capSetGID, capSetPCap, capSysChroot, capNetAdmin, capNetBindService}
 	}
+	// The child's own environment, never the function's. With cgo the
+	// marker hands the process to nsinit_linux.c before the Go runtime
+	// starts. Else Init runs the plan in Go: the child allocates little
+	// and lives for milliseconds, so a collector and more than one P
+	// are pure start-up cost.
+	env := []string{"GOGC=off", "GOMAXPROCS=1"}
+	if nativeChild && !d.goChild {
+		env = []string{childEnv + "=1"}
+	}
 	cmd := &exec.Cmd{
-		Path: "/proc/self/exe",
-		Args: []string{initArg, strconv.FormatInt(stubCount.Load(), 10)},
-		// The child's own environment, never the function's: it
-		// allocates little and lives for milliseconds, so a collector
-		// and more than one P are pure start-up cost.
-		Env:         []string{"GOGC=off", "GOMAXPROCS=1"},
+		Path:        "/proc/self/exe",
+		Args:        []string{initArg, strconv.FormatInt(stubCount.Load(), 10)},
+		Env:         env,
 		ExtraFiles:  []*os.File{child},
 		SysProcAttr: attr,
 	}
