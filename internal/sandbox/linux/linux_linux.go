@@ -30,9 +30,7 @@ type Driver struct {
 
 	filter  []byte // the seccomp program
 	lastCap int    // the highest capability number the kernel knows
-	// goChild makes children run their plan in Go even where the C
-	// child is built in (tests of the fallback).
-	goChild bool
+	goChild bool   // children run their plan in Go even where the C child is built in
 
 	spares    chan *stub
 	stop      chan struct{} // closed by Close
@@ -45,6 +43,12 @@ type Driver struct {
 // architecture, writable cgroups, the Init hook) and makes the driver's
 // cgroup; it starts keeping Config.Spares children ready. Close stops.
 func New(cfg Config) (*Driver, error) {
+	return newDriver(cfg, false)
+}
+
+// newDriver is New; with goChild, children run their plan in Go even
+// where the C child is built in.
+func newDriver(cfg Config, goChild bool) (*Driver, error) {
 	cfg.setDefaults()
 	if !hooked {
 		return nil, errors.New("linux sandbox: linux.Init was not called at program start")
@@ -56,7 +60,7 @@ func New(cfg Config) (*Driver, error) {
 	if err != nil {
 		return nil, fmt.Errorf("linux sandbox: %w", err)
 	}
-	d := &Driver{cfg: cfg, userNS: os.Geteuid() != 0, filter: filter, lastCap: lastCap()}
+	d := &Driver{cfg: cfg, userNS: os.Geteuid() != 0, filter: filter, lastCap: lastCap(), goChild: goChild}
 	if d.userNS && !userNamespacesAllowed() {
 		return nil, errors.New("linux sandbox: not root, and unprivileged user namespaces are disabled")
 	}

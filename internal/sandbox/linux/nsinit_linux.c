@@ -40,8 +40,9 @@ enum {
 	max_args = 1 << 16,   // maxArgs
 	max_listeners = 64,
 	plan_magic = 0x31445055, // planMagic
-	step_config = 0xffffffff, // stepConfig
 };
+
+static const uint32_t step_config = 0xffffffff; // stepConfig
 
 static const char failed_mark[] = "\0failed";   // failedMark
 static const char listeners_mark[] = "\0listeners"; // listenersMark
@@ -58,7 +59,7 @@ struct reader {
 struct child {
 	const char *prog; // set by OP_RESOLVE
 	int listeners[max_listeners];
-	int nlisteners;
+	size_t nlisteners;
 };
 
 // fail answers the parent that step i failed with err and exits.
@@ -66,8 +67,8 @@ static void fail(uint32_t i, int err) {
 	unsigned char m[sizeof failed_mark - 1 + 8];
 	size_t n = sizeof failed_mark - 1;
 	memcpy(m, failed_mark, n);
-	for (int k = 0; k < 4; k++) m[n + k] = (unsigned char)(i >> (8 * k));
-	for (int k = 0; k < 4; k++) m[n + 4 + k] = (unsigned char)((uint32_t)err >> (8 * k));
+	for (size_t k = 0; k < 4; k++) m[n + k] = (unsigned char)(i >> (8 * k));
+	for (size_t k = 0; k < 4; k++) m[n + 4 + k] = (unsigned char)((uint32_t)err >> (8 * k));
 	(void)send(fd_control, m, sizeof m, MSG_NOSIGNAL);
 	_exit(1);
 }
@@ -149,7 +150,7 @@ static int send_listeners(struct child *c) {
 		memcpy(CMSG_DATA(h), c->listeners, sizeof(int) * c->nlisteners);
 	}
 	int err = sendmsg(fd_control, &m, MSG_NOSIGNAL) < 0 ? errno : 0;
-	for (int i = 0; i < c->nlisteners; i++) close(c->listeners[i]);
+	for (size_t i = 0; i < c->nlisteners; i++) close(c->listeners[i]);
 	c->nlisteners = 0;
 	return err;
 }
@@ -359,6 +360,18 @@ static size_t receive(unsigned char *buf) {
 	return (size_t)n;
 }
 
+// next_step reads the framing of one step; it is -1 when r runs short.
+static int next_step(struct reader *r, uint32_t *op, uint32_t *ignore, uint32_t *nargs, struct arg *args) {
+	if (get_u32(r, op) != 0 || get_u32(r, ignore) != 0 || get_u32(r, nargs) != 0 || *nargs > max_args) return -1;
+	for (uint32_t k = 0; k < *nargs; k++) {
+		uint32_t len;
+		if (get_u32(r, &len) != 0 || (size_t)(r->end - r->p) < len) return -1;
+		if (args != NULL) args[k] = (struct arg){.p = r->p, .len = len};
+		r->p += len;
+	}
+	return 0;
+}
+
 // become_sandbox runs the plan; it returns only when a step fails.
 static void become_sandbox(void) {
 	if (fcntl(fd_control, F_SETFD, FD_CLOEXEC) != 0) _exit(1);
@@ -366,21 +379,21 @@ static void become_sandbox(void) {
 	if (buf == NULL) fail(step_config, ENOMEM);
 	size_t n = receive(buf);
 	struct reader r = {.p = buf, .end = buf + n};
-	uint32_t magic, count;
+	uint32_t magic, count, op, ignore, nargs;
 	if (get_u32(&r, &magic) != 0 || magic != plan_magic || get_u32(&r, &count) != 0 || count > max_steps)
 		fail(step_config, EPROTO);
+	// The whole plan is well framed before any step runs.
+	const struct reader steps = r;
+	for (uint32_t i = 0; i < count; i++) {
+		if (next_step(&r, &op, &ignore, &nargs, NULL) != 0 || op == 0 || op >= OP_END) fail(step_config, EPROTO);
+	}
+	if (r.p != r.end) fail(step_config, EPROTO);
 	struct arg *args = malloc(sizeof *args * max_args);
 	if (args == NULL) fail(step_config, ENOMEM);
 	struct child c = {0};
+	r = steps;
 	for (uint32_t i = 0; i < count; i++) {
-		uint32_t op, ignore, nargs;
-		if (get_u32(&r, &op) != 0 || get_u32(&r, &ignore) != 0 || get_u32(&r, &nargs) != 0 || nargs > max_args)
-			fail(i, EPROTO);
-		for (uint32_t k = 0; k < nargs; k++) {
-			if (get_u32(&r, &args[k].len) != 0 || (size_t)(r.end - r.p) < args[k].len) fail(i, EPROTO);
-			args[k].p = r.p;
-			r.p += args[k].len;
-		}
+		(void)next_step(&r, &op, &ignore, &nargs, args);
 		int err = run(&c, op, args, nargs);
 		if (err != 0 && err != (int)ignore) fail(i, err);
 	}
