@@ -100,7 +100,7 @@ func TestChild_RefusesBadPlan(t *testing.T) {
 			if !ok || i != stepConfig || errno != unix.EPROTO {
 				t.Errorf("%s: got answer %q, want a failure to read the plan (EPROTO)", tt.name, answer[:n])
 			}
-			if err := s.cmd.Wait(); err == nil || !strings.Contains(err.Error(), "exit status 1") {
+			if err := waitProcess(s.proc); err == nil || !strings.Contains(err.Error(), "exit status 1") {
 				t.Errorf("%s: child ended with %v, want exit status 1", tt.name, err)
 			}
 			s.ctrl.Close()
@@ -128,7 +128,7 @@ func TestChild_NativeRunsBeforeGo(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer s.discard()
-		pid := strconv.Itoa(s.cmd.Process.Pid)
+		pid := strconv.Itoa(s.proc.Pid)
 		deadline := time.Now().Add(10 * time.Second)
 		for {
 			b, err := os.ReadFile("/proc/" + pid + "/syscall")

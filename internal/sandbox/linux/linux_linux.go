@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -28,9 +27,11 @@ type Driver struct {
 	root   string // where each child assembles its root, in its own mount namespace
 	empty  string // an empty directory, the code of probes
 
-	filter  []byte // the seccomp program
-	lastCap int    // the highest capability number the kernel knows
-	goChild bool   // children run their plan in Go even where the C child is built in
+	filter  []byte   // the seccomp program
+	lastCap int      // the highest capability number the kernel knows
+	goChild bool     // children run their plan in Go even where the C child is built in
+	sp      *spawner // nil: re-execute the binary for each child
+	devNull *os.File // stdin, stdout and stderr of children until they have their plan
 
 	spares    chan *stub
 	stop      chan struct{} // closed by Close
@@ -76,6 +77,15 @@ func newDriver(cfg Config, goChild bool) (*Driver, error) {
 		return nil, fmt.Errorf("linux sandbox: %w", err)
 	}
 	d.cg = cg
+	if d.devNull, err = os.Open(os.DevNull); err != nil {
+		_ = cg.close()
+		return nil, fmt.Errorf("linux sandbox: %w", err)
+	}
+	// Without a spawner the driver still works, re-executing its binary
+	// for each child.
+	if nativeChild && !goChild {
+		d.sp, _ = startSpawner(d.devNull)
+	}
 	d.spares = make(chan *stub, max(cfg.Spares, 0))
 	d.stop, d.filled = make(chan struct{}), make(chan struct{})
 	if cfg.Spares > 0 {
@@ -124,6 +134,10 @@ func (d *Driver) Close() error {
 			}
 			break
 		}
+		if d.sp != nil {
+			d.sp.close()
+		}
+		d.devNull.Close()
 		d.closeErr = d.cg.close()
 	})
 	return d.closeErr
@@ -193,7 +207,7 @@ func (d *Driver) start(ctx context.Context, spec sandbox.Spec, probe bool) (*env
 	if err != nil {
 		return nil, fmt.Errorf("start env %s: %w", spec.ID, err)
 	}
-	e := &env{cmd: st.cmd, g: st.g, memMB: memMB, done: make(chan struct{})}
+	e := &env{proc: st.proc, g: st.g, memMB: memMB, done: make(chan struct{})}
 	if err := e.handout(st, spec, p, msg, dials); err != nil {
 		return nil, fmt.Errorf("start env %s: %w", spec.ID, err)
 	}
@@ -254,7 +268,7 @@ func randomHex(n int) string {
 
 // env is one running sandbox.
 type env struct {
-	cmd    *exec.Cmd
+	proc   *os.Process
 	g      group
 	memMB  int
 	done   chan struct{}
@@ -278,8 +292,8 @@ func (e *env) handout(st *stub, spec sandbox.Spec, p *plan, msg []byte, dials []
 	// On failure the copying goroutines end when the deferred Closes
 	// drop the pipes' last write ends.
 	fail := func(err error) error {
-		_ = e.cmd.Process.Kill()
-		_ = e.cmd.Wait()
+		_ = e.proc.Kill()
+		_ = waitProcess(e.proc)
 		_ = e.g.remove()
 		if e.relay != nil {
 			e.relay.close()
@@ -397,7 +411,7 @@ func (e *env) output(w io.Writer) (*os.File, error) {
 // wait reaps the environment: when its first process, the init of its PID
 // namespace, exits, the kernel has killed every other process in it.
 func (e *env) wait() {
-	err := e.cmd.Wait()
+	err := waitProcess(e.proc)
 	e.copies.Wait()
 	if e.relay != nil {
 		e.relay.close()
@@ -415,7 +429,7 @@ func (e *env) wait() {
 	close(e.done)
 }
 
-func (e *env) PID() int              { return e.cmd.Process.Pid }
+func (e *env) PID() int              { return e.proc.Pid }
 func (e *env) Done() <-chan struct{} { return e.done }
 func (e *env) Err() error            { <-e.done; return e.err }
 
@@ -426,7 +440,7 @@ func (e *env) Kill() error {
 	if !e.killed && !e.gone {
 		e.killed = true
 		if !e.g.kill() {
-			_ = e.cmd.Process.Signal(syscall.SIGKILL)
+			_ = e.proc.Signal(syscall.SIGKILL)
 		}
 		if e.frozen {
 			_ = e.g.freeze(false)

@@ -10,8 +10,14 @@ import "C"
 const nativeChild = true
 
 // childEnv, set to "1" in a child's environment, makes nsinit_linux.c
-// take over the process.
-const childEnv = C.CHILD_ENV
+// take over the process; set to spawnerEnv, spawner_linux.c.
+const (
+	childEnv   = C.CHILD_ENV
+	spawnerEnv = C.CHILD_ENV_SPAWNER
+)
+
+// spawnMagic starts a request to the spawner.
+const spawnMagic = C.SPAWN_MAGIC
 
 // The C side numbers its steps as the plan does: each line fails to
 // compile (a constant overflows) when the two differ.
@@ -39,4 +45,5 @@ const (
 	_ = uint32(opExec-C.OP_EXEC) + uint32(C.OP_EXEC-opExec)
 	_ = uint32(opExit-C.OP_EXIT) + uint32(C.OP_EXIT-opExit)
 	_ = uint32(opEnd-C.OP_END) + uint32(C.OP_END-opEnd)
+	_ = uint32(fdControl-C.FD_CONTROL) + uint32(C.FD_CONTROL-fdControl)
 )

@@ -1,8 +1,9 @@
 //go:build linux && cgo
 
-// The sandbox child's fast path. A constructor runs before the Go runtime
-// when the process is a child the driver spawned (updraft_sandbox_child
-// in its environment): it reads the plan the node sent on the control
+// The sandbox child's fast path. It runs before the Go runtime: in a
+// child the spawner forked (spawner_linux.c), or from a constructor when
+// the process is a child the driver executed itself (updraft_sandbox_child
+// in its environment). It reads the plan the node sent on the control
 // socket, runs its steps in order and executes the function, so a child
 // never starts the Go runtime nor runs any package's init. When a step
 // fails it sends the step's index and the errno and exits 1. It decides
@@ -34,7 +35,7 @@
 #include "nsinit_linux.h"
 
 enum {
-	fd_control = 3,
+	fd_control = FD_CONTROL,
 	max_config = 1 << 20, // maxConfig
 	max_steps = 1 << 16,  // maxSteps
 	max_args = 1 << 16,   // maxArgs
@@ -63,6 +64,7 @@ struct child {
 };
 
 // fail answers the parent that step i failed with err and exits.
+static void fail(uint32_t i, int err) __attribute__((noreturn));
 static void fail(uint32_t i, int err) {
 	unsigned char m[sizeof failed_mark - 1 + 8];
 	size_t n = sizeof failed_mark - 1;
@@ -372,8 +374,7 @@ static int next_step(struct reader *r, uint32_t *op, uint32_t *ignore, uint32_t 
 	return 0;
 }
 
-// become_sandbox runs the plan; it returns only when a step fails.
-static void become_sandbox(void) {
+void updraft_become_sandbox(void) {
 	if (fcntl(fd_control, F_SETFD, FD_CLOEXEC) != 0) _exit(1);
 	unsigned char *buf = malloc(max_config);
 	if (buf == NULL) fail(step_config, ENOMEM);
@@ -403,5 +404,7 @@ static void become_sandbox(void) {
 
 __attribute__((constructor)) static void updraft_sandbox_init(void) {
 	const char *v = getenv(CHILD_ENV);
-	if (v != NULL && strcmp(v, "1") == 0) become_sandbox();
+	if (v == NULL) return;
+	if (strcmp(v, "1") == 0) updraft_become_sandbox();
+	if (strcmp(v, CHILD_ENV_SPAWNER) == 0) updraft_spawner();
 }

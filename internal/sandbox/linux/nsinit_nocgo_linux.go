@@ -5,5 +5,9 @@ package linux
 // nativeChild: without cgo, children run their plan in Go (Init).
 const nativeChild = false
 
-// childEnv is unused without cgo.
-const childEnv = ""
+// Unused without cgo: there is no spawner.
+const (
+	childEnv   = ""
+	spawnerEnv = ""
+	spawnMagic = 0
+)
