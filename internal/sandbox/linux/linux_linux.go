@@ -134,10 +134,11 @@ func (d *Driver) Close() error {
 			}
 			break
 		}
+		// devNull stays open for a Start after Close (its finalizer
+		// closes it).
 		if d.sp != nil {
 			d.sp.close()
 		}
-		d.devNull.Close()
 		d.closeErr = d.cg.close()
 	})
 	return d.closeErr
