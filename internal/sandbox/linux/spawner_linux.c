@@ -102,6 +102,9 @@ static void child(int ctrl, int cgroup_fd, int sync_r, int sync_w) {
 	// Its parent is the node's thread that started the spawner. Should
 	// the node be gone already, reading the plan ends in EOF.
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0UL, 0UL, 0UL) != 0) _exit(1);
+	// Its name in ps until it executes the function (argv still says
+	// spawner).
+	(void)prctl(PR_SET_NAME, "updraft-sandbox", 0UL, 0UL, 0UL);
 	if (cgroup_fd >= 0) close(cgroup_fd);
 	if (sync_w >= 0) close(sync_w);
 	if (sync_r >= 0) {
@@ -190,6 +193,7 @@ static int serve(void) {
 
 void updraft_spawner(void) {
 	if (fcntl(FD_CONTROL, F_SETFD, FD_CLOEXEC) != 0) _exit(1);
+	(void)prctl(PR_SET_NAME, "updraft-spawner", 0UL, 0UL, 0UL);
 	while (serve() == 0) {
 	}
 	_exit(0);
