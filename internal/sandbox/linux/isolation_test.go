@@ -138,7 +138,10 @@ func runProbe(t *testing.T, d sandbox.Driver, spec sandbox.Spec, args ...string)
 }
 
 func TestSandbox_Confinement(t *testing.T) {
-	d := newDriver(t)
+	eachChild(t, testConfinement)
+}
+
+func testConfinement(t *testing.T, d *linux.Driver) {
 	r, err := runProbe(t, d, sandbox.Spec{ID: "confine-0123456789"}, "report")
 	if err != nil {
 		t.Fatal(err)
@@ -488,7 +491,10 @@ func lineServer(t *testing.T, line string) string {
 // its Spec asks for an isolated network; then it reaches only what is
 // forwarded, at the forward's loopback address.
 func TestSandbox_Network(t *testing.T) {
-	d := newDriver(t)
+	eachChild(t, testNetwork)
+}
+
+func testNetwork(t *testing.T, d *linux.Driver) {
 	host := lineServer(t, "host")
 	api := lineServer(t, "api")
 	_, apiPort, _ := net.SplitHostPort(api)

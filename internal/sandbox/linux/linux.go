@@ -3,13 +3,19 @@
 // an unprivileged user, no capabilities, no_new_privs, a seccomp filter
 // and cgroup limits (v1 or v2, detected at start).
 //
-// There is no daemon: Start re-executes the running binary
-// (/proc/self/exe) in new mount, PID, IPC and UTS namespaces (and a user
-// namespace when not root). The program's Init hook, which main and the
-// TestMain of test binaries that start environments call first, notices
-// it is such a child, builds the sandbox and executes the function, which
-// becomes the init of its PID namespace: killing it ends every process of
-// the environment. See docs/design.md for the layout of the root.
+// There is no daemon. Each driver starts a spawner: the running binary
+// (/proc/self/exe) re-executed once and taken over, before the Go
+// runtime starts, by C compiled in with cgo (spawner_linux.c). It forks
+// each environment's first process into new mount, PID, IPC and UTS
+// namespaces (and a user namespace when not root) as a child of the
+// node. The node sends that process a plan, the sandbox worked out as a
+// list of system calls (plan_linux.go, layout_linux.go); the process runs
+// it in C (nsinit_linux.c) and executes the function, which becomes the
+// init of its PID namespace: killing it ends every process of the
+// environment. Builds without cgo re-execute the binary for every
+// environment instead, and the program's Init hook, which main and the
+// TestMain of test binaries that start environments call first, runs the
+// same plan in Go. See docs/design.md for the layout of the root.
 //
 // Any package may import linux; only internal/server chooses it. A
 // Driver and its environments are safe for concurrent use.

@@ -4,13 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -28,6 +27,12 @@ type Driver struct {
 	root   string // where each child assembles its root, in its own mount namespace
 	empty  string // an empty directory, the code of probes
 
+	filter  []byte   // the seccomp program
+	lastCap int      // the highest capability number the kernel knows
+	goChild bool     // children run their plan in Go even where the C child is built in
+	sp      *spawner // nil: re-execute the binary for each child
+	devNull *os.File // stdin, stdout and stderr of children until they have their plan
+
 	spares    chan *stub
 	stop      chan struct{} // closed by Close
 	filled    chan struct{} // closed when fill has returned
@@ -39,6 +44,12 @@ type Driver struct {
 // architecture, writable cgroups, the Init hook) and makes the driver's
 // cgroup; it starts keeping Config.Spares children ready. Close stops.
 func New(cfg Config) (*Driver, error) {
+	return newDriver(cfg, false)
+}
+
+// newDriver is New; with goChild, children run their plan in Go even
+// where the C child is built in.
+func newDriver(cfg Config, goChild bool) (*Driver, error) {
 	cfg.setDefaults()
 	if !hooked {
 		return nil, errors.New("linux sandbox: linux.Init was not called at program start")
@@ -46,7 +57,11 @@ func New(cfg Config) (*Driver, error) {
 	if auditArch() == 0 {
 		return nil, fmt.Errorf("linux sandbox: seccomp filter not written for %s", runtimeArch())
 	}
-	d := &Driver{cfg: cfg, userNS: os.Geteuid() != 0}
+	filter, err := seccompProgram()
+	if err != nil {
+		return nil, fmt.Errorf("linux sandbox: %w", err)
+	}
+	d := &Driver{cfg: cfg, userNS: os.Geteuid() != 0, filter: filter, lastCap: lastCap(), goChild: goChild}
 	if d.userNS && !userNamespacesAllowed() {
 		return nil, errors.New("linux sandbox: not root, and unprivileged user namespaces are disabled")
 	}
@@ -60,6 +75,15 @@ func New(cfg Config) (*Driver, error) {
 		return nil, fmt.Errorf("linux sandbox: %w", err)
 	}
 	d.cg = cg
+	if d.devNull, err = os.Open(os.DevNull); err != nil {
+		_ = cg.close()
+		return nil, fmt.Errorf("linux sandbox: %w", err)
+	}
+	// Without a spawner the driver still works, re-executing its binary
+	// for each child.
+	if nativeChild && !goChild {
+		d.sp, _ = startSpawner(d.devNull)
+	}
 	d.spares = make(chan *stub, max(cfg.Spares, 0))
 	d.stop, d.filled = make(chan struct{}), make(chan struct{})
 	if cfg.Spares > 0 {
@@ -108,6 +132,11 @@ func (d *Driver) Close() error {
 			}
 			break
 		}
+		// devNull stays open for a Start after Close (its finalizer
+		// closes it).
+		if d.sp != nil {
+			d.sp.close()
+		}
 		d.closeErr = d.cg.close()
 	})
 	return d.closeErr
@@ -134,6 +163,8 @@ func (d *Driver) start(ctx context.Context, spec sandbox.Spec, probe bool) (*env
 	}
 	c := childConfig{
 		Root:     d.root,
+		LastCap:  d.lastCap,
+		Filter:   d.filter,
 		Hostname: hostname(spec.ID),
 		HostDirs: d.cfg.HostDirs,
 		Etc:      d.cfg.Etc,
@@ -152,22 +183,31 @@ func (d *Driver) start(ctx context.Context, spec sandbox.Spec, probe bool) (*env
 	if spec.Network != nil {
 		c.Network = true
 		for _, f := range spec.Network.Forwards {
-			if _, err := loopbackAddr(f.Listen); err != nil {
+			ap, err := loopbackAddr(f.Listen)
+			if err != nil {
 				return nil, fmt.Errorf("start env %s: forward: %w", spec.ID, err)
 			}
-			c.Listen = append(c.Listen, f.Listen)
+			c.Listen = append(c.Listen, ap)
 			dials = append(dials, f.Dial)
 		}
 	}
 	if c.TmpMB <= 0 {
 		c.TmpMB = TmpMBDefault
 	}
+	p, err := planSandbox(&c)
+	if err != nil {
+		return nil, fmt.Errorf("start env %s: %w", spec.ID, err)
+	}
+	msg, err := p.encode()
+	if err != nil {
+		return nil, fmt.Errorf("start env %s: %w", spec.ID, err)
+	}
 	st, err := d.stub()
 	if err != nil {
 		return nil, fmt.Errorf("start env %s: %w", spec.ID, err)
 	}
-	e := &env{cmd: st.cmd, g: st.g, memMB: memMB, done: make(chan struct{})}
-	if err := e.handout(st, spec, &c, dials); err != nil {
+	e := &env{proc: st.proc, g: st.g, memMB: memMB, done: make(chan struct{})}
+	if err := e.handout(st, spec, p, msg, dials); err != nil {
 		return nil, fmt.Errorf("start env %s: %w", spec.ID, err)
 	}
 	go e.wait()
@@ -185,7 +225,10 @@ func (d *Driver) checkProgram(spec sandbox.Spec) error {
 	default:
 		return nil
 	}
-	return executable(prog)
+	if err := executable(prog); err != nil {
+		return fmt.Errorf("program %s: %w", spec.Args[0], err)
+	}
+	return nil
 }
 
 // uncovered drops the paths every root shows anyway (an interpreter in
@@ -224,7 +267,7 @@ func randomHex(n int) string {
 
 // env is one running sandbox.
 type env struct {
-	cmd    *exec.Cmd
+	proc   *os.Process
 	g      group
 	memMB  int
 	done   chan struct{}
@@ -240,16 +283,16 @@ type env struct {
 	relay *relay // forwards into an isolated network, or nil
 }
 
-// handout gives a stub its memory limit, output and configuration, and
-// waits until it has executed the program (or failed to). With an
-// isolated network it relays the listeners the child sends to dials.
-func (e *env) handout(st *stub, spec sandbox.Spec, c *childConfig, dials []string) error {
+// handout gives a stub its memory limit, output and plan (p, encoded as
+// msg), and waits until it has executed the program (or failed to). With
+// an isolated network it relays the listeners the child sends to dials.
+func (e *env) handout(st *stub, spec sandbox.Spec, p *plan, msg []byte, dials []string) error {
 	defer st.ctrl.Close()
 	// On failure the copying goroutines end when the deferred Closes
 	// drop the pipes' last write ends.
 	fail := func(err error) error {
-		_ = e.cmd.Process.Kill()
-		_ = e.cmd.Wait()
+		_ = e.proc.Kill()
+		_ = waitProcess(e.proc)
 		_ = e.g.remove()
 		if e.relay != nil {
 			e.relay.close()
@@ -271,15 +314,11 @@ func (e *env) handout(st *stub, spec sandbox.Spec, c *childConfig, dials []strin
 		}
 		defer stderr.Close()
 	}
-	msg, err := json.Marshal(c)
-	if err != nil {
-		return fail(err)
-	}
 	rights := unix.UnixRights(int(stdout.Fd()), int(stderr.Fd()))
 	if err := unix.Sendmsg(int(st.ctrl.Fd()), msg, rights, nil, 0); err != nil {
 		return fail(fmt.Errorf("send config: %w", err))
 	}
-	if err := e.await(st.ctrl, c.Network, dials); err != nil {
+	if err := e.await(st.ctrl, p, spec.Network != nil, dials); err != nil {
 		return fail(err)
 	}
 	// The peak so far is the re-executed binary's, not the function's.
@@ -288,9 +327,9 @@ func (e *env) handout(st *stub, spec sandbox.Spec, c *childConfig, dials []strin
 }
 
 // await reads the child's answers until it has executed the program
-// (EOF) or says why it could not; with an isolated network the first
-// answer carries the listeners to relay.
-func (e *env) await(ctrl *os.File, network bool, dials []string) error {
+// (EOF) or says which step of p failed; with an isolated network the
+// first answer carries the listeners to relay.
+func (e *env) await(ctrl *os.File, p *plan, network bool, dials []string) error {
 	answer := make([]byte, 4096)
 	oob := make([]byte, unix.CmsgSpace(4*max(len(dials), 1)))
 	for {
@@ -301,8 +340,11 @@ func (e *env) await(ctrl *os.File, network bool, dials []string) error {
 		if n == 0 && oobn == 0 {
 			return nil // EOF: executed
 		}
+		if i, errno, ok := decodeFailure(answer[:n]); ok {
+			return p.failure(i, errno)
+		}
 		if string(answer[:n]) != listenersMark {
-			return errors.New(string(answer[:n]))
+			return fmt.Errorf("unexpected answer from the sandbox: %q", answer[:n])
 		}
 		fds, err := receivedFDs(oob[:oobn])
 		if err != nil || !network || e.relay != nil || len(fds) != len(dials) {
@@ -368,7 +410,7 @@ func (e *env) output(w io.Writer) (*os.File, error) {
 // wait reaps the environment: when its first process, the init of its PID
 // namespace, exits, the kernel has killed every other process in it.
 func (e *env) wait() {
-	err := e.cmd.Wait()
+	err := waitProcess(e.proc)
 	e.copies.Wait()
 	if e.relay != nil {
 		e.relay.close()
@@ -386,7 +428,7 @@ func (e *env) wait() {
 	close(e.done)
 }
 
-func (e *env) PID() int              { return e.cmd.Process.Pid }
+func (e *env) PID() int              { return e.proc.Pid }
 func (e *env) Done() <-chan struct{} { return e.done }
 func (e *env) Err() error            { <-e.done; return e.err }
 
@@ -397,7 +439,7 @@ func (e *env) Kill() error {
 	if !e.killed && !e.gone {
 		e.killed = true
 		if !e.g.kill() {
-			_ = e.cmd.Process.Signal(syscall.SIGKILL)
+			_ = e.proc.Signal(syscall.SIGKILL)
 		}
 		if e.frozen {
 			_ = e.g.freeze(false)
@@ -463,4 +505,17 @@ func (e *env) memoryLocked() (int64, int64) {
 	peak = max(peak, cur, e.peak)
 	e.peak = peak
 	return cur, peak
+}
+
+// lastCap is the highest capability number the kernel knows.
+func lastCap() int {
+	b, err := os.ReadFile("/proc/sys/kernel/cap_last_cap")
+	if err != nil {
+		return 63
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return 63
+	}
+	return n
 }

@@ -67,6 +67,25 @@ func newDriver(t *testing.T) *linux.Driver {
 	return d
 }
 
+// newGoChildDriver is newDriver for a driver whose children run their
+// plan in Go, as in builds without cgo.
+func newGoChildDriver(t *testing.T) *linux.Driver {
+	t.Helper()
+	d, err := linux.NewGoChild(linux.Config{})
+	if err != nil {
+		t.Skipf("linux sandbox unavailable: %v", err)
+	}
+	t.Cleanup(func() { _ = d.Close() })
+	return d
+}
+
+// eachChild runs f with the driver, and with one whose children run
+// their plan in Go: both paths must build the same sandbox.
+func eachChild(t *testing.T, f func(*testing.T, *linux.Driver)) {
+	t.Run("Default", func(t *testing.T) { f(t, newDriver(t)) })
+	t.Run("GoChild", func(t *testing.T) { f(t, newGoChildDriver(t)) })
+}
+
 func newDriverB(b *testing.B) *linux.Driver {
 	b.Helper()
 	d, err := linux.New(linux.Config{})
@@ -78,5 +97,5 @@ func newDriverB(b *testing.B) *linux.Driver {
 }
 
 func TestDriver_Conformance(t *testing.T) {
-	sandboxtest.Run(t, newDriver(t))
+	eachChild(t, func(t *testing.T, d *linux.Driver) { sandboxtest.Run(t, d) })
 }

@@ -8,14 +8,16 @@ import (
 	"net/netip"
 	"os"
 	"sync"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
 // An environment with an isolated network (sandbox.Spec.Network) runs in
-// a network namespace of its own, made by the child with
-// unshare(CLONE_NEWNET) on the thread that later executes the function,
-// so spare children (which serve either kind) pay nothing for it. In the
+// a network namespace of its own, made by the child (the steps of
+// planner.isolateNetwork) with unshare(CLONE_NEWNET) on the thread that
+// later executes the function, so spare children (which serve either
+// kind) pay nothing for it. In the
 // new namespace the child brings loopback up, listens on each forward's
 // loopback address there, and hands the listening sockets to the node
 // over the control socket. The node accepts on them (a socket stays in
@@ -24,41 +26,8 @@ import (
 // the environment for this, and no route leads anywhere else.
 
 // listenersMark is the payload of the child's message that carries the
-// listening sockets; failure messages are text and never start with it.
+// listening sockets; a failure starts with failedMark instead.
 const listenersMark = "\x00listeners"
-
-// isolateNetwork moves the calling thread into a new network namespace
-// with loopback up, listens on each of addrs there, and sends the
-// listening sockets, in order, to the parent.
-func isolateNetwork(addrs []string) error {
-	if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
-		return fmt.Errorf("network namespace: %w", err)
-	}
-	if err := loopbackUp(); err != nil {
-		return fmt.Errorf("loopback up: %w", err)
-	}
-	fds := make([]int, 0, len(addrs))
-	defer func() {
-		for _, fd := range fds {
-			unix.Close(fd)
-		}
-	}()
-	for _, a := range addrs {
-		fd, err := listenLoopback(a)
-		if err != nil {
-			return fmt.Errorf("listen %s in network namespace: %w", a, err)
-		}
-		fds = append(fds, fd)
-	}
-	var rights []byte
-	if len(fds) > 0 {
-		rights = unix.UnixRights(fds...)
-	}
-	if err := unix.Sendmsg(fdControl, []byte(listenersMark), rights, nil, 0); err != nil {
-		return fmt.Errorf("send listeners: %w", err)
-	}
-	return nil
-}
 
 // loopbackUp sets the IFF_UP flag of "lo" in the current network
 // namespace, which gives it 127.0.0.1 (and ::1 where IPv6 is enabled).
@@ -79,19 +48,16 @@ func loopbackUp() error {
 	return unix.IoctlIfreq(s, unix.SIOCSIFFLAGS, ifr)
 }
 
-// listenLoopback returns a listening TCP socket bound to addr, a loopback
-// ip:port. Raw system calls, so that it is made on this thread, in its
-// network namespace.
-func listenLoopback(addr string) (int, error) {
-	ap, err := loopbackAddr(addr)
-	if err != nil {
-		return -1, err
+// listenRaw returns a listening TCP socket bound to sa, a struct
+// sockaddr_in or sockaddr_in6 (sockaddr). Raw system calls, so that it is
+// made on this thread, in its network namespace.
+func listenRaw(sa []byte) (int, error) {
+	if len(sa) < 2 {
+		return -1, unix.EPROTO
 	}
-	family := unix.AF_INET
-	var sa unix.Sockaddr = &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}
-	if ap.Addr().Is6() {
-		family = unix.AF_INET6
-		sa = &unix.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16()}
+	family := int(*(*uint16)(unsafe.Pointer(&sa[0])))
+	if family != unix.AF_INET && family != unix.AF_INET6 {
+		return -1, unix.EPROTO
 	}
 	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -101,15 +67,30 @@ func listenLoopback(addr string) (int, error) {
 		unix.Close(fd)
 		return -1, err
 	}
-	if err := unix.Bind(fd, sa); err != nil {
+	if _, _, e := unix.RawSyscall(unix.SYS_BIND, uintptr(fd), uintptr(unsafe.Pointer(&sa[0])), uintptr(len(sa))); e != 0 {
 		unix.Close(fd)
-		return -1, err
+		return -1, e
 	}
 	if err := unix.Listen(fd, unix.SOMAXCONN); err != nil {
 		unix.Close(fd)
 		return -1, err
 	}
 	return fd, nil
+}
+
+// sendListeners sends the listening sockets fds, in order, to the parent,
+// and closes them.
+func sendListeners(fds []int) error {
+	defer func() {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+	}()
+	var rights []byte
+	if len(fds) > 0 {
+		rights = unix.UnixRights(fds...)
+	}
+	return unix.Sendmsg(fdControl, []byte(listenersMark), rights, nil, 0)
 }
 
 // loopbackAddr parses a forward's Listen address, which must be a

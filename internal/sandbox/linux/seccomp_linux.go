@@ -63,7 +63,7 @@ const (
 	offArg0 = 16 // low 32 bits on little-endian machines, which both supported ones are
 )
 
-// filter is the BPF program installSeccomp loads.
+// filter is the BPF program the child loads (opSeccomp).
 func filter() ([]unix.SockFilter, error) {
 	arch := auditArch()
 	if arch == 0 {
@@ -108,16 +108,13 @@ func filter() ([]unix.SockFilter, error) {
 	return p, nil
 }
 
-// installSeccomp loads the filter on the calling thread, which must
-// already have no_new_privs set; the program it executes inherits it.
-func installSeccomp() error {
+// seccompProgram is the filter as the child loads it: struct
+// sock_filter[], in this machine's byte order.
+func seccompProgram() ([]byte, error) {
 	p, err := filter()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	prog := unix.SockFprog{Len: uint16(len(p)), Filter: &p[0]}
-	if err := unix.Prctl(unix.PR_SET_SECCOMP, unix.SECCOMP_MODE_FILTER, uintptr(unsafe.Pointer(&prog)), 0, 0); err != nil {
-		return fmt.Errorf("seccomp: %w", err)
-	}
-	return nil
+	b := unsafe.Slice((*byte)(unsafe.Pointer(&p[0])), len(p)*int(unsafe.Sizeof(p[0])))
+	return append([]byte(nil), b...), nil
 }

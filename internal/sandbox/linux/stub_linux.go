@@ -1,6 +1,7 @@
 package linux
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -12,20 +13,25 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// A stub is a re-executed child already in its namespaces and cgroup,
-// waiting for its configuration. Spawning one costs a few milliseconds,
-// most of it moving the process into its cgroup (with cgroup v1 that waits
-// for an RCU grace period); the driver keeps Config.Spares of them ready
-// so that a cold start does not wait for it.
+// A stub is a child already in its namespaces and cgroup, waiting for
+// its plan. Spawning one costs a few milliseconds, most of it moving the
+// process into its cgroup (with cgroup v1 that waits for an RCU grace
+// period); the driver keeps Config.Spares of them ready so that a cold
+// start does not wait for it.
 type stub struct {
-	cmd  *exec.Cmd
+	proc *os.Process
 	g    group
 	ctrl *os.File // the parent's end of the control socket
 }
 
 var stubCount atomic.Int64
 
-// spawnStub starts a child in new namespaces and in a new cgroup.
+// stubNamespaces are the namespaces every child is made in; with a user
+// namespace (not root) CLONE_NEWUSER too.
+const stubNamespaces = syscall.CLONE_NEWNS | syscall.CLONE_NEWPID | syscall.CLONE_NEWIPC | syscall.CLONE_NEWUTS
+
+// spawnStub starts a child in new namespaces and in a new cgroup: forked
+// by the spawner when there is one, else the node's binary re-executed.
 func (d *Driver) spawnStub() (*stub, error) {
 	if !hooked {
 		return nil, fmt.Errorf("linux.Init was not called at program start")
@@ -41,10 +47,35 @@ func (d *Driver) spawnStub() (*stub, error) {
 	}
 	ctrl, child := os.NewFile(uintptr(fds[0]), "control"), os.NewFile(uintptr(fds[1]), "control")
 	defer child.Close()
-	attr := &syscall.SysProcAttr{
-		Cloneflags: syscall.CLONE_NEWNS | syscall.CLONE_NEWPID | syscall.CLONE_NEWIPC | syscall.CLONE_NEWUTS,
-		Pdeathsig:  syscall.SIGKILL,
+	var p *os.Process
+	err = errSpawnerGone
+	if d.sp != nil {
+		var ids *idMap
+		if d.userNS {
+			ids = &idMap{UID: d.cfg.UID, HostUID: os.Geteuid(), GID: d.cfg.GID, HostGID: os.Getegid()}
+		}
+		p, err = d.sp.spawn(child, stubNamespaces, g.fd(), ids)
 	}
+	if errors.Is(err, errSpawnerGone) {
+		p, err = d.execStub(child, g)
+	}
+	if err != nil {
+		ctrl.Close()
+		_ = g.remove()
+		return nil, fmt.Errorf("spawn: %w", err)
+	}
+	s := &stub{proc: p, g: g, ctrl: ctrl}
+	if err := g.join(p.Pid); err != nil {
+		s.discard()
+		return nil, err
+	}
+	return s, nil
+}
+
+// execStub re-executes the node's binary as a child, its end of the
+// control socket as fd 3.
+func (d *Driver) execStub(child *os.File, g group) (*os.Process, error) {
+	attr := &syscall.SysProcAttr{Cloneflags: stubNamespaces, Pdeathsig: syscall.SIGKILL}
 	if fd := g.fd(); fd >= 0 {
 		attr.UseCgroupFD, attr.CgroupFD = true, fd
 	}
@@ -58,35 +89,41 @@ func (d *Driver) spawnStub() (*stub, error) {
 		// child drops them all before running the function.
 		attr.AmbientCaps = []uintptr{capSysAdmin, capSetUID, capSetGID, capSetPCap, capSysChroot, capNetAdmin, capNetBindService}
 	}
-	cmd := &exec.Cmd{
-		Path: "/proc/self/exe",
-		Args: []string{initArg, strconv.FormatInt(stubCount.Load(), 10)},
-		// The child's own environment, never the function's: it
-		// allocates little and lives for milliseconds, so a collector
-		// and more than one P are pure start-up cost.
-		Env:         []string{"GOGC=off", "GOMAXPROCS=1"},
-		ExtraFiles:  []*os.File{child},
-		SysProcAttr: attr,
+	// The child's own environment, never the function's. With cgo the
+	// marker hands the process to nsinit_linux.c before the Go runtime
+	// starts. Else Init runs the plan in Go: the child allocates little
+	// and lives for milliseconds, so a collector and more than one P
+	// are pure start-up cost.
+	env := []string{"GOGC=off", "GOMAXPROCS=1"}
+	if nativeChild && !d.goChild {
+		env = []string{childEnv + "=1"}
 	}
-	if err := cmd.Start(); err != nil {
-		ctrl.Close()
-		_ = g.remove()
-		return nil, fmt.Errorf("spawn: %w", err)
-	}
-	s := &stub{cmd: cmd, g: g, ctrl: ctrl}
-	if err := g.join(cmd.Process.Pid); err != nil {
-		s.discard()
-		return nil, err
-	}
-	return s, nil
+	return os.StartProcess("/proc/self/exe", []string{initArg, strconv.FormatInt(stubCount.Load(), 10)}, &os.ProcAttr{
+		Env:   env,
+		Files: []*os.File{d.devNull, d.devNull, d.devNull, child},
+		Sys:   attr,
+	})
 }
 
 // discard kills a stub that was never handed out.
 func (s *stub) discard() {
-	_ = s.cmd.Process.Kill()
-	_ = s.cmd.Wait()
+	_ = s.proc.Kill()
+	_ = waitProcess(s.proc)
 	s.ctrl.Close()
 	_ = s.g.remove()
+}
+
+// waitProcess waits for p to exit; an exit other than 0 is an
+// *exec.ExitError.
+func waitProcess(p *os.Process) error {
+	st, err := p.Wait()
+	if err != nil {
+		return err
+	}
+	if !st.Success() {
+		return &exec.ExitError{ProcessState: st}
+	}
+	return nil
 }
 
 // stub returns a ready stub, or spawns one.
