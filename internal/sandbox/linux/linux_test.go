@@ -71,11 +71,14 @@ func newDriver(t *testing.T) *linux.Driver {
 // plan in Go, as in builds without cgo.
 func newGoChildDriver(t *testing.T) *linux.Driver {
 	t.Helper()
-	d, err := linux.NewGoChild(linux.Config{})
+	d, err := linux.NewGoChild(linux.Config{CgroupParent: os.Getenv(cgroupParentVar)})
 	if err != nil {
-		t.Skipf("linux sandbox unavailable: %v", err)
+		unavailable(t, err)
 	}
 	t.Cleanup(func() { _ = d.Close() })
+	if err := d.Probe(context.Background()); err != nil {
+		unavailable(t, err)
+	}
 	return d
 }
 
