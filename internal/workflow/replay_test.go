@@ -46,9 +46,23 @@ func newReplayFixture(tb testing.TB, waiting, ended int) *replayFixture {
 	}
 	f := &replayFixture{bb: bb, machines: ms}
 	e := f.start(tb)
+	var ends []*Run
 	for range ended {
-		if _, err := e.StartExecution(ctx, pass, "", []byte(`{"n": 1}`)); err != nil {
+		r, err := e.StartExecution(ctx, pass, "", []byte(`{"n": 1}`))
+		if err != nil {
 			tb.Fatal(err)
+		}
+		ends = append(ends, r)
+	}
+	// An ended execution's summary is written after it ends, without
+	// waiting; one not yet written when the node stops is lost, and the
+	// next start replays that execution's events instead. The fixture
+	// wants every summary stored.
+	for _, r := range ends {
+		for deadline := time.Now().Add(20 * time.Second); !r.summaryStored.Load(); time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				tb.Fatalf("the summary of %s was not stored", r.arn)
+			}
 		}
 	}
 	for range waiting {
