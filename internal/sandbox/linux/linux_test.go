@@ -56,30 +56,31 @@ func unavailable(t *testing.T, err error) {
 // sandbox cannot run.
 func newDriver(t *testing.T) *linux.Driver {
 	t.Helper()
-	d, err := linux.New(linux.Config{CgroupParent: os.Getenv(cgroupParentVar)})
-	if err != nil {
-		unavailable(t, err)
-	}
-	t.Cleanup(func() { _ = d.Close() })
-	if err := d.Probe(context.Background()); err != nil {
-		unavailable(t, err)
-	}
-	return d
+	return usable(t)(linux.New(linux.Config{CgroupParent: os.Getenv(cgroupParentVar)}))
 }
 
 // newGoChildDriver is newDriver for a driver whose children run their
 // plan in Go, as in builds without cgo.
 func newGoChildDriver(t *testing.T) *linux.Driver {
 	t.Helper()
-	d, err := linux.NewGoChild(linux.Config{CgroupParent: os.Getenv(cgroupParentVar)})
-	if err != nil {
-		unavailable(t, err)
+	return usable(t)(linux.NewGoChild(linux.Config{CgroupParent: os.Getenv(cgroupParentVar)}))
+}
+
+// usable returns a function that takes what a constructor returned and
+// gives back a driver that passed its probe (closed after the test), or
+// skips the test (see unavailable).
+func usable(t *testing.T) func(*linux.Driver, error) *linux.Driver {
+	return func(d *linux.Driver, err error) *linux.Driver {
+		t.Helper()
+		if err != nil {
+			unavailable(t, err)
+		}
+		t.Cleanup(func() { _ = d.Close() })
+		if err := d.Probe(context.Background()); err != nil {
+			unavailable(t, err)
+		}
+		return d
 	}
-	t.Cleanup(func() { _ = d.Close() })
-	if err := d.Probe(context.Background()); err != nil {
-		unavailable(t, err)
-	}
-	return d
 }
 
 // eachChild runs f with the driver, and with one whose children run
