@@ -25,12 +25,19 @@ vet:
 	$(GO) vet ./...
 
 ## deps: the aws CLI (Debian's awscli), python3 and node are used by the
-## integration tests; install whichever is missing.
+## integration tests; on an x86-64 host that mounts cgroup v1, so are QEMU,
+## a Debian kernel and a static busybox, to run the linux sandbox's tests
+## on cgroup v2 in a VM (TestSandbox_CgroupV2). Install whichever is missing.
 deps:
 	@missing=""; \
 	command -v aws >/dev/null 2>&1 || missing="$$missing awscli"; \
 	command -v python3 >/dev/null 2>&1 || missing="$$missing python3"; \
 	command -v node >/dev/null 2>&1 || missing="$$missing nodejs"; \
+	if [ "$$(uname -m)" = x86_64 ] && [ "$$(stat -fc %T /sys/fs/cgroup 2>/dev/null)" = tmpfs ]; then \
+		command -v qemu-system-x86_64 >/dev/null 2>&1 || missing="$$missing qemu-system-x86"; \
+		ls /lib/modules/*/kernel/fs/9p/9p.ko >/dev/null 2>&1 || missing="$$missing linux-image-amd64"; \
+		command -v busybox >/dev/null 2>&1 || missing="$$missing busybox-static"; \
+	fi; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \

@@ -79,6 +79,9 @@ func usable(t *testing.T) func(*linux.Driver, error) *linux.Driver {
 		if err := d.Probe(context.Background()); err != nil {
 			unavailable(t, err)
 		}
+		if want := os.Getenv(cgroupVar); want != "" && d.CgroupVersion() != want {
+			t.Fatalf("driver uses cgroup %s, want %s", d.CgroupVersion(), want)
+		}
 		return d
 	}
 }
