@@ -36,7 +36,7 @@ deps:
 	if [ "$$(uname -m)" = x86_64 ] && [ "$$(stat -fc %T /sys/fs/cgroup 2>/dev/null)" = tmpfs ]; then \
 		command -v qemu-system-x86_64 >/dev/null 2>&1 || missing="$$missing qemu-system-x86"; \
 		ls /lib/modules/*/kernel/fs/9p/9p.ko >/dev/null 2>&1 || missing="$$missing linux-image-amd64"; \
-		command -v busybox >/dev/null 2>&1 || missing="$$missing busybox-static"; \
+		{ b=$$(command -v busybox) && ! ldd "$$b" >/dev/null 2>&1; } || missing="$$missing busybox-static"; \
 	fi; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
