@@ -59,16 +59,13 @@ func (*Driver) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Env, error
 		environ = withOptDir(environ, spec.OptDir)
 	}
 	cmd := &exec.Cmd{
-		Path:   prog,
-		Args:   spec.Args,
-		Dir:    spec.CodeDir,
-		Env:    environ,
-		Stdout: spec.Stdout,
-		Stderr: spec.Stderr,
-		SysProcAttr: &syscall.SysProcAttr{
-			Setpgid:   true,
-			Pdeathsig: syscall.SIGKILL,
-		},
+		Path:        prog,
+		Args:        spec.Args,
+		Dir:         spec.CodeDir,
+		Env:         environ,
+		Stdout:      spec.Stdout,
+		Stderr:      spec.Stderr,
+		SysProcAttr: procAttr(),
 	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start env %s: %w", spec.ID, err)
