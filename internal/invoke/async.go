@@ -36,13 +36,11 @@ type asyncQueue struct {
 	js     jetstream.JetStream
 	stream jetstream.Stream
 
+	workers *backbone.Workers
+
 	mu        sync.Mutex
 	consumers map[string]jetstream.ConsumeContext
-	sems      map[string]chan struct{}
 	stopped   bool
-	wg        sync.WaitGroup
-	ctx       context.Context
-	cancel    context.CancelFunc
 }
 
 // OpenAsync opens the async event stream. Call before Start.
@@ -57,8 +55,7 @@ func (s *Service) OpenAsync(ctx context.Context, bb *backbone.Backbone) error {
 	if err != nil {
 		return err
 	}
-	cctx, cancel := context.WithCancel(context.Background())
-	s.async = &asyncQueue{js: bb.JetStream(), stream: st, consumers: map[string]jetstream.ConsumeContext{}, sems: map[string]chan struct{}{}, ctx: cctx, cancel: cancel}
+	s.async = &asyncQueue{js: bb.JetStream(), stream: st, workers: backbone.NewWorkers(), consumers: map[string]jetstream.ConsumeContext{}}
 	return nil
 }
 
@@ -92,15 +89,7 @@ func (s *Service) Stop(ctx context.Context) error {
 	for _, cc := range consumers {
 		cc.Stop()
 	}
-	done := make(chan struct{})
-	go func() { q.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		q.cancel() // what still runs will not be settled
-		return ctx.Err()
-	}
+	return q.workers.Close(ctx) // what still runs after ctx is not settled
 }
 
 // FunctionChanged starts or stops async delivery as functions come and go.
@@ -142,24 +131,9 @@ func (s *Service) consume(ctx context.Context, fn string) error {
 	if err != nil {
 		return fmt.Errorf("async consumer %s: %w", fn, err)
 	}
-	sem := make(chan struct{}, s.cfg.AsyncWorkers)
-	cc, err := cons.Consume(func(m jetstream.Msg) {
-		q.mu.Lock()
-		if q.stopped {
-			q.mu.Unlock()
-			return // not acked: delivered again after AckWait
-		}
-		q.wg.Add(1)
-		q.mu.Unlock()
-		sem <- struct{}{}
-		go func() {
-			defer q.wg.Done()
-			defer func() { <-sem }()
-			stop := s.keepAlive(m)
-			defer stop()
-			s.deliver(q.ctx, fn, m)
-		}()
-	}, jetstream.PullMaxMessages(s.cfg.AsyncWorkers))
+	cc, err := q.workers.Consume(cons, s.cfg.AsyncWorkers, s.cfg.AckWait, func(ctx context.Context, m jetstream.Msg) {
+		s.deliver(ctx, fn, m)
+	})
 	if err != nil {
 		return fmt.Errorf("async consume %s: %w", fn, err)
 	}
@@ -303,28 +277,6 @@ func (s *Service) deliver(ctx context.Context, fn string, m jetstream.Msg) {
 		return
 	}
 	s.settleFailure(ctx, rec, cfg, m, requestID, attempt, "RetriesExhausted", resp)
-}
-
-// keepAlive tells the backbone the delivery is still running, so the
-// event is not handed out again while it runs.
-func (s *Service) keepAlive(m jetstream.Msg) (stop func()) {
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(s.cfg.AckWait / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				_ = m.InProgress()
-			}
-		}
-	}()
-	return func() { close(done); wg.Wait() }
 }
 
 func isFault(err error) bool { return fault.As(err) != nil }

@@ -66,12 +66,10 @@ type ExpressQueue struct {
 	stream   jetstream.Stream
 	log      *slog.Logger
 
-	mu      sync.Mutex
-	cc      jetstream.ConsumeContext
-	stopped bool
-	wg      sync.WaitGroup
-	ctx     context.Context
-	cancel  context.CancelFunc
+	workers *backbone.Workers
+
+	mu sync.Mutex
+	cc jetstream.ConsumeContext
 }
 
 // NewExpressQueue opens the stream of async Express starts.
@@ -90,8 +88,7 @@ func NewExpressQueue(ctx context.Context, bb *backbone.Backbone, machines *Machi
 	if err != nil {
 		return nil, err
 	}
-	cctx, cancel := context.WithCancel(context.Background())
-	return &ExpressQueue{cfg: cfg, machines: machines, tasks: tasks, js: bb.JetStream(), stream: st, log: log, ctx: cctx, cancel: cancel}, nil
+	return &ExpressQueue{cfg: cfg, machines: machines, tasks: tasks, js: bb.JetStream(), stream: st, log: log, workers: backbone.NewWorkers()}, nil
 }
 
 // Start runs stored executions, those left by a crash included, and each
@@ -108,22 +105,7 @@ func (q *ExpressQueue) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("express consumer: %w", err)
 	}
-	sem := make(chan struct{}, q.cfg.Workers)
-	cc, err := cons.Consume(func(m jetstream.Msg) {
-		q.mu.Lock()
-		if q.stopped {
-			q.mu.Unlock()
-			return // not acknowledged: runs again after AckWait
-		}
-		q.wg.Add(1)
-		q.mu.Unlock()
-		sem <- struct{}{}
-		go func() {
-			defer q.wg.Done()
-			defer func() { <-sem }()
-			q.run(m)
-		}()
-	}, jetstream.PullMaxMessages(min(q.cfg.Workers, 1024)))
+	cc, err := q.workers.Consume(cons, q.cfg.Workers, q.cfg.AckWait, q.run)
 	if err != nil {
 		return fmt.Errorf("express consume: %w", err)
 	}
@@ -138,22 +120,14 @@ func (q *ExpressQueue) Start(ctx context.Context) error {
 // or on another node).
 func (q *ExpressQueue) Stop(ctx context.Context) error {
 	q.mu.Lock()
-	q.stopped = true
 	cc := q.cc
 	q.cc = nil
 	q.mu.Unlock()
 	if cc != nil {
 		cc.Stop()
 	}
-	q.cancel()
-	done := make(chan struct{})
-	go func() { q.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	q.workers.Cancel()
+	return q.workers.Close(ctx)
 }
 
 // StartExecution stores a new async Express execution, then answers; the
@@ -185,14 +159,14 @@ func (q *ExpressQueue) StartExecution(ctx context.Context, m *Machine, name stri
 }
 
 // run runs one stored execution and acknowledges it once it has ended.
-func (q *ExpressQueue) run(m jetstream.Msg) {
+func (q *ExpressQueue) run(ctx context.Context, m jetstream.Msg) {
 	var rec expressStart
 	if err := json.Unmarshal(m.Data(), &rec); err != nil {
 		q.log.Error("decode express execution", "err", err)
 		_ = m.Term()
 		return
 	}
-	res, err := q.execute(rec, m)
+	res, err := q.execute(ctx, rec)
 	if errors.Is(err, context.Canceled) {
 		return // the node is stopping: not acknowledged, so it runs again
 	}
@@ -207,7 +181,7 @@ func (q *ExpressQueue) run(m jetstream.Msg) {
 	q.log.Debug("express execution ended", "execution", res.ExecutionArn, "status", res.Status, "transitions", res.Transitions)
 }
 
-func (q *ExpressQueue) execute(rec expressStart, m jetstream.Msg) (*Result, error) {
+func (q *ExpressQueue) execute(ctx context.Context, rec expressStart) (*Result, error) {
 	parsed, err := states.Parse([]byte(rec.Definition))
 	if err != nil {
 		return nil, fmt.Errorf("parse stored definition: %w", err)
@@ -216,41 +190,12 @@ func (q *ExpressQueue) execute(rec expressStart, m jetstream.Msg) (*Result, erro
 	if err != nil {
 		return nil, fmt.Errorf("decode stored input: %w", err)
 	}
-	stop := keepAlive(m, q.cfg.AckWait)
-	defer stop()
-	ctx, cancel := context.WithCancel(q.ctx)
-	defer cancel()
 	info := states.Info{ExecutionID: rec.ExecutionArn, ExecutionName: rec.Name, RoleArn: rec.RoleArn, StartTime: rec.Time,
 		StateMachineID: rec.MachineArn, StateMachineName: rec.Machine}
 	// A run again after a crash keeps the original start and deadline.
 	res := runExpress(ctx, q.tasks, parsed, info, input, rec.Time.Add(expressLimit(parsed)))
-	if q.ctx.Err() != nil {
-		return nil, q.ctx.Err()
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
 	}
 	return res, nil
-}
-
-// keepAlive tells the backbone a message is still being worked on, so
-// it is not handed out again while it runs. It costs nothing until a
-// third of the ack wait has passed.
-func keepAlive(m jetstream.Msg, ackWait time.Duration) (stop func()) {
-	var mu sync.Mutex
-	stopped := false
-	var t *time.Timer
-	mu.Lock()
-	t = time.AfterFunc(ackWait/3, func() {
-		_ = m.InProgress()
-		mu.Lock()
-		defer mu.Unlock()
-		if !stopped {
-			t.Reset(ackWait / 3)
-		}
-	})
-	mu.Unlock()
-	return func() {
-		mu.Lock()
-		stopped = true
-		mu.Unlock()
-		t.Stop()
-	}
 }
