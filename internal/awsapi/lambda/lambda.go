@@ -286,14 +286,22 @@ func (a *API) listFunctions(w http.ResponseWriter, r *http.Request) {
 	case "":
 	case "ALL":
 		// Every version of every function, each function's $LATEST first;
-		// the marker still names a function.
+		// the marker still names a function. Listed with its versions,
+		// $LATEST has a qualified ARN, as on Lambda.
 		var versions []*function.Record
 		for _, rec := range all {
 			vs, err := a.store.Versions(rec.Config.FunctionName)
 			if err != nil {
 				continue // deleted meanwhile
 			}
-			versions = append(versions, vs...)
+			for _, v := range vs {
+				if v.Config.Version == function.Latest {
+					c := *v
+					c.Config.FunctionArn = a.store.ARN(c.Config.FunctionName) + ":" + function.Latest
+					v = &c
+				}
+				versions = append(versions, v)
+			}
 		}
 		all = versions
 	default:

@@ -1,0 +1,41 @@
+package server_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+)
+
+// TestFnfid_ListFunctionsAllQualifiesLatest: with FunctionVersion=ALL,
+// Lambda lists $LATEST with a qualified ARN beside the versions; the
+// default listing keeps the unqualified one.
+func TestFnfid_ListFunctionsAllQualifiesLatest(t *testing.T) {
+	n := startNode(t, nil)
+	ctx := context.Background()
+	n.create("fn", func(in *lambda.CreateFunctionInput) { in.Publish = true })
+	arn := "arn:aws:lambda:us-east-1:000000000000:function:fn"
+
+	all, err := n.lambda.ListFunctions(ctx, &lambda.ListFunctionsInput{FunctionVersion: types.FunctionVersionAll})
+	if err != nil {
+		t.Fatalf("list all: %v", err)
+	}
+	var got []string
+	for _, f := range all.Functions {
+		got = append(got, aws.ToString(f.FunctionArn))
+	}
+	if want := []string{arn + ":$LATEST", arn + ":1"}; !slices.Equal(got, want) {
+		t.Errorf("FunctionVersion=ALL: got ARNs %q, want %q", got, want)
+	}
+
+	def, err := n.lambda.ListFunctions(ctx, &lambda.ListFunctionsInput{})
+	if err != nil {
+		t.Fatalf("list: %v", err)
+	}
+	if len(def.Functions) != 1 || aws.ToString(def.Functions[0].FunctionArn) != arn {
+		t.Errorf("default listing: got %+v, want one function with ARN %s", def.Functions, arn)
+	}
+}
