@@ -543,7 +543,8 @@ func (s *Store) UpdateConfig(ctx context.Context, name, revisionID string, u Con
 }
 
 // Delete removes a function with its versions, aliases and provisioned
-// concurrency configs, or with a version qualifier only that version.
+// concurrency configs, or with a version qualifier only that version;
+// a version that is not there is no error, as on Lambda (nil record).
 func (s *Store) Delete(ctx context.Context, name, qualifier string) (*Record, error) {
 	// Lambda judges the qualifier before it looks for the function.
 	switch {
@@ -557,9 +558,9 @@ func (s *Store) Delete(ctx context.Context, name, qualifier string) (*Record, er
 		return nil, err
 	}
 	if qualifier != "" {
-		v, err := s.Get(name, qualifier)
-		if err != nil {
-			return nil, err
+		v := s.versions.Get(qualifiedKey(name, qualifier))
+		if v == nil {
+			return nil, nil // Lambda answers 204 for a version that is not there
 		}
 		return v, s.deleteVersion(ctx, name, qualifier)
 	}

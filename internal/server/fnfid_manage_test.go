@@ -39,3 +39,29 @@ func TestFnfid_ListFunctionsAllQualifiesLatest(t *testing.T) {
 		t.Errorf("default listing: got %+v, want one function with ARN %s", def.Functions, arn)
 	}
 }
+
+// TestFnfid_DeleteMissingVersion: Lambda answers 204 to deleting a
+// version that does not exist of a function that does, every time; once
+// the function is gone it is 404.
+func TestFnfid_DeleteMissingVersion(t *testing.T) {
+	n := startNode(t, nil)
+	ctx := context.Background()
+	n.create("fn", nil)
+	del := func(qualifier string) error {
+		in := &lambda.DeleteFunctionInput{FunctionName: aws.String("fn")}
+		if qualifier != "" {
+			in.Qualifier = aws.String(qualifier)
+		}
+		_, err := n.lambda.DeleteFunction(ctx, in)
+		return err
+	}
+	for range 2 {
+		if err := del("1233"); err != nil {
+			t.Fatalf("delete missing version: got %v, want 204", err)
+		}
+	}
+	if err := del(""); err != nil {
+		t.Fatalf("delete function: %v", err)
+	}
+	apiErr(t, del("1233"), "ResourceNotFoundException", "Function not found: arn:aws:lambda:us-east-1:000000000000:function:fn")
+}
