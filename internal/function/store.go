@@ -537,6 +537,12 @@ func (s *Store) UpdateConfig(ctx context.Context, name, revisionID string, u Con
 			if u.LoggingConfig.LogGroup != "" {
 				c.LoggingConfig.LogGroup = u.LoggingConfig.LogGroup
 			}
+			if u.LoggingConfig.ApplicationLogLevel != "" {
+				c.LoggingConfig.ApplicationLogLevel = u.LoggingConfig.ApplicationLogLevel
+			}
+			if u.LoggingConfig.SystemLogLevel != "" {
+				c.LoggingConfig.SystemLogLevel = u.LoggingConfig.SystemLogLevel
+			}
 		}
 		return checkConfig(c)
 	})
@@ -628,6 +634,9 @@ func checkConfig(c *Config) error {
 	if c.LoggingConfig.LogFormat != "Text" && c.LoggingConfig.LogFormat != "JSON" {
 		return fault.New(fault.Validation, "1 validation error detected: Value '%s' at 'loggingConfig.logFormat' failed to satisfy constraint: Member must satisfy enum value set: [JSON, Text]", c.LoggingConfig.LogFormat)
 	}
+	if err := settleLogLevels(&c.LoggingConfig); err != nil {
+		return err
+	}
 	if err := checkArchitectures(c.Architectures); err != nil {
 		return err
 	}
@@ -639,6 +648,34 @@ func checkConfig(c *Config) error {
 	}
 	return checkEnvironment(c.Environment)
 }
+
+// settleLogLevels checks the log levels and applies Lambda's rule: JSON
+// logs have both levels, INFO unless set; text logs have none, so
+// switching to Text drops them.
+func settleLogLevels(l *LoggingConfig) error {
+	if v := l.ApplicationLogLevel; v != "" && !slices.Contains(applicationLogLevels, v) {
+		return fault.New(fault.Validation, "1 validation error detected: Value '%s' at 'loggingConfig.applicationLogLevel' failed to satisfy constraint: Member must satisfy enum value set: %s", v, listValue(applicationLogLevels))
+	}
+	if v := l.SystemLogLevel; v != "" && !slices.Contains(systemLogLevels, v) {
+		return fault.New(fault.Validation, "1 validation error detected: Value '%s' at 'loggingConfig.systemLogLevel' failed to satisfy constraint: Member must satisfy enum value set: %s", v, listValue(systemLogLevels))
+	}
+	if l.LogFormat != "JSON" {
+		l.ApplicationLogLevel, l.SystemLogLevel = "", ""
+		return nil
+	}
+	if l.ApplicationLogLevel == "" {
+		l.ApplicationLogLevel = "INFO"
+	}
+	if l.SystemLogLevel == "" {
+		l.SystemLogLevel = "INFO"
+	}
+	return nil
+}
+
+var (
+	applicationLogLevels = []string{"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"}
+	systemLogLevels      = []string{"DEBUG", "INFO", "WARN"}
+)
 
 // formatTime renders a time as Lambda's LastModified.
 func formatTime(t time.Time) string { return t.Format("2006-01-02T15:04:05.000-0700") }

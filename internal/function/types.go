@@ -61,6 +61,11 @@ type EphemeralStorage struct {
 type LoggingConfig struct {
 	LogFormat string `json:"LogFormat"`
 	LogGroup  string `json:"LogGroup"`
+	// ApplicationLogLevel and SystemLogLevel are kept and returned, as
+	// Lambda does, only with JSON logs (default INFO); Updraft does not
+	// filter by them.
+	ApplicationLogLevel string `json:"ApplicationLogLevel,omitempty"`
+	SystemLogLevel      string `json:"SystemLogLevel,omitempty"`
 }
 
 // EventInvokeConfig is a function's asynchronous invocation configuration
