@@ -49,8 +49,9 @@ func ParsePackage(data []byte, runtime string) (*Package, error) {
 		if !validEntry(name) {
 			return nil, fault.New(fault.InvalidParameter, "%s (entry %q escapes the package root)", errBadZip, name)
 		}
-		// Compared one by one first, so a huge declared size cannot wrap the sum.
-		if f.UncompressedSize64 > UnzippedMax || total+f.UncompressedSize64 > UnzippedMax {
+		// Compared one by one first, so a huge declared size cannot wrap the
+		// sum. Lambda refuses a package of exactly UnzippedMax ("smaller than").
+		if f.UncompressedSize64 >= UnzippedMax || total+f.UncompressedSize64 >= UnzippedMax {
 			return nil, fault.New(fault.InvalidParameter, "Unzipped size must be smaller than %d bytes", UnzippedMax)
 		}
 		total += f.UncompressedSize64

@@ -187,6 +187,7 @@ func TestParsePackage_unzippedTooLarge(t *testing.T) {
 	}{
 		{"one entry", map[string]uint64{"big.bin": UnzippedMax + 1}},
 		{"sum of entries", map[string]uint64{"a.bin": UnzippedMax / 2, "b.bin": UnzippedMax/2 + 1}},
+		{"exactly UnzippedMax", map[string]uint64{"a.bin": UnzippedMax / 2, "b.bin": UnzippedMax / 2}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -194,9 +195,9 @@ func TestParsePackage_unzippedTooLarge(t *testing.T) {
 			wantFault(t, "ParsePackage", err, fault.InvalidParameter, "Unzipped size must be smaller than "+strconv.Itoa(UnzippedMax))
 		})
 	}
-	data := rawZip(t, map[string]uint64{"a.bin": UnzippedMax / 2, "b.bin": UnzippedMax / 2})
+	data := rawZip(t, map[string]uint64{"a.bin": UnzippedMax / 2, "b.bin": UnzippedMax/2 - 1})
 	if _, err := ParsePackage(data, "python3.12"); err != nil {
-		t.Errorf("ParsePackage(exactly UnzippedMax): got %v, want nil", err)
+		t.Errorf("ParsePackage(UnzippedMax-1): got %v, want nil", err)
 	}
 }
 
