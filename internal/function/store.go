@@ -278,11 +278,18 @@ func (s *Store) Code(ctx context.Context, r *Record) ([]byte, error) {
 	return s.code.get(ctx, r.Config.CodeSha256)
 }
 
-// TotalCodeSize sums the code size of every function.
+// TotalCodeSize sums the code size of every function, published version
+// and layer version, as Lambda counts it.
 func (s *Store) TotalCodeSize() int64 {
 	var n int64
 	for _, r := range s.index.Values() {
 		n += r.Config.CodeSize
+	}
+	for _, v := range s.versions.Values() {
+		n += v.Config.CodeSize
+	}
+	for _, l := range s.layers.Values() {
+		n += l.Content.CodeSize
 	}
 	return n
 }

@@ -56,3 +56,34 @@ func (b repeatByte) Read(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
+
+// TestFnfid_AccountTotalCodeSize: Lambda's AccountUsage.TotalCodeSize
+// counts $LATEST, every published version (even of unchanged code) and
+// every layer version.
+func TestFnfid_AccountTotalCodeSize(t *testing.T) {
+	n := startNode(t, nil)
+	ctx := context.Background()
+	total := func() int64 {
+		t.Helper()
+		out, err := n.lambda.GetAccountSettings(ctx, &lambda.GetAccountSettingsInput{})
+		if err != nil {
+			t.Fatalf("get account settings: %v", err)
+		}
+		return out.AccountUsage.TotalCodeSize
+	}
+	size := int64(len(fnZip))
+	n.create("fn", nil)
+	if got := total(); got != size {
+		t.Errorf("after create: got TotalCodeSize %d, want %d", got, size)
+	}
+	if _, err := n.lambda.UpdateFunctionCode(ctx, &lambda.UpdateFunctionCodeInput{FunctionName: aws.String("fn"), ZipFile: fnZip, Publish: true}); err != nil {
+		t.Fatalf("update code and publish: %v", err)
+	}
+	if got := total(); got != 2*size {
+		t.Errorf("after publishing version 1: got TotalCodeSize %d, want %d", got, 2*size)
+	}
+	layer := n.publishLayer("lib", map[string][]byte{"python/lib.py": []byte("x = 1\n")})
+	if got, want := total(), 2*size+layer.Content.CodeSize; got != want {
+		t.Errorf("after publishing a layer version: got TotalCodeSize %d, want %d", got, want)
+	}
+}
