@@ -70,12 +70,13 @@ func (r *Record) claimed(s *Store) int {
 // invocation config of a qualifier: "" or $LATEST, a version or an alias.
 // Each has its own, as on Lambda.
 func (s *Store) PutEventInvokeConfig(ctx context.Context, name, qualifier string, in EventInvokeConfig, replace bool) (*EventInvokeConfig, error) {
+	// Lambda judges the request before it looks for the function.
+	if in.MaximumRetryAttempts == nil && in.MaximumEventAgeInSeconds == nil && in.DestinationConfig == nil {
+		return nil, fault.New(fault.InvalidParameter, "You must specify at least one of error handling or destination setting.")
+	}
 	qualifier = eventInvokeKey(qualifier)
 	if !s.qualifierExists(name, qualifier) {
 		return nil, fault.New(fault.NotFound, "The function doesn't exist.")
-	}
-	if in.MaximumRetryAttempts == nil && in.MaximumEventAgeInSeconds == nil && in.DestinationConfig == nil {
-		return nil, fault.New(fault.InvalidParameter, "You must specify at least one of error handling or destination setting.")
 	}
 	if err := s.checkEventInvoke(name, &in); err != nil {
 		return nil, err
