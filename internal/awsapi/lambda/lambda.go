@@ -746,6 +746,10 @@ func (a *API) deleteEventInvokeConfig(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) listEventInvokeConfigs(w http.ResponseWriter, r *http.Request) {
 	name, _, err := a.pathName(r)
+	maxItems := 50
+	if err == nil {
+		maxItems, err = eventInvokeMaxItems(r.URL.Query().Get("MaxItems"))
+	}
 	var configs []*function.EventInvokeConfig
 	if err == nil {
 		configs, err = a.store.EventInvokeConfigs(name)
@@ -756,11 +760,42 @@ func (a *API) listEventInvokeConfigs(w http.ResponseWriter, r *http.Request) {
 	}
 	out := struct {
 		FunctionEventInvokeConfigs []*function.EventInvokeConfig `json:"FunctionEventInvokeConfigs"`
+		NextMarker                 string                        `json:"NextMarker,omitempty"`
 	}{FunctionEventInvokeConfigs: []*function.EventInvokeConfig{}}
+	// The configs come ordered by qualifier ($LATEST sorts first); the
+	// marker is the last qualifier returned.
+	marker := r.URL.Query().Get("Marker")
 	for _, c := range configs {
+		q := c.FunctionArn[strings.LastIndex(c.FunctionArn, ":")+1:]
+		if marker != "" && q <= marker {
+			continue
+		}
+		if len(out.FunctionEventInvokeConfigs) == maxItems {
+			out.NextMarker = marker
+			break
+		}
 		out.FunctionEventInvokeConfigs = append(out.FunctionEventInvokeConfigs, eventInvokeView(c))
+		marker = q
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// eventInvokeMaxItems reads ListFunctionEventInvokeConfigs' MaxItems,
+// 1–50 (default 50).
+func eventInvokeMaxItems(s string) (int, error) {
+	if s == "" {
+		return 50, nil
+	}
+	n, err := strconv.Atoi(s)
+	switch {
+	case err != nil:
+		return 0, fault.New(fault.Validation, "1 validation error detected: Value '%s' at 'maxItems' failed to satisfy constraint: Member must be an integer", s)
+	case n < 1:
+		return 0, fault.New(fault.Validation, "1 validation error detected: Value '%d' at 'maxItems' failed to satisfy constraint: Member must have value greater than or equal to 1", n)
+	case n > 50:
+		return 0, fault.New(fault.Validation, "1 validation error detected: Value '%d' at 'maxItems' failed to satisfy constraint: Member must have value less than or equal to 50", n)
+	}
+	return n, nil
 }
 
 func (a *API) getAccountSettings(w http.ResponseWriter, r *http.Request) {
