@@ -131,7 +131,9 @@ func checkLayerInput(in *LayerInput) error {
 	}
 	var violations []string
 	for _, rt := range in.CompatibleRuntimes {
-		if _, ok := runtimes[rt]; !ok && !slices.Contains(awsRuntimes, rt) {
+		// Lambda still accepts runtimes it has retired (nodejs14.x, java8,
+		// go1.x, provided, ...), though its message lists only current ones.
+		if _, ok := runtimes[rt]; !ok && !deprecated[rt] && !slices.Contains(awsRuntimes, rt) {
 			violations = append(violations, violation(listValue(in.CompatibleRuntimes), "compatibleRuntimes", "Member must satisfy enum value set: "+listValue(awsRuntimes)))
 			break
 		}
