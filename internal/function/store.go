@@ -319,6 +319,9 @@ func (s *Store) Create(ctx context.Context, in CreateInput) (*Record, error) {
 	if err := checkConfig(&c); err != nil {
 		return nil, err
 	}
+	if err := checkNewRuntime(c.Runtime); err != nil {
+		return nil, err
+	}
 	if len(in.ZipFile) == 0 {
 		return nil, fault.New(fault.InvalidParameter, "Please provide a source for function code.")
 	}
@@ -522,6 +525,9 @@ func (s *Store) UpdateConfig(ctx context.Context, name, revisionID string, u Con
 			c.MemorySize = *u.MemorySize
 		}
 		if u.Runtime != nil {
+			if err := checkNewRuntime(*u.Runtime); err != nil {
+				return err
+			}
 			c.Runtime = *u.Runtime
 		}
 		if u.Environment != nil {

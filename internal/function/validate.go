@@ -287,10 +287,28 @@ func ValidateName(s string) (string, error) {
 	return name, nil
 }
 
+// retired are runtimes Lambda no longer takes for creating a function or
+// changing its runtime, which Updraft still runs for functions that have
+// them already.
+var retired = map[string]bool{"provided": true}
+
+// checkNewRuntime refuses a retired runtime given to CreateFunction or
+// UpdateFunctionConfiguration, in Lambda's words.
+func checkNewRuntime(runtime string) error {
+	if retired[runtime] {
+		return errDeprecatedRuntime(runtime)
+	}
+	return nil
+}
+
+func errDeprecatedRuntime(runtime string) error {
+	return fault.New(fault.InvalidParameter, "The runtime parameter of %s is no longer supported for creating or updating AWS Lambda functions. We recommend you use a supported runtime while creating or updating functions.", runtime)
+}
+
 // checkRuntime validates runtime and handler together.
 func checkRuntime(runtime, handler string) error {
 	if deprecated[runtime] {
-		return fault.New(fault.InvalidParameter, "The runtime parameter of %s is no longer supported for creating or updating AWS Lambda functions. We recommend you use a supported runtime while creating or updating functions.", runtime)
+		return errDeprecatedRuntime(runtime)
 	}
 	if _, ok := runtimes[runtime]; !ok {
 		if slices.Contains(awsRuntimes, runtime) {

@@ -65,3 +65,25 @@ func TestFnfid_DeleteMissingVersion(t *testing.T) {
 	}
 	apiErr(t, del("1233"), "ResourceNotFoundException", "Function not found: arn:aws:lambda:us-east-1:000000000000:function:fn")
 }
+
+// TestFnfid_ProvidedRuntimeRetired: Lambda answers CreateFunction with
+// runtime provided (Amazon Linux 1) with its deprecation message, before
+// it looks into the zip, and refuses it as a new runtime.
+func TestFnfid_ProvidedRuntimeRetired(t *testing.T) {
+	n := startNode(t, nil)
+	ctx := context.Background()
+	const want = "The runtime parameter of provided is no longer supported for creating or updating AWS Lambda functions. We recommend you use a supported runtime while creating or updating functions."
+	noBootstrap, err := zipFiles(map[string][]byte{"handler.py": []byte("def handler(e, c):\n    return e\n")}, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = n.lambda.CreateFunction(ctx, &lambda.CreateFunctionInput{
+		FunctionName: aws.String("old"), Runtime: types.RuntimeProvided, Handler: aws.String("handler.handler"),
+		Role: aws.String("arn:aws:iam::000000000000:role/test"), Code: &types.FunctionCode{ZipFile: noBootstrap},
+	})
+	apiErr(t, err, "InvalidParameterValueException", want)
+
+	n.create("fn", nil)
+	_, err = n.lambda.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("fn"), Runtime: types.RuntimeProvided})
+	apiErr(t, err, "InvalidParameterValueException", want)
+}
