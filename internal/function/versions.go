@@ -42,8 +42,8 @@ var errUnchanged = errors.New("unchanged since the last version")
 
 // PublishVersion publishes $LATEST as a new version. codeSha256 and
 // revisionID, when set, must match $LATEST. When nothing changed since the
-// last version (and that version still exists), that version is returned,
-// as Lambda does.
+// last version (and that version still exists), that version is returned
+// as it is, whatever description is given, as Lambda does.
 func (s *Store) PublishVersion(ctx context.Context, name, codeSha256, description, revisionID string) (*Record, error) {
 	var same *Record
 	var number int
@@ -53,7 +53,7 @@ func (s *Store) PublishVersion(ctx context.Context, name, codeSha256, descriptio
 		}
 		if r.LastVersion > 0 && r.Published == r.Config.RevisionId {
 			last := s.versions.Get(qualifiedKey(name, strconv.Itoa(r.LastVersion)))
-			if last != nil && (description == "" || description == last.Config.Description) {
+			if last != nil {
 				same = last
 				return errUnchanged
 			}

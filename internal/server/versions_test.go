@@ -339,7 +339,11 @@ func TestLambda_VersionsSurviveKill9(t *testing.T) {
 	if _, err := client.GetLayerVersion(ctx, &lambda.GetLayerVersionInput{LayerName: aws.String("kept"), VersionNumber: aws.Int64(1)}); err != nil {
 		t.Errorf("layer after kill -9: %v", err)
 	}
-	v, err := client.PublishVersion(ctx, &lambda.PublishVersionInput{FunctionName: aws.String("kept"), Description: aws.String("after")})
+	// $LATEST must change for a new version: an unchanged one republishes 1.
+	if _, err := client.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("kept"), Description: aws.String("after")}); err != nil {
+		t.Fatalf("update after kill -9: %v", err)
+	}
+	v, err := client.PublishVersion(ctx, &lambda.PublishVersionInput{FunctionName: aws.String("kept")})
 	if err != nil || aws.ToString(v.Version) != "2" {
 		t.Errorf("publish after kill -9: %v %v, want version 2", v, err)
 	}
