@@ -61,3 +61,41 @@ func TestVerfid_RevisionsChangeWhenDone(t *testing.T) {
 		t.Errorf("publish: got %s %s, read %s; want Active with the version's own id", v.State, aws.ToString(v.RevisionId), read("1"))
 	}
 }
+
+// TestVerfid_PublishChangesLatestRevision checks that publishing a version
+// gives $LATEST a new RevisionId, as AWS-recorded answers show, while
+// republishing an unchanged $LATEST keeps it.
+func TestVerfid_PublishChangesLatestRevision(t *testing.T) {
+	n := startNode(t, nil)
+	ctx := context.Background()
+	n.create("pubrev", nil)
+	read := func() string {
+		t.Helper()
+		c, err := n.lambda.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("pubrev")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return aws.ToString(c.RevisionId)
+	}
+	before := read()
+	if _, err := n.lambda.PublishVersion(ctx, &lambda.PublishVersionInput{FunctionName: aws.String("pubrev"), RevisionId: aws.String(before)}); err != nil {
+		t.Fatal(err)
+	}
+	after := read()
+	if after == before {
+		t.Errorf("$LATEST kept RevisionId %s across a publish; want a new one", before)
+	}
+	_, err := n.lambda.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("pubrev"), Description: aws.String("x"), RevisionId: aws.String(before)})
+	apiErr(t, err, "PreconditionFailedException", "The Revision Id provided does not match the latest Revision Id.")
+	again, err := n.lambda.PublishVersion(ctx, &lambda.PublishVersionInput{FunctionName: aws.String("pubrev"), RevisionId: aws.String(after)})
+	if err != nil || aws.ToString(again.Version) != "1" {
+		t.Fatalf("republish: got %v, %v; want version 1", again, err)
+	}
+	if read() != after {
+		t.Errorf("republishing an unchanged $LATEST changed its RevisionId")
+	}
+	// The new RevisionId is no change of configuration: $LATEST still runs.
+	if out := n.invoke("pubrev", map[string]string{"action": "env"}); out.FunctionError != nil {
+		t.Errorf("invoke after publish: %s", out.Payload)
+	}
+}
