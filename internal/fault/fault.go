@@ -39,6 +39,9 @@ type Error struct {
 	// Type overrides the wire adapter's name for Kind when set (for example
 	// "InvalidZipFileException" or "RequestTooLargeException").
 	Type string
+	// Untyped leaves the "Type" member out of the wire answer, as some of
+	// Lambda's errors do.
+	Untyped bool
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -46,6 +49,12 @@ func (e *Error) Error() string { return e.Message }
 // New returns an Error of kind k with a formatted message.
 func New(k Kind, format string, args ...any) *Error {
 	return &Error{Kind: k, Message: fmt.Sprintf(format, args...)}
+}
+
+// NewUntyped returns an Error of kind k with a formatted message whose wire
+// answer has no "Type" member.
+func NewUntyped(k Kind, format string, args ...any) *Error {
+	return &Error{Kind: k, Message: fmt.Sprintf(format, args...), Untyped: true}
 }
 
 // Typed returns an Error of kind k that the wire names typ.

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -147,7 +149,7 @@ func (s *Store) checkAlias(name string, a *Alias) error {
 	for v := range rc.AdditionalVersionWeights {
 		switch {
 		case a.FunctionVersion == Latest:
-			return fault.New(fault.InvalidParameter, "$LATEST is not supported for an alias pointing to more than 1 version")
+			return fault.NewUntyped(fault.InvalidParameter, "$LATEST is not supported for an alias pointing to more than 1 version")
 		case v == a.FunctionVersion:
 			return fault.New(fault.InvalidParameter, "Invalid function version %s. Function version %s is already included in routing configuration.", v, v)
 		}
@@ -158,13 +160,32 @@ func (s *Store) checkAlias(name string, a *Alias) error {
 	return nil
 }
 
+// weightsString renders routing weights as Lambda's messages quote them,
+// a Java map of doubles: {2=2.0}.
 func weightsString(m map[string]float64) string {
 	var parts []string
 	for k, v := range m {
-		parts = append(parts, fmt.Sprintf("%s=%v", k, v))
+		parts = append(parts, k+"="+javaDouble(v))
 	}
 	slices.Sort(parts)
 	return "{" + strings.Join(parts, ", ") + "}"
+}
+
+// javaDouble formats v as Java's Double.toString does: 2.0, 0.5, 1.0E-4.
+func javaDouble(v float64) string {
+	if a := math.Abs(v); a != 0 && (a < 1e-3 || a >= 1e7) {
+		mant, exp, _ := strings.Cut(strconv.FormatFloat(v, 'E', -1, 64), "E")
+		if !strings.Contains(mant, ".") {
+			mant += ".0"
+		}
+		e, _ := strconv.Atoi(exp)
+		return mant + "E" + strconv.Itoa(e)
+	}
+	s := strconv.FormatFloat(v, 'f', -1, 64)
+	if !strings.Contains(s, ".") {
+		s += ".0"
+	}
+	return s
 }
 
 func (s *Store) aliasNotFound(name, alias string) error {
@@ -180,6 +201,10 @@ func (s *Store) CreateAlias(ctx context.Context, name, alias string, in AliasInp
 		return nil, validationError("null", "functionVersion", "Member must not be null")
 	}
 	if _, err := s.Get(name, ""); err != nil {
+		if f := fault.As(err); f != nil && f.Kind == fault.NotFound && versionPattern.MatchString(*in.FunctionVersion) {
+			// Lambda names the version asked for: …:function:<name>:1.
+			return nil, s.notFound(name, *in.FunctionVersion)
+		}
 		return nil, err
 	}
 	a := &Alias{

@@ -128,9 +128,9 @@ func (s *Store) PutProvisionedConcurrency(ctx context.Context, name, qualifier s
 		}
 		switch {
 		case n > unreserved:
-			return nil, fault.New(fault.InvalidParameter, "Specified ConcurrentExecutions for function is greater than account's unreserved concurrency [%d].", max(unreserved, 0))
+			return nil, fault.NewUntyped(fault.InvalidParameter, "Specified ConcurrentExecutions for function is greater than account's unreserved concurrency [%d].", max(unreserved, 0))
 		case unreserved-n < UnreservedMin:
-			return nil, fault.New(fault.InvalidParameter, "Specified ConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [%d].", UnreservedMin)
+			return nil, fault.NewUntyped(fault.InvalidParameter, "Specified ConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [%d].", UnreservedMin)
 		}
 	}
 	p := &ProvisionedConfig{Requested: n, LastModified: formatTime(time.Now().UTC()), function: name, qualifier: qualifier}
@@ -164,9 +164,13 @@ func (s *Store) GetProvisionedConcurrency(name, qualifier string) (*ProvisionedC
 }
 
 // DeleteProvisionedConcurrency removes the config on a version or alias;
-// its environments become on-demand ones.
+// its environments become on-demand ones. A version or alias without a
+// config is no error, as on Lambda.
 func (s *Store) DeleteProvisionedConcurrency(ctx context.Context, name, qualifier string) error {
 	p, err := s.GetProvisionedConcurrency(name, qualifier)
+	if f := fault.As(err); f != nil && f.Type == "ProvisionedConcurrencyConfigNotFoundException" {
+		return nil
+	}
 	if err != nil {
 		return err
 	}

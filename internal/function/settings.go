@@ -20,7 +20,7 @@ func (s *Store) PutReservedConcurrency(ctx context.Context, name string, n, acco
 		return nil, validationError(n, "reservedConcurrentExecutions", "Member must have value greater than or equal to 0")
 	}
 	if pc := s.TotalProvisioned(name); n < pc {
-		return nil, fault.New(fault.InvalidParameter, " ReservedConcurrentExecutions  %d should not be lower than function's total provisioned concurrency [%d].", n, pc)
+		return nil, fault.NewUntyped(fault.InvalidParameter, " ReservedConcurrentExecutions  %d should not be lower than function's total provisioned concurrency [%d].", n, pc)
 	}
 	others := 0
 	for _, r := range s.List() {
@@ -29,7 +29,7 @@ func (s *Store) PutReservedConcurrency(ctx context.Context, name string, n, acco
 		}
 	}
 	if account-others-n < UnreservedMin {
-		return nil, fault.New(fault.InvalidParameter, "Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [%d].", UnreservedMin)
+		return nil, fault.NewUntyped(fault.InvalidParameter, "Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [%d].", UnreservedMin)
 	}
 	return s.updateSettings(ctx, name, func(r *Record) error {
 		r.ReservedConcurrency = &n

@@ -42,9 +42,12 @@ var errUnchanged = errors.New("unchanged since the last version")
 
 // PublishVersion publishes $LATEST as a new version. codeSha256 and
 // revisionID, when set, must match $LATEST. When nothing changed since the
-// last version (and that version still exists), that version is returned,
-// as Lambda does.
+// last version (and that version still exists), that version is returned
+// as it is, whatever description is given, as Lambda does.
 func (s *Store) PublishVersion(ctx context.Context, name, codeSha256, description, revisionID string) (*Record, error) {
+	if len(description) > 256 {
+		return nil, validationError(description, "description", "Member must have length less than or equal to 256")
+	}
 	var same *Record
 	var number int
 	fn, err := s.update(ctx, name, revisionID, false, func(r *Record) error {
@@ -53,12 +56,15 @@ func (s *Store) PublishVersion(ctx context.Context, name, codeSha256, descriptio
 		}
 		if r.LastVersion > 0 && r.Published == r.Config.RevisionId {
 			last := s.versions.Get(qualifiedKey(name, strconv.Itoa(r.LastVersion)))
-			if last != nil && (description == "" || description == last.Config.Description) {
+			if last != nil {
 				same = last
 				return errUnchanged
 			}
 		}
 		r.LastVersion++
+		// Lambda gives $LATEST a new RevisionId when it publishes it, so
+		// the one read before no longer passes a revision check.
+		r.Config.RevisionId = newRevisionID()
 		r.Published = r.Config.RevisionId
 		number = r.LastVersion
 		return nil
@@ -81,9 +87,6 @@ func (s *Store) PublishVersion(ctx context.Context, name, codeSha256, descriptio
 	v.Config.LastModified = formatTime(now)
 	if description != "" {
 		v.Config.Description = description
-	}
-	if len(v.Config.Description) > 256 {
-		return nil, validationError(description, "description", "Member must have length less than or equal to 256")
 	}
 	data, err := json.Marshal(v)
 	if err != nil {

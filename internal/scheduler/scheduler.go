@@ -303,6 +303,11 @@ func (s *Scheduler) Acquire(ctx context.Context, rec *function.Record, tenant, r
 		return nil, errStopped
 	}
 	p, stale := s.poolFor(rec, tenant)
+	if err := s.admitReserved(p); err != nil {
+		s.mu.Unlock()
+		s.retireAll(stale)
+		return nil, err
+	}
 	if err := s.admit(p.fn); err != nil {
 		s.mu.Unlock()
 		s.retireAll(stale)
@@ -547,6 +552,36 @@ func (s *Scheduler) admit(f *fnState) error {
 		return &fault.Error{Kind: fault.Throttled, Reason: "ConcurrentInvocationLimitExceeded", Message: "Rate Exceeded."}
 	}
 	s.account(f, func() { f.inflight++ })
+	return nil
+}
+
+// admitReserved says whether a reserved function may run one more
+// invocation in p beyond its provisioned environments: what it runs
+// outside them is bounded by what its provisioned concurrency leaves of
+// the reservation, as on Lambda (a reservation all provisioned throttles
+// $LATEST). A provisioned environment of p with room lets it in; admit
+// still applies the reservation itself. s.mu must be held.
+func (s *Scheduler) admitReserved(p *pool) error {
+	f := p.fn
+	if f.reserved < 0 || f.prov == 0 || len(p.idleProv) > 0 {
+		return nil
+	}
+	for e := range p.open {
+		if e.provisioned {
+			return nil // a provisioned environment with room (multi-concurrency)
+		}
+	}
+	onDemand := f.inflight
+	for _, q := range f.pools {
+		for e := range q.busy {
+			if e.provisioned {
+				onDemand -= e.active
+			}
+		}
+	}
+	if onDemand >= f.reserved-f.prov {
+		return &fault.Error{Kind: fault.Throttled, Reason: "ReservedFunctionConcurrentInvocationLimitExceeded", Message: "Rate Exceeded."}
+	}
 	return nil
 }
 

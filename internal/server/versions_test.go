@@ -60,7 +60,13 @@ func TestLambda_Versions(t *testing.T) {
 	apiErr(t, err, "InvalidParameterValueException", "CodeSHA256 (AAAA) is different from current CodeSHA256 in $LATEST (")
 	_, err = n.lambda.PublishVersion(ctx, &lambda.PublishVersionInput{FunctionName: aws.String("ver"), RevisionId: fn.RevisionId})
 	apiErr(t, err, "PreconditionFailedException", "Revision Id")
-	v2, err := n.lambda.PublishVersion(ctx, &lambda.PublishVersionInput{FunctionName: aws.String("ver"), CodeSha256: upd.CodeSha256, RevisionId: upd.RevisionId})
+	// The update answered while InProgress; the RevisionId to check is the
+	// one a read shows once it is done, as on Lambda.
+	cur, err := n.lambda.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("ver")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v2, err := n.lambda.PublishVersion(ctx, &lambda.PublishVersionInput{FunctionName: aws.String("ver"), CodeSha256: upd.CodeSha256, RevisionId: cur.RevisionId})
 	if err != nil || aws.ToString(v2.Version) != "2" {
 		t.Fatalf("publish after change: %v, %v", v2, err)
 	}
@@ -339,7 +345,11 @@ func TestLambda_VersionsSurviveKill9(t *testing.T) {
 	if _, err := client.GetLayerVersion(ctx, &lambda.GetLayerVersionInput{LayerName: aws.String("kept"), VersionNumber: aws.Int64(1)}); err != nil {
 		t.Errorf("layer after kill -9: %v", err)
 	}
-	v, err := client.PublishVersion(ctx, &lambda.PublishVersionInput{FunctionName: aws.String("kept"), Description: aws.String("after")})
+	// $LATEST must change for a new version: an unchanged one republishes 1.
+	if _, err := client.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("kept"), Description: aws.String("after")}); err != nil {
+		t.Fatalf("update after kill -9: %v", err)
+	}
+	v, err := client.PublishVersion(ctx, &lambda.PublishVersionInput{FunctionName: aws.String("kept")})
 	if err != nil || aws.ToString(v.Version) != "2" {
 		t.Errorf("publish after kill -9: %v %v, want version 2", v, err)
 	}

@@ -65,9 +65,11 @@ func (a *API) view(c function.Config, p phase) configuration {
 		out.State, out.LastUpdateStatus = c.State, c.LastUpdateStatus
 	case phaseCreated:
 		out.State, out.StateReason, out.StateReasonCode = "Pending", reasonCreating, reasonCodeCreating
+		out.RevisionId = transitionRevision(c.RevisionId)
 	case phaseUpdated:
 		out.State, out.LastUpdateStatus = c.State, "InProgress"
 		out.LastUpdateStatusReason, out.LastUpdateStatusReasonCode = reasonCreating, reasonCodeCreating
+		out.RevisionId = transitionRevision(c.RevisionId)
 	case phaseListed:
 		return out
 	}
@@ -75,6 +77,18 @@ func (a *API) view(c function.Config, p phase) configuration {
 		out.RuntimeVersionConfig = &runtimeVersionConfig{RuntimeVersionArn: a.runtimeVersionARN(c.Runtime)}
 	}
 	return out
+}
+
+// transitionRevision is the RevisionId of a configuration still Pending or
+// InProgress. Lambda gives a function a new RevisionId when it becomes
+// Active or its update Successful, so the one a create or update answers
+// with is never the one the next read shows (and no longer passes a
+// revision check). Updraft's changes are done at once; it answers with
+// an id derived from the stored one, which it never stores.
+func transitionRevision(stored string) string {
+	sum := sha256.Sum256([]byte("updraft transition " + stored))
+	h := hex.EncodeToString(sum[:16])
+	return h[0:8] + "-" + h[8:12] + "-4" + h[13:16] + "-a" + h[17:20] + "-" + h[20:32]
 }
 
 // runtimeVersionARN names the runtime version a function runs, in Lambda's

@@ -41,7 +41,7 @@ var capitalMessage = map[string]bool{
 
 // writeError writes err in Lambda's error shape: the x-amzn-ErrorType
 // header and a {"Type","message"} body ({"Type","Message"} for the errors
-// in capitalMessage). Errors that are not faults are logged and reported
+// in capitalMessage; no "Type" for untyped faults). Errors that are not faults are logged and reported
 // as ServiceException without their cause.
 func writeError(ctx context.Context, log *slog.Logger, w http.ResponseWriter, err error) {
 	f := fault.As(err)
@@ -65,7 +65,10 @@ func writeError(ctx context.Context, log *slog.Logger, w http.ResponseWriter, er
 	if capitalMessage[name] {
 		key = "Message"
 	}
-	body := map[string]string{"Type": typ, key: f.Message}
+	body := map[string]string{key: f.Message}
+	if !f.Untyped {
+		body["Type"] = typ
+	}
 	h := w.Header()
 	h.Set("x-amzn-ErrorType", name)
 	h.Set("Content-Type", "application/json")

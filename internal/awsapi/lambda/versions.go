@@ -92,7 +92,12 @@ func (a *API) listVersions(w http.ResponseWriter, r *http.Request) {
 		NextMarker string          `json:"NextMarker,omitempty"`
 	}{Versions: []configuration{}, NextMarker: next}
 	for _, v := range items {
-		out.Versions = append(out.Versions, a.view(v.Config, phaseListed))
+		c := a.view(v.Config, phaseListed)
+		if v.Config.Version == function.Latest {
+			// Unlike ListFunctions, Lambda qualifies $LATEST here.
+			c.FunctionArn += ":" + function.Latest
+		}
+		out.Versions = append(out.Versions, c)
 	}
 	writeJSON(w, http.StatusOK, out)
 }
