@@ -402,6 +402,7 @@ func (s *Store) update(ctx context.Context, name, expectRevisionID string, touch
 		}
 		if touch {
 			next.Config.RevisionId = newRevisionID()
+			next.Runs = ""
 			next.Config.LastModified = formatTime(time.Now().UTC())
 		}
 		data, err := json.Marshal(next)

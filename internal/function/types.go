@@ -137,6 +137,10 @@ type Record struct {
 	// Published is the RevisionId $LATEST had when LastVersion was
 	// published, so publishing an unchanged function returns that version.
 	Published string `json:"published,omitempty"`
+	// Runs is the RevisionId of the last change to what environments run
+	// (code or configuration), when a publish has since given the record
+	// another; empty means Config.RevisionId. See EnvRevision.
+	Runs string `json:"runs,omitempty"`
 	// revision is the bucket revision this record was read at.
 	revision uint64
 }
@@ -226,4 +230,15 @@ func (c *EventInvokeConfig) FailureTarget() string {
 		return ""
 	}
 	return c.DestinationConfig.OnFailure.Destination
+}
+
+// EnvRevision identifies what this record's environments run: it changes
+// with every change of code or configuration, but not when a publish
+// gives $LATEST a new RevisionId (as Lambda does), so that a publish
+// does not replace $LATEST's warm environments.
+func (r *Record) EnvRevision() string {
+	if r.Runs != "" {
+		return r.Runs
+	}
+	return r.Config.RevisionId
 }

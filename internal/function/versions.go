@@ -63,7 +63,9 @@ func (s *Store) PublishVersion(ctx context.Context, name, codeSha256, descriptio
 		}
 		r.LastVersion++
 		// Lambda gives $LATEST a new RevisionId when it publishes it, so
-		// the one read before no longer passes a revision check.
+		// the one read before no longer passes a revision check; what its
+		// environments run is unchanged.
+		r.Runs = r.EnvRevision()
 		r.Config.RevisionId = newRevisionID()
 		r.Published = r.Config.RevisionId
 		number = r.LastVersion
@@ -78,7 +80,7 @@ func (s *Store) PublishVersion(ctx context.Context, name, codeSha256, descriptio
 	now := time.Now().UTC()
 	v := fn.clone()
 	v.Tags, v.ReservedConcurrency, v.EventInvoke, v.QualifiedEventInvoke = nil, nil, nil, nil
-	v.LastVersion, v.Published = 0, ""
+	v.LastVersion, v.Published, v.Runs = 0, "", ""
 	v.Created = now
 	q := strconv.Itoa(number)
 	v.Config.Version = q

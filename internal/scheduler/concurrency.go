@@ -112,7 +112,7 @@ type spareStart struct {
 // must be held. Start it with startSpare after unlocking.
 func (s *Scheduler) wantSpare(p *pool, rec *function.Record) *spareStart {
 	limit := rec.Config.MaxConcurrency()
-	if limit <= 1 || p.spare || s.stopped || p.revision != rec.Config.RevisionId {
+	if limit <= 1 || p.spare || s.stopped || p.revision != rec.EnvRevision() {
 		return nil
 	}
 	envs := len(p.busy) + len(p.idle) + len(p.idleProv) + p.starting + p.provStarting

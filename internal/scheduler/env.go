@@ -313,7 +313,7 @@ func (s *Scheduler) startEnv(ctx context.Context, rec *function.Record, requestI
 		Stream:   now.UTC().Format("2006/01/02") + "/[" + c.Version + "]" + id,
 		Function: c.FunctionName,
 		Version:  c.Version,
-		Revision: c.RevisionId,
+		Revision: rec.EnvRevision(),
 		Memory:   c.MemorySize,
 		Started:  now,
 		api:      api,

@@ -46,7 +46,7 @@ func (s *Scheduler) Provision(name string, want []Provisioned) {
 	for _, w := range want {
 		p := s.pool(name, w.Record.Config.Version, "")
 		if p.revision == "" {
-			p.revision = w.Record.Config.RevisionId
+			p.revision = w.Record.EnvRevision()
 		}
 		p.provWant, p.provRec = w.N, w.Record
 		total += w.N

@@ -456,10 +456,10 @@ func (s *Scheduler) Release(l *Lease, healthy bool) {
 // retiring.
 func (s *Scheduler) poolFor(rec *function.Record, tenant string) (*pool, []*Env) {
 	p := s.pool(rec.Config.FunctionName, rec.Config.Version, tenant)
-	if p.revision == rec.Config.RevisionId {
+	if p.revision == rec.EnvRevision() {
 		return p, nil
 	}
-	p.revision = rec.Config.RevisionId
+	p.revision = rec.EnvRevision()
 	stale := append(p.idle, p.idleProv...)
 	p.idle, p.idleProv = nil, nil
 	for e := range p.busy {

@@ -251,7 +251,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		switch {
 		case old != nil && new == nil:
 			s.sched.Forget(old.Config.FunctionName, "")
-		case old != nil && new.Config.RevisionId != old.Config.RevisionId:
+		case old != nil && new.EnvRevision() != old.EnvRevision():
 			s.sched.Forget(old.Config.FunctionName, function.Latest)
 		}
 		s.inv.FunctionChanged(old, new)

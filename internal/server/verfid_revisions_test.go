@@ -99,3 +99,35 @@ func TestVerfid_PublishChangesLatestRevision(t *testing.T) {
 		t.Errorf("invoke after publish: %s", out.Payload)
 	}
 }
+
+// TestPublish_KeepsLatestWarm: a publish gives $LATEST a new RevisionId,
+// as Lambda does, but what $LATEST runs has not changed, so its warm
+// environment keeps serving it; a change of configuration still
+// replaces it.
+func TestPublish_KeepsLatestWarm(t *testing.T) {
+	n := startNode(t, nil)
+	ctx := context.Background()
+	n.create("keepwarm", nil)
+	env := func() (string, int) {
+		t.Helper()
+		res := decodeResult(t, n.invoke("keepwarm", map[string]any{"action": "echo"}).Payload)
+		id, _ := res["envId"].(string)
+		inv, _ := res["invocations"].(float64)
+		return id, int(inv)
+	}
+	first, _ := env()
+	if _, err := n.lambda.PublishVersion(ctx, &lambda.PublishVersionInput{FunctionName: aws.String("keepwarm")}); err != nil {
+		t.Fatal(err)
+	}
+	if id, inv := env(); id != first || inv != 2 {
+		t.Errorf("after a publish $LATEST ran in %s (invocation %d), want the warm %s (invocation 2)", id, inv, first)
+	}
+	if _, err := n.lambda.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{
+		FunctionName: aws.String("keepwarm"), Environment: &types.Environment{Variables: map[string]string{"KEY": "v"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if id, inv := env(); id == first || inv != 1 {
+		t.Errorf("after a configuration change $LATEST ran in %s (invocation %d), want a new environment", id, inv)
+	}
+}
