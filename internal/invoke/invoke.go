@@ -114,7 +114,13 @@ func (s *Service) resolve(name, qualifier string) (*function.Record, string, err
 	if err != nil {
 		return nil, "", err
 	}
-	rec, err := s.store.Resolve(fn, qualifier)
+	// An unqualified invocation runs $LATEST, and Lambda names it so when
+	// the function is missing: "Function not found: arn…:fn:$LATEST".
+	lookup := qualifier
+	if lookup == "" {
+		lookup = function.Latest
+	}
+	rec, err := s.store.Resolve(fn, lookup)
 	if err != nil {
 		return nil, "", err
 	}

@@ -1,0 +1,63 @@
+package server_test
+
+import (
+	"context"
+	"errors"
+	"os/exec"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+)
+
+// createPython makes a python3.12 function from one source file, app.py,
+// with handler app.handler; it skips the test without python3.
+func (n *node) createPython(name, src string, adjust func(*lambda.CreateFunctionInput)) {
+	n.t.Helper()
+	if _, err := exec.LookPath("python3"); err != nil {
+		n.t.Skip("python3 is not installed")
+	}
+	zip, err := zipFiles(map[string][]byte{"app.py": []byte(src)}, 0o644)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	n.create(name, func(in *lambda.CreateFunctionInput) {
+		in.Runtime = types.RuntimePython312
+		in.Handler = aws.String("app.handler")
+		in.Code.ZipFile = zip
+		if adjust != nil {
+			adjust(in)
+		}
+	})
+}
+
+// An unqualified Invoke of a missing function names $LATEST, as the
+// AWS-recorded answer does; a qualified one names its qualifier.
+func TestInvfid_InvokeMissingFunction(t *testing.T) {
+	n := startNode(t, nil)
+	ctx := context.Background()
+	const arn = "arn:aws:lambda:us-east-1:000000000000:function:"
+	tests := []struct {
+		name string
+		in   *lambda.InvokeInput
+		want string
+	}{
+		{"unqualified", &lambda.InvokeInput{FunctionName: aws.String("doesnotexist")}, arn + "doesnotexist:$LATEST"},
+		{"event", &lambda.InvokeInput{FunctionName: aws.String("doesnotexist"), InvocationType: types.InvocationTypeEvent}, arn + "doesnotexist:$LATEST"},
+		{"dry run", &lambda.InvokeInput{FunctionName: aws.String("doesnotexist"), InvocationType: types.InvocationTypeDryRun}, arn + "doesnotexist:$LATEST"},
+		{"version", &lambda.InvokeInput{FunctionName: aws.String("doesnotexist"), Qualifier: aws.String("3")}, arn + "doesnotexist:3"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := n.lambda.Invoke(ctx, tt.in)
+			var nf *types.ResourceNotFoundException
+			if !errors.As(err, &nf) {
+				t.Fatalf("got %v, want ResourceNotFoundException", err)
+			}
+			if got, want := aws.ToString(nf.Message), "Function not found: "+tt.want; got != want {
+				t.Errorf("got message %q, want %q", got, want)
+			}
+		})
+	}
+}
