@@ -457,7 +457,7 @@ func TestPython_Context(t *testing.T) {
 		"function_name":        "greeter",
 		"function_version":     "$LATEST",
 		"invoked_function_arn": "arn:aws:lambda:us-east-1:000000000000:function:greeter",
-		"memory_limit_in_mb":   float64(256),
+		"memory_limit_in_mb":   "256", // a string in AWS's runtime too
 		"aws_request_id":       id,
 		"log_group_name":       "/aws/lambda/greeter",
 		"log_stream_name":      "2025/01/01/[$LATEST]0123456789abcdef",

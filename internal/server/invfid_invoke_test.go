@@ -61,3 +61,16 @@ func TestInvfid_InvokeMissingFunction(t *testing.T) {
 		})
 	}
 }
+
+// The Python context's memory_limit_in_mb is a string, as the AWS-recorded
+// answer of a function returning its context shows ("128").
+func TestInvfid_PythonContextMemoryIsString(t *testing.T) {
+	n := startNode(t, nil)
+	n.createPython("ctx", `def handler(event, context):
+    return {"memory_limit_in_mb": context.memory_limit_in_mb, "function_version": context.function_version}
+`, nil)
+	got := decodeResult(t, n.invoke("ctx", map[string]any{}).Payload)
+	if got["memory_limit_in_mb"] != "128" || got["function_version"] != "$LATEST" {
+		t.Errorf("got context %v, want memory_limit_in_mb \"128\", function_version $LATEST", got)
+	}
+}

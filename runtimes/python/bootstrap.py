@@ -145,7 +145,8 @@ class LambdaContext:
         self.function_name = env("AWS_LAMBDA_FUNCTION_NAME")
         self.function_version = env("AWS_LAMBDA_FUNCTION_VERSION")
         self.invoked_function_arn = inv.function_arn
-        self.memory_limit_in_mb = _int_or_none(env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE"))
+        # A string, as in AWS's runtime: the environment variable verbatim.
+        self.memory_limit_in_mb = env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
         self.log_group_name = env("AWS_LAMBDA_LOG_GROUP_NAME")
         self.log_stream_name = env("AWS_LAMBDA_LOG_STREAM_NAME")
         self.tenant_id = inv.tenant_id
@@ -206,13 +207,6 @@ def _from_dict(cls, d):
     for f in cls.__slots__:
         setattr(obj, f, d.get(f))
     return obj
-
-
-def _int_or_none(s):
-    try:
-        return int(s)
-    except (TypeError, ValueError):
-        return None
 
 
 def _parse_json_header(value, name):
