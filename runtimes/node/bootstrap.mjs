@@ -13,7 +13,8 @@
 //
 // console.* writes each line synchronously to stdout, so every line of an
 // invocation is in the pipe before its result is posted. SIGTERM ends the
-// process with status 0.
+// process with status 0. AWS_LAMBDA_EXEC_WRAPPER names a wrapper script the
+// client runs under.
 //
 // With AWS_LAMBDA_MAX_CONCURRENCY above 1 the client runs that many
 // invocations at once on the one event loop (concurrent async handlers);
@@ -24,11 +25,13 @@
 // process (and every invocation in it).
 
 import { AsyncLocalStorage } from "node:async_hooks";
+import { spawn } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
 import { createRequire } from "node:module";
+import os from "node:os";
 import path from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import util from "node:util";
 
 const require = createRequire(import.meta.url);
@@ -462,8 +465,46 @@ function fatal(err) {
   process.exit(1);
 }
 
+// ---- Exec wrapper -----------------------------------------------------------
+
+// The argument that marks a runtime client started by its exec wrapper.
+const WRAPPED = "--exec-wrapped";
+
+// execWrapper runs the runtime client under AWS_LAMBDA_EXEC_WRAPPER, when
+// set, as AWS's managed runtimes do: the wrapper gets the runtime's command
+// as its arguments. A wrapper that does not exist ends INIT with status 127,
+// one that is not executable with 126, as AWS's bootstrap script does. It
+// reports whether the wrapper runs (this process then only waits for it).
+function execWrapper() {
+  const wrapper = process.env.AWS_LAMBDA_EXEC_WRAPPER;
+  if (!wrapper || process.argv.slice(2).includes(WRAPPED)) return false;
+  let isFile = false;
+  try {
+    isFile = fs.statSync(wrapper).isFile();
+  } catch {}
+  if (!isFile) {
+    writeAll(1, `${wrapper}: does not exist\n`);
+    process.exit(127);
+  }
+  try {
+    fs.accessSync(wrapper, fs.constants.X_OK);
+  } catch {
+    writeAll(1, `${wrapper}: is not an executable\n`);
+    process.exit(126);
+  }
+  // Node cannot exec in place: the wrapper runs as a child, in this
+  // process's group, and its status is this process's.
+  const args = [process.execPath, ...process.execArgv, fileURLToPath(import.meta.url), WRAPPED];
+  const child = spawn(wrapper, args, { stdio: "inherit" });
+  process.on("SIGTERM", () => child.kill("SIGTERM"));
+  child.on("error", (err) => fatal(err));
+  child.on("exit", (code, signal) => process.exit(code ?? 128 + (os.constants.signals[signal] ?? 0)));
+  return true;
+}
+
 // ---- Main -------------------------------------------------------------------
 
+if (execWrapper()) await new Promise(() => {}); // the child's exit ends this process
 patchConsole();
 process.on("SIGTERM", () => process.exit(0));
 if (!process.env.AWS_LAMBDA_RUNTIME_API) {

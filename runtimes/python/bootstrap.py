@@ -414,7 +414,29 @@ def _on_sigterm(signum, frame):
     raise SystemExit(0)
 
 
+# The argument that marks a runtime client started by its exec wrapper.
+_WRAPPED = "--exec-wrapped"
+
+
+def exec_wrapper():
+    """Restarts the runtime client under AWS_LAMBDA_EXEC_WRAPPER, when set,
+    as AWS's managed runtimes do: the wrapper gets the runtime's command as
+    its arguments. A wrapper that does not exist ends INIT with status 127,
+    one that is not executable with 126, as AWS's bootstrap script does."""
+    wrapper = os.environ.get("AWS_LAMBDA_EXEC_WRAPPER")
+    if not wrapper or _WRAPPED in sys.argv[1:]:
+        return
+    if not os.path.isfile(wrapper):
+        print("%s: does not exist" % wrapper, flush=True)
+        sys.exit(127)
+    if not os.access(wrapper, os.X_OK):
+        print("%s: is not an executable" % wrapper, flush=True)
+        sys.exit(126)
+    os.execv(wrapper, [wrapper, sys.executable, "-u", os.path.abspath(__file__), _WRAPPED])
+
+
 def main():
+    exec_wrapper()
     signal.signal(signal.SIGTERM, _on_sigterm)
     setup_logging()
     address = os.environ.get("AWS_LAMBDA_RUNTIME_API")
