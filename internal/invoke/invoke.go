@@ -261,7 +261,7 @@ func (s *Service) run(ctx context.Context, rec *function.Record, req Request, cl
 		for _, l := range []string{
 			fmt.Sprintf("START RequestId: %s Version: %s", requestID, c.Version),
 			fmt.Sprintf("END RequestId: %s", requestID),
-			report(requestID, time.Since(start), c.MemorySize, 0, 0, "error", ie.Result.ErrorType),
+			report(requestID, time.Since(start), c.MemorySize, 0, 0, initStatus(ie), ie.Result.ErrorType),
 		} {
 			tail.WriteString(l)
 			tail.WriteByte('\n')
@@ -301,6 +301,14 @@ func (s *Service) run(ctx context.Context, rec *function.Record, req Request, cl
 	s.sched.Release(lease, !out.Fatal)
 	s.finish(resp, out.Result, &tail, req.LogTail)
 	return resp, nil
+}
+
+// initStatus is the REPORT status of an invocation whose INIT failed.
+func initStatus(ie *scheduler.InitError) string {
+	if ie.TimedOut {
+		return "timeout"
+	}
+	return "error"
 }
 
 func (s *Service) logPlatform(fn, line string) {

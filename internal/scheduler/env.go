@@ -274,12 +274,41 @@ type InitError struct {
 	Result runtimeapi.Result
 	// Log is what the environment printed before it failed.
 	Log []string
+	// TimedOut is set when INIT ran out of time.
+	TimedOut bool
 }
 
 func (e *InitError) Error() string { return "init failed: " + e.Result.ErrorType }
 
-// startEnv launches an environment for rec and waits for its INIT phase.
+// startEnv launches an environment for rec and waits for its INIT phase,
+// for at most the scheduler's InitTimeout.
 func (s *Scheduler) startEnv(ctx context.Context, rec *function.Record, requestID string, provisioned bool) (*Env, error) {
+	return s.startEnvWithin(ctx, rec, requestID, provisioned, s.cfg.InitTimeout)
+}
+
+// startForInvoke starts an environment for the invocation requestID. As on
+// Lambda, an INIT phase that outlasts InitTimeout is run again in a new
+// environment as part of the invocation, bounded by the function's timeout;
+// if that runs out too, the invocation timed out ("Task timed out after
+// 30.00 seconds" in AWS-recorded answers, not "INIT phase timed out").
+func (s *Scheduler) startForInvoke(ctx context.Context, rec *function.Record, requestID string) (*Env, error) {
+	e, err := s.startEnv(ctx, rec, requestID, false)
+	var ie *InitError
+	if !errors.As(err, &ie) || !ie.TimedOut {
+		return e, err
+	}
+	timeout := time.Duration(rec.Config.Timeout) * time.Second
+	e, err = s.startEnvWithin(ctx, rec, requestID, false, timeout)
+	if errors.As(err, &ie) && ie.TimedOut {
+		msg := fmt.Sprintf("RequestId: %s Error: Task timed out after %.2f seconds", requestID, timeout.Seconds())
+		ie.Result = errorResult("Sandbox.Timedout", msg)
+	}
+	return e, err
+}
+
+// startEnvWithin launches an environment for rec and waits initTimeout at
+// most for its INIT phase.
+func (s *Scheduler) startEnvWithin(ctx context.Context, rec *function.Record, requestID string, provisioned bool, initTimeout time.Duration) (*Env, error) {
 	c := &rec.Config
 	codeDir, err := s.cfg.Code.CodeDir(ctx, rec)
 	if err != nil {
@@ -358,7 +387,7 @@ func (s *Scheduler) startEnv(ctx context.Context, rec *function.Record, requestI
 	}
 	e.sb = sb
 	go e.logs.run()
-	if err := e.awaitInit(requestID, s.cfg.InitTimeout); err != nil {
+	if err := e.awaitInit(requestID, initTimeout); err != nil {
 		e.kill()
 		var ie *InitError
 		if errors.As(err, &ie) {
@@ -410,7 +439,7 @@ func (e *Env) awaitInit(requestID string, timeout time.Duration) error {
 		return &InitError{Result: exitResult(requestID, e.sb)}
 	case <-timer.C:
 		msg := fmt.Sprintf("RequestId: %s Error: INIT phase timed out after %.2f seconds", requestID, timeout.Seconds())
-		return &InitError{Result: errorResult("Sandbox.Timedout", msg)}
+		return &InitError{Result: errorResult("Sandbox.Timedout", msg), TimedOut: true}
 	}
 }
 

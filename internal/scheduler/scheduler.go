@@ -358,7 +358,7 @@ func (s *Scheduler) Acquire(ctx context.Context, rec *function.Record, tenant, r
 	s.mu.Unlock()
 	s.retireAll(stale)
 
-	e, err := s.startEnv(ctx, rec, requestID, false)
+	e, err := s.startForInvoke(ctx, rec, requestID)
 
 	s.mu.Lock()
 	p.starting--

@@ -2,13 +2,19 @@ package server_test
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"os/exec"
+	"regexp"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
+	"github.com/updraft/updraft/internal/server"
 )
 
 // createPython makes a python3.12 function from one source file, app.py,
@@ -72,5 +78,35 @@ func TestInvfid_PythonContextMemoryIsString(t *testing.T) {
 	got := decodeResult(t, n.invoke("ctx", map[string]any{}).Payload)
 	if got["memory_limit_in_mb"] != "128" || got["function_version"] != "$LATEST" {
 		t.Errorf("got context %v, want memory_limit_in_mb \"128\", function_version $LATEST", got)
+	}
+}
+
+// An INIT phase that outlasts the init timeout is run again within the
+// invocation, bounded by the function's timeout; when that runs out too the
+// answer is the AWS-recorded one for a runtime that never starts:
+// Sandbox.Timedout "RequestId: … Error: Task timed out after 1.00 seconds".
+func TestInvfid_InitTimeoutIsTaskTimeout(t *testing.T) {
+	n := startNode(t, func(c *server.Config) { c.InitTimeout = 300 * time.Millisecond })
+	n.createPython("stuck", `import time
+print("initialising", flush=True)
+time.sleep(60)
+def handler(event, context):
+    return "never"
+`, func(in *lambda.CreateFunctionInput) { in.Timeout = aws.Int32(1) })
+	start := time.Now()
+	out := n.invoke("stuck", map[string]any{}, func(in *lambda.InvokeInput) { in.LogType = types.LogTypeTail })
+	took := time.Since(start)
+	got := decodeResult(t, out.Payload)
+	want := regexp.MustCompile(`^RequestId: [0-9a-f-]{36} Error: Task timed out after 1\.00 seconds$`)
+	msg, _ := got["errorMessage"].(string)
+	if aws.ToString(out.FunctionError) != "Unhandled" || got["errorType"] != "Sandbox.Timedout" || !want.MatchString(msg) || len(got) != 2 {
+		t.Errorf("got %s %v, want Unhandled Sandbox.Timedout matching %v", aws.ToString(out.FunctionError), got, want)
+	}
+	if took < 1300*time.Millisecond {
+		t.Errorf("answered after %v, want the init timeout (300ms) and then the function timeout (1s)", took)
+	}
+	logs, _ := base64.StdEncoding.DecodeString(aws.ToString(out.LogResult))
+	if !strings.Contains(string(logs), "initialising") || !strings.Contains(string(logs), "Status: timeout") {
+		t.Errorf("log tail lacks the init output or the timeout status:\n%s", logs)
 	}
 }
