@@ -843,7 +843,10 @@ func (s *Scheduler) environ(c *function.Config, codeDir, runtimeAPI, stream, ini
 		"PATH=/usr/local/bin:/usr/bin:/bin:/opt/bin",
 		"LANG=en_US.UTF-8",
 		"TZ=:UTC",
-		"LD_LIBRARY_PATH=/lib64:/usr/lib64:" + filepath.Join(codeDir, "lib") + ":/opt/lib",
+		"LD_LIBRARY_PATH=/lib64:/usr/lib64:" + codeDir + ":" + filepath.Join(codeDir, "lib") + ":/opt/lib",
+		// Lambda starts runtimes from a shell in the task root.
+		"PWD=" + codeDir,
+		"SHLVL=0",
 		"_HANDLER=" + c.Handler,
 		"AWS_EXECUTION_ENV=AWS_Lambda_" + c.Runtime,
 		"AWS_LAMBDA_FUNCTION_NAME=" + c.FunctionName,

@@ -110,3 +110,23 @@ def handler(event, context):
 		t.Errorf("log tail lacks the init output or the timeout status:\n%s", logs)
 	}
 }
+
+// The environment has the shell variables and library path of the
+// AWS-recorded environment of a Python function: PWD is the task root,
+// SHLVL 0, and LD_LIBRARY_PATH holds the task root and its lib directory.
+func TestInvfid_EnvironmentShellVariables(t *testing.T) {
+	n := startNode(t, nil)
+	n.createPython("env", `import os
+def handler(event, context):
+    return {"PWD": os.environ.get("PWD"), "SHLVL": os.environ.get("SHLVL"), "LD_LIBRARY_PATH": os.environ.get("LD_LIBRARY_PATH"),
+            "LAMBDA_TASK_ROOT": os.environ.get("LAMBDA_TASK_ROOT"), "cwd": os.getcwd()}
+`, nil)
+	got := decodeResult(t, n.invoke("env", map[string]any{}).Payload)
+	root, _ := got["LAMBDA_TASK_ROOT"].(string)
+	if root == "" || got["PWD"] != root || got["cwd"] != root || got["SHLVL"] != "0" {
+		t.Errorf("got %v, want PWD and the working directory the task root, SHLVL 0", got)
+	}
+	if lib, _ := got["LD_LIBRARY_PATH"].(string); !strings.Contains(":"+lib+":", ":"+root+":"+root+"/lib:") {
+		t.Errorf("got LD_LIBRARY_PATH %q, want it to hold %s:%s/lib", lib, root, root)
+	}
+}
