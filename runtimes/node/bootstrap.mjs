@@ -472,9 +472,9 @@ const WRAPPED = "--exec-wrapped";
 
 // execWrapper runs the runtime client under AWS_LAMBDA_EXEC_WRAPPER, when
 // set, as AWS's managed runtimes do: the wrapper gets the runtime's command
-// as its arguments. A wrapper that does not exist ends INIT with status 127,
-// one that is not executable with 126, as AWS's bootstrap script does. It
-// reports whether the wrapper runs (this process then only waits for it).
+// as its arguments. A wrapper that does not exist ends INIT with status 127
+// (as on Lambda), one that is not executable with 126 (a shell's status for
+// it). It reports whether the wrapper runs (this process then only waits).
 function execWrapper() {
   const wrapper = process.env.AWS_LAMBDA_EXEC_WRAPPER;
   if (!wrapper || process.argv.slice(2).includes(WRAPPED)) return false;

@@ -421,8 +421,9 @@ _WRAPPED = "--exec-wrapped"
 def exec_wrapper():
     """Restarts the runtime client under AWS_LAMBDA_EXEC_WRAPPER, when set,
     as AWS's managed runtimes do: the wrapper gets the runtime's command as
-    its arguments. A wrapper that does not exist ends INIT with status 127,
-    one that is not executable with 126, as AWS's bootstrap script does."""
+    its arguments. A wrapper that does not exist ends INIT with status 127
+    (as on Lambda), one that is not executable with 126 (a shell's status
+    for it)."""
     wrapper = os.environ.get("AWS_LAMBDA_EXEC_WRAPPER")
     if not wrapper or _WRAPPED in sys.argv[1:]:
         return
