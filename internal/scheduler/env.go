@@ -387,7 +387,7 @@ func (s *Scheduler) startEnvWithin(ctx context.Context, rec *function.Record, re
 	}
 	e.sb = sb
 	go e.logs.run()
-	if err := e.awaitInit(requestID, initTimeout); err != nil {
+	if err := e.awaitInit(requestID, initTimeout, s.stop); err != nil {
 		e.kill()
 		var ie *InitError
 		if errors.As(err, &ie) {
@@ -414,10 +414,14 @@ func (s *Scheduler) startEnvWithin(ctx context.Context, rec *function.Record, re
 	return e, nil
 }
 
-func (e *Env) awaitInit(requestID string, timeout time.Duration) error {
+// awaitInit waits for the INIT phase to end, for at most timeout, or
+// until stop is closed (the scheduler is stopping: errStopped).
+func (e *Env) awaitInit(requestID string, timeout time.Duration, stop <-chan struct{}) error {
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	select {
+	case <-stop:
+		return errStopped
 	case <-e.api.Ready():
 		return nil
 	case ie := <-e.api.InitErrors():

@@ -355,6 +355,10 @@ func (s *Scheduler) Acquire(ctx context.Context, rec *function.Record, tenant, r
 	}
 	p.starting++
 	s.countEnv(p, 1)
+	// Stop waits for this start (which may retire what it started), as
+	// for every other start, so wg.Add never follows Stop's Wait.
+	s.wg.Add(1)
+	defer s.wg.Done()
 	s.mu.Unlock()
 	s.retireAll(stale)
 
