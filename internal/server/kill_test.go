@@ -64,19 +64,38 @@ func freeAddr(t *testing.T) string {
 type process struct {
 	cmd *exec.Cmd
 	url string
-	log *strings.Builder
+	log *logBuffer
+}
+
+// logBuffer collects a child's output; it may be read while the child
+// still writes.
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func startProcess(t *testing.T, addr, dataDir string, extra ...string) *process {
 	t.Helper()
 	args := append([]string{"up", "--addr", addr, "--data-dir", dataDir, "--sandbox", "process", "--async-ack-wait", "2s", "--async-retry-base", "100ms"}, extra...)
 	cmd := exec.Command(binary(t), args...)
-	var log strings.Builder
-	cmd.Stderr = &log
+	log := &logBuffer{}
+	cmd.Stderr = log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &process{cmd: cmd, url: "http://" + addr, log: &log}
+	p := &process{cmd: cmd, url: "http://" + addr, log: log}
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
