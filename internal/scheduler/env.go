@@ -75,6 +75,13 @@ type tail struct {
 
 func (e *Env) emit(line string) {
 	now := time.Now()
+	// A runtime writing to stdout keeps a multi-line entry (a Python
+	// traceback, a Node object) on one line by joining its lines with
+	// '\r'; Lambda stores such an entry as one event whose lines are
+	// separated by '\n', and so does Updraft, in the tail too.
+	if strings.IndexByte(line, '\r') >= 0 {
+		line = strings.ReplaceAll(line, "\r", "\n")
+	}
 	e.logMu.Lock()
 	switch {
 	case len(e.tails) == 1:

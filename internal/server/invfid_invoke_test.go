@@ -130,3 +130,22 @@ def handler(event, context):
 		t.Errorf("got LD_LIBRARY_PATH %q, want it to hold %s:%s/lib", lib, root, root)
 	}
 }
+
+// A Python handler's error is logged as one entry whose lines are
+// separated by '\n', with the traceback's indentation in no-break
+// spaces, as in the AWS-recorded log event; the tail shows it the same.
+func TestInvfid_ErrorLogEntryLines(t *testing.T) {
+	n := startNode(t, nil)
+	n.createPython("errlog", `class CustomException(Exception):
+    pass
+
+def handler(event, context):
+    raise CustomException("some error occurred")
+`, nil)
+	out := n.invoke("errlog", map[string]any{}, func(in *lambda.InvokeInput) { in.LogType = types.LogTypeTail })
+	tail, _ := base64.StdEncoding.DecodeString(aws.ToString(out.LogResult))
+	want := "[ERROR] CustomException: some error occurred\nTraceback (most recent call last):\n\u00a0\u00a0File \""
+	if !strings.Contains(string(tail), want) || strings.Contains(string(tail), "\r") {
+		t.Errorf("log tail lacks %q, or holds a carriage return:\n%q", want, tail)
+	}
+}
