@@ -55,6 +55,7 @@ func (e *env) up(ctx context.Context, args []string) error {
 	fs.StringVar(&cfg.Sandbox, "sandbox", "", "sandbox driver: linux (namespaces, seccomp, cgroup limits) or process (plain child processes); default linux when this host allows it")
 	fs.StringVar(&cfg.CgroupParent, "cgroup-parent", "", "linux sandbox: make environment cgroups below this cgroup (a path such as /updraft-alice in each hierarchy), not the node's own; for a node that is not root, one delegated to its user")
 	fs.DurationVar(&cfg.FreezeAfter, "freeze-after", time.Second, "linux sandbox: freeze an environment idle this long (negative: never)")
+	fs.BoolVar(&cfg.AllCPUs, "all-cpus", false, "run environments on every CPU of the host, not on one CPU per 1,769 MB of function memory (runtimes size their threads by the CPUs they see)")
 	fs.Var(&deploy, "deploy", "deploy this function directory, or this state machine definition (FILE.json), once up (repeatable)")
 	fs.BoolVar(&verbose, "v", false, "debug logging")
 	if _, err := parse(fs, args); err != nil {

@@ -73,16 +73,32 @@ func (c *Config) MaxConcurrency() int {
 	if mi.PerExecutionEnvironmentMaxConcurrency != nil {
 		return *mi.PerExecutionEnvironmentMaxConcurrency
 	}
-	perGiB := memoryPerVCPUDefault
-	if mi.ExecutionEnvironmentMemoryGiBPerVCpu != nil {
-		perGiB = *mi.ExecutionEnvironmentMemoryGiBPerVCpu
-	}
-	vcpus := max(int(float64(c.MemorySize)/(1024*perGiB)), 1)
+	vcpus := c.VCPUs()
 	perVCPU := concurrencyPerVCPU[RuntimeFamily(c.Runtime)]
 	if perVCPU == 0 {
 		perVCPU = concurrencyPerVCPU["provided"]
 	}
 	return min(perVCPU*vcpus, MaxConcurrencyMax)
+}
+
+// MemoryPerVCPU is the memory, in MB, that comes with one vCPU of
+// Lambda's: "at 1,769 MB, a function has the equivalent of one vCPU".
+const MemoryPerVCPU = 1769
+
+// VCPUs is how many vCPUs one environment of c is entitled to: with Lambda
+// Managed Instances settings, its memory over
+// ExecutionEnvironmentMemoryGiBPerVCpu (at least 1); otherwise one per
+// 1,769 MB, rounded up, as Lambda allocates CPU in proportion to memory.
+func (c *Config) VCPUs() int {
+	if c.CapacityProviderConfig != nil && c.CapacityProviderConfig.LambdaManagedInstancesCapacityProviderConfig != nil {
+		mi := c.CapacityProviderConfig.LambdaManagedInstancesCapacityProviderConfig
+		perGiB := memoryPerVCPUDefault
+		if mi.ExecutionEnvironmentMemoryGiBPerVCpu != nil {
+			perGiB = *mi.ExecutionEnvironmentMemoryGiBPerVCpu
+		}
+		return max(int(float64(c.MemorySize)/(1024*perGiB)), 1)
+	}
+	return max((c.MemorySize+MemoryPerVCPU-1)/MemoryPerVCPU, 1)
 }
 
 // CheckTenantID validates an Invoke's TenantId (the X-Amz-Tenant-Id

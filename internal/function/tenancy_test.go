@@ -105,3 +105,34 @@ func TestConfig_MaxConcurrency(t *testing.T) {
 		}
 	}
 }
+
+func TestConfig_VCPUs(t *testing.T) {
+	const arn = "arn:aws:lambda:us-east-1:123456789012:capacity-provider:fleet-1"
+	f := func(v float64) *float64 { return &v }
+	tests := []struct {
+		memory int
+		mi     *ManagedInstancesConfig
+		want   int
+	}{
+		// One vCPU per 1,769 MB, rounded up, as Lambda allocates CPU.
+		{128, nil, 1},
+		{1769, nil, 1},
+		{1770, nil, 2},
+		{3538, nil, 2},
+		{10240, nil, 6},
+		// Managed instances: memory over GiB per vCPU (default 2), at least 1.
+		{2048, &ManagedInstancesConfig{CapacityProviderArn: arn}, 1},
+		{8192, &ManagedInstancesConfig{CapacityProviderArn: arn}, 4},
+		{8192, &ManagedInstancesConfig{CapacityProviderArn: arn, ExecutionEnvironmentMemoryGiBPerVCpu: f(8)}, 1},
+		{1024, &ManagedInstancesConfig{CapacityProviderArn: arn}, 1},
+	}
+	for _, tt := range tests {
+		c := &Config{Runtime: "provided.al2023", MemorySize: tt.memory}
+		if tt.mi != nil {
+			c.CapacityProviderConfig = &CapacityProviderConfig{LambdaManagedInstancesCapacityProviderConfig: tt.mi}
+		}
+		if got := c.VCPUs(); got != tt.want {
+			t.Errorf("%d MB %+v: got %d vCPUs, want %d", tt.memory, tt.mi, got, tt.want)
+		}
+	}
+}

@@ -36,6 +36,12 @@ type Spec struct {
 	Stdout, Stderr io.Writer
 	// MemoryMB is the function's memory size; drivers that can enforce it do.
 	MemoryMB int
+	// CPUs is how many CPUs the environment runs on (its scheduling
+	// affinity), so that runtimes sizing themselves by the CPU count
+	// (Go's GOMAXPROCS, thread pools) size themselves for the function's
+	// share of the host; 0 is every CPU of the node. Drivers that can
+	// choose the CPUs with internal/sandbox/affinity.
+	CPUs int
 	// TmpMB is the size of the writable /tmp; drivers that can enforce it do.
 	TmpMB int
 	// OptDir, when set, holds the function's layers merged in order; the

@@ -378,6 +378,7 @@ func (s *Scheduler) startEnvWithin(ctx context.Context, rec *function.Record, re
 		Stderr:   w,
 		MemoryMB: c.MemorySize,
 		TmpMB:    c.EphemeralStorage.Size,
+		CPUs:     s.cpus(c),
 		OptDir:   optDir,
 		ReadOnly: s.runtimePaths(c),
 		Network:  network,
@@ -419,6 +420,14 @@ func (s *Scheduler) startEnvWithin(ctx context.Context, rec *function.Record, re
 	// for reading it (what a provisioned environment is for).
 	e.MaxMemoryBytes()
 	return e, nil
+}
+
+// cpus is how many CPUs an environment of c runs on (sandbox.Spec.CPUs).
+func (s *Scheduler) cpus(c *function.Config) int {
+	if s.cfg.AllCPUs {
+		return 0
+	}
+	return c.VCPUs()
 }
 
 // awaitInit waits for the INIT phase to end, for at most timeout, or

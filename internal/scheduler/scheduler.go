@@ -87,6 +87,11 @@ type Config struct {
 	// Credentials gives a function's environments their access key.
 	// Required.
 	Credentials func(function string) (accessKeyID, secretAccessKey string)
+	// AllCPUs runs every environment on all the node's CPUs. By default
+	// an environment runs on as many as its memory buys
+	// (function.Config.VCPUs), so that its runtime sizes its threads for
+	// its share of the host rather than the whole host.
+	AllCPUs bool
 }
 
 // Runtimes says how to start the interpreted runtimes.

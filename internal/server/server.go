@@ -87,6 +87,9 @@ type Config struct {
 	// frozen (linux sandbox); zero takes the scheduler's default,
 	// negative never freezes.
 	FreezeAfter time.Duration
+	// AllCPUs runs environments on every CPU of the host rather than on
+	// the CPUs their memory buys (scheduler.Config.AllCPUs).
+	AllCPUs bool
 }
 
 // Sandbox drivers.
@@ -211,6 +214,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	s.sched, err = scheduler.New(scheduler.Config{
 		Driver:             s.drv,
 		FreezeAfter:        s.cfg.FreezeAfter,
+		AllCPUs:            s.cfg.AllCPUs,
 		Code:               s.store,
 		Logs:               s.logs,
 		AccountConcurrency: s.cfg.AccountConcurrency,

@@ -190,6 +190,18 @@ func (c *goChild) run(s *step) unix.Errno {
 			return unix.EPROTO
 		}
 		err = unix.Exec(c.prog, argv, envv)
+	case opSetaffinity:
+		var set unix.CPUSet
+		for i := range s.args {
+			cpu := a.num(i)
+			if cpu >= uint64(len(set)*64) {
+				return unix.EINVAL
+			}
+			set.Set(int(cpu))
+		}
+		if !a.bad {
+			err = unix.SchedSetaffinity(0, &set)
+		}
 	case opExit:
 		if !a.bad {
 			os.Exit(int(a.num(0)))

@@ -28,7 +28,8 @@ type childConfig struct {
 	UserNS   bool     // running in a new user namespace (not root on the host)
 	Args     []string // the program; Args[0] as in sandbox.Spec
 	Env      []string
-	Probe    bool // build the sandbox, then exit 0 instead of running Args
+	Probe    bool  // build the sandbox, then exit 0 instead of running Args
+	CPUs     []int // the CPUs the program starts on; nil for every CPU
 	// Network asks for a network namespace of the environment's own,
 	// with listeners on Listen (loopback addresses) handed to the parent.
 	Network bool
@@ -63,6 +64,13 @@ func planSandbox(c *childConfig) (*plan, error) {
 		return nil, err
 	}
 	p.add(opSethostname, "sethostname", p.str(c.Hostname))
+	if len(c.CPUs) > 0 {
+		cpus := make([][]byte, len(c.CPUs))
+		for i, cpu := range c.CPUs {
+			cpus[i] = num(cpu)
+		}
+		p.add(opSetaffinity, fmt.Sprintf("sched_setaffinity %v", c.CPUs), cpus...)
+	}
 	p.pivot()
 	p.chdir(taskRoot)
 	if !c.Probe {

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/updraft/updraft/internal/sandbox"
+	"github.com/updraft/updraft/internal/sandbox/affinity"
 )
 
 // Driver starts environments in Linux namespaces and cgroups.
@@ -194,6 +195,13 @@ func (d *Driver) start(ctx context.Context, spec sandbox.Spec, probe bool) (*env
 	if c.TmpMB <= 0 {
 		c.TmpMB = TmpMBDefault
 	}
+	c.CPUs = affinity.Pick(spec.CPUs)
+	started := false
+	defer func() {
+		if !started {
+			affinity.Drop(c.CPUs)
+		}
+	}()
 	p, err := planSandbox(&c)
 	if err != nil {
 		return nil, fmt.Errorf("start env %s: %w", spec.ID, err)
@@ -206,10 +214,11 @@ func (d *Driver) start(ctx context.Context, spec sandbox.Spec, probe bool) (*env
 	if err != nil {
 		return nil, fmt.Errorf("start env %s: %w", spec.ID, err)
 	}
-	e := &env{proc: st.proc, g: st.g, memMB: memMB, done: make(chan struct{})}
+	e := &env{proc: st.proc, g: st.g, memMB: memMB, cpus: c.CPUs, done: make(chan struct{})}
 	if err := e.handout(st, spec, p, msg, dials); err != nil {
 		return nil, fmt.Errorf("start env %s: %w", spec.ID, err)
 	}
+	started = true
 	go e.wait()
 	return e, nil
 }
@@ -270,6 +279,7 @@ type env struct {
 	proc   *os.Process
 	g      group
 	memMB  int
+	cpus   []int // the CPUs it runs on (affinity.Pick), nil for all
 	done   chan struct{}
 	err    error
 	copies sync.WaitGroup // output copied from pipes to non-file writers
@@ -421,6 +431,7 @@ func (e *env) wait() {
 	e.gone = true
 	_ = e.g.remove()
 	e.mu.Unlock()
+	affinity.Drop(e.cpus)
 	if err != nil && oom {
 		err = &sandbox.OutOfMemoryError{Err: err}
 	}

@@ -44,6 +44,7 @@ const (
 	_ = uint32(opResolve-C.OP_RESOLVE) + uint32(C.OP_RESOLVE-opResolve)
 	_ = uint32(opExec-C.OP_EXEC) + uint32(C.OP_EXEC-opExec)
 	_ = uint32(opExit-C.OP_EXIT) + uint32(C.OP_EXIT-opExit)
+	_ = uint32(opSetaffinity-C.OP_SETAFFINITY) + uint32(C.OP_SETAFFINITY-opSetaffinity)
 	_ = uint32(opEnd-C.OP_END) + uint32(C.OP_END-opEnd)
 	_ = uint32(fdControl-C.FD_CONTROL) + uint32(C.FD_CONTROL-fdControl)
 )

@@ -322,6 +322,16 @@ static int run(struct child *c, uint32_t op, const struct arg *args, uint32_t na
 		}
 		return err;
 	}
+	case OP_SETAFFINITY: {
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		for (uint32_t i = 0; i < nargs; i++) {
+			NUM(cpu, i);
+			if (cpu >= CPU_SETSIZE) return EINVAL;
+			CPU_SET((int)cpu, &set);
+		}
+		return sched_setaffinity(0, sizeof set, &set) == 0 ? 0 : errno;
+	}
 	case OP_EXEC:
 		return exec_program(c, args, nargs);
 	case OP_EXIT: {

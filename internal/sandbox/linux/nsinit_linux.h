@@ -50,6 +50,7 @@ enum {
 	OP_RESOLVE,
 	OP_EXEC,
 	OP_EXIT,
+	OP_SETAFFINITY,
 	OP_END,
 };
 

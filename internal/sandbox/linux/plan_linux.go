@@ -63,6 +63,7 @@ const (
 	opResolve                     // candidate paths: the first executable regular file is the program
 	opExec                        // argc, argv…, envp…: execve the resolved program
 	opExit                        // status
+	opSetaffinity                 // cpu…: sched_setaffinity to these CPUs
 	opEnd                         // not an op: one past the last
 )
 

@@ -20,6 +20,7 @@ import (
 	"syscall"
 
 	"github.com/updraft/updraft/internal/sandbox"
+	"github.com/updraft/updraft/internal/sandbox/affinity"
 )
 
 // Driver starts plain child processes.
@@ -67,10 +68,12 @@ func (*Driver) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Env, error
 		Stderr:      spec.Stderr,
 		SysProcAttr: procAttr(),
 	}
-	if err := cmd.Start(); err != nil {
+	cpus := affinity.Pick(spec.CPUs)
+	if err := affinity.Run(cpus, cmd.Start); err != nil {
+		affinity.Drop(cpus)
 		return nil, fmt.Errorf("start env %s: %w", spec.ID, err)
 	}
-	e := &env{cmd: cmd, done: make(chan struct{})}
+	e := &env{cmd: cmd, done: make(chan struct{}), cpus: cpus}
 	go e.wait()
 	return e, nil
 }
@@ -108,12 +111,14 @@ type env struct {
 	killOnce sync.Once
 	mu       sync.Mutex
 	peak     int64
+	cpus     []int // the CPUs it runs on (affinity.Pick), nil for all
 }
 
 func (e *env) wait() {
 	err := e.cmd.Wait()
 	// Whatever the main process left behind in its group goes with it.
 	_ = syscall.Kill(-e.cmd.Process.Pid, syscall.SIGKILL)
+	affinity.Drop(e.cpus)
 	e.err = err
 	close(e.done)
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -63,6 +64,22 @@ func waitDone(t *testing.T, e sandbox.Env) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("environment did not exit")
 	}
+}
+
+// cpusAllowed is the Cpus_allowed_list of process pid's main thread.
+func cpusAllowed(t *testing.T, pid int) string {
+	t.Helper()
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		t.Skipf("no /proc: %v", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "Cpus_allowed_list:"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	t.Skip("no Cpus_allowed_list in /proc")
+	return ""
 }
 
 func alive(pid int) bool {
@@ -293,6 +310,35 @@ func Run(t *testing.T, d sandbox.Driver) {
 		}
 		if err := f.Thaw(); err != nil {
 			t.Errorf("thaw after kill: %v", err)
+		}
+	})
+	t.Run("RunsOnItsCPUs", func(t *testing.T) {
+		host := cpusAllowed(t, os.Getpid())
+		if runtime.GOOS != "linux" || strings.IndexAny(host, ",-") < 0 {
+			t.Skip("needs Linux and more than one CPU")
+		}
+		// The program says its CPUs and those of a process it starts,
+		// then stays, so that the next environment is started beside it.
+		dir := t.TempDir()
+		script(t, dir, "bootstrap", `cpus='while read -r k v; do case $k in Cpus_allowed_list:) echo "$v";; esac; done </proc/self/status'
+eval "$cpus"
+sh -c "$cpus"
+exec sleep 30
+`)
+		var got [2]string
+		for i := range got {
+			var out syncBuffer
+			start(t, d, sandbox.Spec{ID: "cpus" + strconv.Itoa(i), CodeDir: dir, Args: []string{"./bootstrap"}, Env: []string{"PATH=/usr/bin:/bin"},
+				MemoryMB: 128, CPUs: 1, Stdout: &out})
+			waitFor(t, "the program to say its CPUs", func() bool { return strings.Count(out.String(), "\n") == 2 })
+			lines := strings.Fields(out.String())
+			if len(lines) != 2 || strings.IndexAny(lines[0], ",-") >= 0 || lines[0] != lines[1] {
+				t.Fatalf("environment %d with CPUs 1 runs on %q, and a process it starts on %q; want one CPU for both (the node may use %s)", i, lines[0], lines[1], host)
+			}
+			got[i] = lines[0]
+		}
+		if got[0] == got[1] {
+			t.Errorf("two environments with CPUs 1 side by side both run on CPU %s, while the node may use %s", got[0], host)
 		}
 	})
 	t.Run("IsolatedNetworkOrRefusal", func(t *testing.T) {

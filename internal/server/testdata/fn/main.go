@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -157,6 +158,8 @@ func handle(ctx context.Context, raw json.RawMessage) (result, error) {
 	case "whoami":
 		host, _ := os.Hostname()
 		r.Data = fmt.Sprintf("%d %d %s", os.Getuid(), os.Getgid(), host)
+	case "cpus": // what the Go runtime saw at start: NumCPU GOMAXPROCS
+		r.Data = fmt.Sprintf("%d %d", runtime.NumCPU(), runtime.GOMAXPROCS(0))
 	case "procs": // the process ids this function can see
 		entries, _ := os.ReadDir("/proc")
 		var pids []string
