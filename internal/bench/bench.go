@@ -71,6 +71,9 @@ type Runner struct {
 	created  []string
 	machines []string // state machine ARNs
 	made     map[string]bool
+	// sleeperBase is how many environments the node had before the
+	// sleeper function was made: what is left once it is deleted.
+	sleeperBase int
 }
 
 // New returns a Runner. Close deletes the functions it created.

@@ -42,12 +42,25 @@ type BurstBaseline struct {
 	Errors      errorLog      `json:"errors"`
 }
 
+// sleeper makes the function of the burst and memory scenarios once,
+// noting how many environments the node had before it.
+func (r *Runner) sleeper(ctx context.Context) (string, error) {
+	if !r.made[r.prefix+"-sleeper"] {
+		st, err := r.status(ctx, r.http, false)
+		if err != nil {
+			return "", err
+		}
+		r.sleeperBase = st.Envs
+	}
+	return r.function(ctx, "sleeper", r.cfg.Code.Sleeper)
+}
+
 // Burst sends n invocations at once to a function that sleeps for sleep,
 // so the node must run n environments together, and watches the status
 // endpoint while they start. The node needs account concurrency and burst
 // of at least n.
 func (r *Runner) Burst(ctx context.Context, n int, sleep time.Duration) (*BurstResult, error) {
-	name, err := r.function(ctx, "sleeper", r.cfg.Code.Sleeper)
+	name, err := r.sleeper(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -259,7 +272,7 @@ func (r *Runner) Memory(ctx context.Context, n int, sleep time.Duration) (*Memor
 		return nil, err
 	}
 	if st.IdleEnvs < n {
-		name, err := r.function(ctx, "sleeper", r.cfg.Code.Sleeper)
+		name, err := r.sleeper(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -280,7 +293,7 @@ func (r *Runner) Memory(ctx context.Context, n int, sleep time.Duration) (*Memor
 	// with it, so the scenarios after this one do not share the node with
 	// a thousand idle environments.
 	if name := r.prefix + "-sleeper"; r.made[name] {
-		if err := r.drop(ctx, name, max(st.Envs-n, 0)); err != nil {
+		if err := r.drop(ctx, name, r.sleeperBase); err != nil {
 			return nil, fmt.Errorf("memory: %w", err)
 		}
 	}
