@@ -69,7 +69,9 @@ func planSandbox(c *childConfig) (*plan, error) {
 		for i, cpu := range c.CPUs {
 			cpus[i] = num(cpu)
 		}
-		p.add(opSetaffinity, fmt.Sprintf("sched_setaffinity %v", c.CPUs), cpus...)
+		// EINVAL: none of them is the node's any more (its cpuset
+		// changed); the environment then runs where the node may.
+		p.add(opSetaffinity, fmt.Sprintf("sched_setaffinity %v", c.CPUs), cpus...).ignore = unix.EINVAL
 	}
 	p.pivot()
 	p.chdir(taskRoot)

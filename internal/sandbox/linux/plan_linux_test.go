@@ -158,6 +158,7 @@ func TestPlanSandbox(t *testing.T) {
 		Listen:  []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:9001")},
 		LastCap: 1,
 		Filter:  []byte{1, 2, 3, 4, 5, 6, 7, 8},
+		CPUs:    []int{1, 3},
 	}
 	p, err := planSandbox(c)
 	if err != nil {
@@ -179,7 +180,7 @@ func TestPlanSandbox(t *testing.T) {
 		"mkdir " + r + "\nmkdir " + r + "/usr\nbind " + host + "/usr\nremount " + host + "/usr read-only\nsymlink " + r + "/lib\n",
 		"mkdir " + r + "/etc\nsymlink " + r + "/etc/resolv.conf\nmkdir " + r + "/run\nmkdir " + r + "/run/resolve\ncreate " + r + "/run/resolve/stub.conf\nbind " + host + "/run/resolve/stub.conf\n",
 		"mkdir /r/var\nmkdir /r/var/task\nbind " + host + "/code\n",
-		"remount root read-only\nsethostname\nchdir /r\npivot_root\ndetach old root\nchdir /\nchdir /var/task\nprogram bootstrap\n" +
+		"remount root read-only\nsethostname\nsched_setaffinity [1 3]\nchdir /r\npivot_root\ndetach old root\nchdir /\nchdir /var/task\nprogram bootstrap\n" +
 			"drop bounding capability 0\ndrop bounding capability 1\nclear ambient capabilities\nsetgroups\nsetresgid 990\nsetresuid 993\ncapset\n" +
 			"set parent-death signal\nno_new_privs\nseccomp\nexec bootstrap",
 	} {
@@ -195,6 +196,11 @@ func TestPlanSandbox(t *testing.T) {
 		t.Errorf("exec args %q, want %q", last.args, want)
 	}
 	for _, s := range p.steps {
+		if s.op == opSetaffinity {
+			if want := [][]byte{num(1), num(3)}; !slices.EqualFunc(s.args, want, bytes.Equal) || s.ignore != unix.EINVAL {
+				t.Errorf("sched_setaffinity args %q ignoring %v, want %q ignoring EINVAL", s.args, s.ignore, want)
+			}
+		}
 		if s.op == opResolve {
 			if want := [][]byte{[]byte("/var/task/bootstrap\x00"), []byte("/usr/bin/bootstrap\x00")}; !slices.EqualFunc(s.args, want, bytes.Equal) {
 				t.Errorf("candidates %q, want %q", s.args, want)
