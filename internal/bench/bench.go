@@ -36,12 +36,16 @@ import (
 
 // Defaults of the scenarios' parameters.
 const (
-	ColdSamplesDefault       = 50
-	WarmSamplesDefault       = 5000
-	ConcurrencyDefault       = 32
-	DurationDefault          = 5 * time.Second
-	BurstEnvsDefault         = 1000
-	BurstSleepDefault        = time.Second
+	ColdSamplesDefault = 50
+	WarmSamplesDefault = 5000
+	ConcurrencyDefault = 32
+	DurationDefault    = 5 * time.Second
+	BurstEnvsDefault   = 1000
+	// BurstSleepDefault is as long as the burst target (5 s), so every
+	// invocation of a burst that meets it is still running when the last
+	// environment starts: none can find an environment already free, and
+	// the node holds all of them at once.
+	BurstSleepDefault        = 5 * time.Second
 	MemoryBaselineProcsLimit = 100
 )
 
