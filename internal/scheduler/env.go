@@ -355,6 +355,12 @@ func (s *Scheduler) startEnvWithin(ctx context.Context, rec *function.Record, re
 		api:      api,
 		sink:     s.cfg.Logs,
 	}
+	if e.sink != nil && c.Runtime != "" {
+		// Lambda opens every environment's log stream with this line; it
+		// is not part of any invocation's log tail.
+		e.sink.Log(e.Function, e.Stream, now, "INIT_START Runtime Version: "+function.RuntimeVersion(c.Runtime)+
+			"\tRuntime Version ARN: "+function.RuntimeVersionARN(s.cfg.Region, c.Runtime))
+	}
 	e.logs, err = newLogPipe(r, e.emit)
 	if err != nil {
 		_ = api.Close()

@@ -91,12 +91,10 @@ func transitionRevision(stored string) string {
 	return h[0:8] + "-" + h[8:12] + "-4" + h[13:16] + "-a" + h[17:20] + "-" + h[20:32]
 }
 
-// runtimeVersionARN names the runtime version a function runs, in Lambda's
-// form (arn:aws:lambda:<region>::runtime:<64 hex digits>). Updraft runs
-// one version of each runtime, so the digits are a digest of its name.
+// runtimeVersionARN names the runtime version a function runs
+// (function.RuntimeVersionARN).
 func (a *API) runtimeVersionARN(runtime string) string {
-	sum := sha256.Sum256([]byte("updraft runtime " + runtime))
-	return "arn:aws:lambda:" + a.store.Region() + "::runtime:" + hex.EncodeToString(sum[:])
+	return function.RuntimeVersionARN(a.store.Region(), runtime)
 }
 
 // views renders every configuration of a listing.
