@@ -13,13 +13,13 @@ package runtimeapi
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -87,31 +87,38 @@ type InitError struct {
 }
 
 // Server is one environment's Runtime API endpoint.
+//
+// It reads requests with net/http's parser but answers them itself: an
+// invocation handed to a runtime already waiting in invocation/next is
+// written to that runtime's connection by Submit's goroutine, with no
+// hand-off to another, and no request costs a goroutine of its own. On a
+// warm invocation that is the difference between one goroutine wake-up in
+// the node and several (docs/design.md, "The Runtime API").
 type Server struct {
-	ln    net.Listener
-	srv   *http.Server
-	queue chan *Invocation
+	ln net.Listener
 
 	mu       sync.Mutex
+	queue    []*Invocation // submitted, not yet asked for
+	waiting  []*conn       // connections whose invocation/next waits
+	conns    map[*conn]struct{}
 	inflight map[string]*Invocation
 	polled   bool
+	shut     bool
 
 	ready    chan struct{} // closed at the first invocation/next
 	initErr  chan InitError
 	closed   chan struct{}
 	closeOne sync.Once
+	serving  sync.WaitGroup
 }
-
-// queueMin is the least room a Server keeps for submitted invocations
-// the runtime has not asked for yet.
-const queueMin = 64
 
 // Listen opens a Runtime API endpoint on a random loopback port.
 func Listen() (*Server, error) { return ListenQueue(1) }
 
 // ListenQueue opens a Runtime API endpoint for an environment that serves
-// up to concurrency invocations at once, so Submit never waits for the
-// runtime to ask for one it is allowed to run.
+// up to concurrency invocations at once. Submit never waits for the
+// runtime, whatever the concurrency; it is kept for callers that size the
+// environment.
 func ListenQueue(concurrency int) (*Server, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -119,19 +126,14 @@ func ListenQueue(concurrency int) (*Server, error) {
 	}
 	s := &Server{
 		ln:       ln,
-		queue:    make(chan *Invocation, max(concurrency, queueMin)),
-		inflight: map[string]*Invocation{},
+		conns:    map[*conn]struct{}{},
+		inflight: make(map[string]*Invocation, concurrency),
 		ready:    make(chan struct{}),
 		initErr:  make(chan InitError, 1),
 		closed:   make(chan struct{}),
 	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /"+Version+"/runtime/invocation/next", s.next)
-	mux.HandleFunc("POST /"+Version+"/runtime/invocation/{id}/response", s.response)
-	mux.HandleFunc("POST /"+Version+"/runtime/invocation/{id}/error", s.invocationError)
-	mux.HandleFunc("POST /"+Version+"/runtime/init/error", s.initError)
-	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = s.srv.Serve(ln) }()
+	s.serving.Add(1)
+	go s.accept()
 	return s, nil
 }
 
@@ -145,23 +147,36 @@ func (s *Server) Ready() <-chan struct{} { return s.ready }
 // InitErrors delivers a runtime's init/error report.
 func (s *Server) InitErrors() <-chan InitError { return s.initErr }
 
-// Submit queues an invocation for the runtime. It never blocks for long:
-// the queue holds as many invocations as the environment may run at once.
+var errClosed = errors.New("runtime api closed")
+
+// Submit hands an invocation to the runtime: to a connection waiting in
+// invocation/next, written from the caller's goroutine (bounded by the
+// invocation's deadline), else to the queue the next poll takes from. It
+// never waits for the runtime to ask.
 func (s *Server) Submit(inv *Invocation) error {
-	select {
-	case <-s.closed:
-		return errors.New("runtime api closed")
-	default:
-	}
 	s.mu.Lock()
-	s.inflight[inv.RequestID] = inv
-	s.mu.Unlock()
-	select {
-	case s.queue <- inv:
-		return nil
-	case <-s.closed:
-		return errors.New("runtime api closed")
+	if s.shut {
+		s.mu.Unlock()
+		return errClosed
 	}
+	s.inflight[inv.RequestID] = inv
+	for len(s.waiting) > 0 {
+		c := s.waiting[0]
+		s.waiting = s.waiting[1:]
+		s.mu.Unlock()
+		if c.answerNext(inv) == nil {
+			return nil
+		}
+		// That runtime is gone; try the next one waiting, else queue.
+		s.mu.Lock()
+		if s.shut {
+			s.mu.Unlock()
+			return errClosed
+		}
+	}
+	s.queue = append(s.queue, inv)
+	s.mu.Unlock()
+	return nil
 }
 
 // Forget drops an invocation that ended without an answer (timeout, crash),
@@ -172,53 +187,110 @@ func (s *Server) Forget(requestID string) {
 	s.mu.Unlock()
 }
 
-// Close stops serving. Waiting next calls return.
+// Close stops serving: a waiting invocation/next is answered 410 Gone and
+// every connection is closed.
 func (s *Server) Close() error {
-	s.closeOne.Do(func() { close(s.closed) })
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	defer cancel()
-	if err := s.srv.Shutdown(ctx); err != nil {
-		return s.srv.Close()
-	}
+	s.closeOne.Do(func() {
+		close(s.closed)
+		_ = s.ln.Close()
+		s.mu.Lock()
+		s.shut = true
+		waiting := s.waiting
+		s.waiting = nil
+		s.mu.Unlock()
+		for _, c := range waiting {
+			c.answerGone()
+		}
+		s.mu.Lock()
+		for c := range s.conns {
+			_ = c.nc.Close()
+		}
+		s.mu.Unlock()
+		s.serving.Wait()
+	})
 	return nil
 }
 
-func (s *Server) next(w http.ResponseWriter, r *http.Request) {
+func (s *Server) accept() {
+	defer s.serving.Done()
+	for {
+		nc, err := s.ln.Accept()
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return
+		}
+		c := newConn(s, nc)
+		s.mu.Lock()
+		if s.shut {
+			s.mu.Unlock()
+			_ = nc.Close()
+			continue
+		}
+		s.conns[c] = struct{}{}
+		s.serving.Add(1)
+		s.mu.Unlock()
+		go c.serve()
+	}
+}
+
+// next answers an invocation/next on c: with a queued invocation at
+// once, else by parking c until Submit writes one to it.
+func (s *Server) next(c *conn) {
 	s.mu.Lock()
 	if !s.polled {
 		s.polled = true
 		close(s.ready)
 	}
+	if s.shut {
+		s.mu.Unlock()
+		c.answerGone()
+		return
+	}
+	if len(s.queue) > 0 {
+		inv := s.queue[0]
+		s.queue[0] = nil
+		s.queue = s.queue[1:]
+		s.mu.Unlock()
+		if c.writeNext(inv) != nil {
+			s.requeue(inv)
+		}
+		return
+	}
+	c.park()
+	s.waiting = append(s.waiting, c)
 	s.mu.Unlock()
-	var inv *Invocation
-	select {
-	case inv = <-s.queue:
-	case <-s.closed:
-		http.Error(w, "shutting down", http.StatusGone)
-		return
-	case <-r.Context().Done():
-		return
+}
+
+// requeue puts back, first in line, an invocation whose runtime
+// connection failed before it was written.
+func (s *Server) requeue(inv *Invocation) {
+	s.mu.Lock()
+	if _, ok := s.inflight[inv.RequestID]; ok && !s.shut {
+		s.queue = append([]*Invocation{inv}, s.queue...)
 	}
-	h := w.Header()
-	h["Lambda-Runtime-Aws-Request-Id"] = []string{inv.RequestID}
-	h["Lambda-Runtime-Deadline-Ms"] = []string{strconv.FormatInt(inv.Deadline.UnixMilli(), 10)}
-	h["Lambda-Runtime-Invoked-Function-Arn"] = []string{inv.FunctionARN}
-	if inv.TraceID != "" {
-		h["Lambda-Runtime-Trace-Id"] = []string{inv.TraceID}
+	s.mu.Unlock()
+}
+
+// unpark takes c off the waiting list; false if Submit already took it.
+func (s *Server) unpark(c *conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, w := range s.waiting {
+		if w == c {
+			s.waiting = slices.Delete(s.waiting, i, i+1)
+			return true
+		}
 	}
-	if inv.ClientContext != "" {
-		h["Lambda-Runtime-Client-Context"] = []string{inv.ClientContext}
-	}
-	if inv.CognitoIdentity != "" {
-		h["Lambda-Runtime-Cognito-Identity"] = []string{inv.CognitoIdentity}
-	}
-	if inv.TenantID != "" {
-		h["Lambda-Runtime-Aws-Tenant-Id"] = []string{inv.TenantID}
-	}
-	h["Content-Type"] = []string{"application/json"}
-	h["Content-Length"] = []string{strconv.Itoa(len(inv.Payload))}
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(inv.Payload)
+	return false
+}
+
+func (s *Server) drop(c *conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
 }
 
 func (s *Server) take(id string) *Invocation {
@@ -231,63 +303,63 @@ func (s *Server) take(id string) *Invocation {
 
 var accepted = []byte(`{"status":"OK"}` + "\n")
 
-func writeStatus(w http.ResponseWriter, code int, errType, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
+// status answers a post: 202 with Lambda's acknowledgement, else the
+// error as the Runtime API reports it.
+func (c *conn) status(code int, errType, msg string, keep bool) {
 	if code == http.StatusAccepted {
-		_, _ = w.Write(accepted)
+		c.reply(code, accepted, !keep)
 		return
 	}
 	b, _ := json.Marshal(map[string]string{"errorType": errType, "errorMessage": msg})
-	_, _ = w.Write(b)
+	c.reply(code, b, !keep)
 }
 
-func (s *Server) response(w http.ResponseWriter, r *http.Request) {
-	inv := s.take(r.PathValue("id"))
+func (s *Server) response(c *conn, r *http.Request, id string, keep bool) {
+	inv := s.take(id)
 	if inv == nil {
-		writeStatus(w, http.StatusBadRequest, "InvalidRequestID", "Invalid request ID")
+		c.status(http.StatusBadRequest, "InvalidRequestID", "Invalid request ID", keep)
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, ResponseMax+1))
+	body, err := io.ReadAll(io.LimitReader(c.body(r), ResponseMax+1))
 	if err != nil {
 		inv.result <- errorResult("Runtime.Unknown", "reading response from runtime: "+err.Error())
-		writeStatus(w, http.StatusBadRequest, "InvalidRequest", err.Error())
+		c.status(http.StatusBadRequest, "InvalidRequest", err.Error(), false)
 		return
 	}
 	if len(body) > ResponseMax {
 		inv.result <- errorResult("Function.ResponseSizeTooLarge", "Response payload size exceeded maximum allowed payload size ("+strconv.Itoa(ResponseMax)+" bytes).")
-		writeStatus(w, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "Exceeded maximum allowed payload size ("+strconv.Itoa(ResponseMax)+" bytes).")
+		c.status(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "Exceeded maximum allowed payload size ("+strconv.Itoa(ResponseMax)+" bytes).", keep)
 		return
 	}
 	if t := r.Trailer.Get(HeaderErrorType); t != "" {
 		// The runtime failed while streaming its response body.
 		payload, _ := base64.StdEncoding.DecodeString(r.Trailer.Get(trailerErrorBody))
 		inv.result <- Result{Payload: payload, ErrorType: t, Error: true}
-		writeStatus(w, http.StatusAccepted, "", "")
+		c.status(http.StatusAccepted, "", "", keep)
 		return
 	}
 	inv.result <- Result{Payload: body, ContentType: r.Header.Get("Content-Type")}
-	writeStatus(w, http.StatusAccepted, "", "")
+	c.status(http.StatusAccepted, "", "", keep)
 }
 
-func (s *Server) invocationError(w http.ResponseWriter, r *http.Request) {
-	inv := s.take(r.PathValue("id"))
+func (s *Server) invocationError(c *conn, r *http.Request, id string, keep bool) {
+	inv := s.take(id)
 	if inv == nil {
-		writeStatus(w, http.StatusBadRequest, "InvalidRequestID", "Invalid request ID")
+		c.status(http.StatusBadRequest, "InvalidRequestID", "Invalid request ID", keep)
 		return
 	}
-	body, _ := io.ReadAll(io.LimitReader(r.Body, ResponseMax))
+	body, _ := io.ReadAll(io.LimitReader(c.body(r), ResponseMax))
 	inv.result <- Result{Payload: body, ErrorType: errorType(r.Header, body), Error: true}
-	writeStatus(w, http.StatusAccepted, "", "")
+	c.status(http.StatusAccepted, "", "", keep)
 }
 
-func (s *Server) initError(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(io.LimitReader(r.Body, ResponseMax))
+func (s *Server) initError(c *conn, r *http.Request, keep bool) {
+	body, _ := io.ReadAll(io.LimitReader(c.body(r), ResponseMax))
 	select {
 	case s.initErr <- InitError{Type: errorType(r.Header, body), Payload: body}:
 	default:
 	}
-	writeStatus(w, http.StatusAccepted, "", "")
+	c.status(http.StatusAccepted, "", "", keep)
 }
 
 // errorType takes the header, else the body's errorType, else Lambda's

@@ -1,13 +1,14 @@
 package runtimeapi
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -717,8 +718,8 @@ func TestServer_awsLambdaGo_panic(t *testing.T) {
 	}
 }
 
-// FuzzServer_Response posts arbitrary answers through the server's handler:
-// it never panics and every invocation gets exactly one Result.
+// FuzzServer_Response posts arbitrary answers to a real server over HTTP:
+// it never fails and every invocation gets exactly one Result.
 func FuzzServer_Response(f *testing.F) {
 	f.Add([]byte(`{"ok":true}`), "application/json", "", "", "", false)
 	f.Add([]byte(`{"errorType":"X","errorMessage":"m"}`), "", "", "", "", true)
@@ -730,34 +731,43 @@ func FuzzServer_Response(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Cleanup(func() { _ = s.Close() })
-	h := s.srv.Handler
 	var n int
 	f.Fuzz(func(t *testing.T, body []byte, contentType, errType, trailerType, trailerBody string, toError bool) {
+		rc := newRuntimeClient(t, s)
 		n++
 		id := "fuzz-" + strconv.Itoa(n)
 		inv := NewInvocation(id, []byte(`{}`), time.Now().Add(time.Minute))
 		if err := s.Submit(inv); err != nil {
 			t.Fatal(err)
 		}
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/"+Version+"/runtime/invocation/next", nil))
-		if got := w.Header().Get(HeaderRequestID); w.Code != http.StatusOK || got != id {
-			t.Fatalf("next: got %d %q, want 200 %s", w.Code, got, id)
+		if r := rc.mustNext(); r.header.Get(HeaderRequestID) != id {
+			t.Fatalf("next: got %q, want %s", r.header.Get(HeaderRequestID), id)
 		}
-		path := "/" + Version + "/runtime/invocation/" + id + "/response"
+		path := "invocation/" + id + "/response"
 		if toError {
-			path = "/" + Version + "/runtime/invocation/" + id + "/error"
+			path = "invocation/" + id + "/error"
 		}
-		post := func() *httptest.ResponseRecorder {
-			req := httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body))
-			req.Header = http.Header{"Content-Type": {contentType}, HeaderErrorType: {errType}}
-			req.Trailer = http.Header{HeaderErrorType: {trailerType}, trailerErrorBody: {trailerBody}}
-			w := httptest.NewRecorder()
-			h.ServeHTTP(w, req)
-			return w
+		post := func() reply {
+			// A chunked body carries the trailers.
+			req, err := http.NewRequest(http.MethodPost, rc.base+path, io.MultiReader(bytes.NewReader(body)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, v := range map[string]string{"Content-Type": contentType, HeaderErrorType: errType} {
+				if v != "" && !strings.ContainsAny(v, "\r\n\x00\x7f") {
+					req.Header.Set(k, v)
+				}
+			}
+			req.Trailer = http.Header{}
+			for k, v := range map[string]string{HeaderErrorType: trailerType, trailerErrorBody: trailerBody} {
+				if v != "" && !strings.ContainsAny(v, "\r\n\x00\x7f") {
+					req.Trailer.Set(k, v)
+				}
+			}
+			return rc.do(req)
 		}
-		if w := post(); w.Code != http.StatusAccepted {
-			t.Fatalf("post: got %d %q, want 202", w.Code, w.Body)
+		if r := post(); r.err != nil || r.status != http.StatusAccepted {
+			t.Fatalf("post: got %d %q %v, want 202", r.status, r.body, r.err)
 		}
 		select {
 		case r := <-inv.Result():
@@ -770,8 +780,8 @@ func FuzzServer_Response(f *testing.F) {
 		default:
 			t.Fatal("no Result after the post")
 		}
-		if w := post(); w.Code != http.StatusBadRequest {
-			t.Fatalf("second post: got %d, want 400", w.Code)
+		if r := post(); r.status != http.StatusBadRequest {
+			t.Fatalf("second post: got %d %v, want 400", r.status, r.err)
 		}
 		select {
 		case r := <-inv.Result():
@@ -779,4 +789,235 @@ func FuzzServer_Response(f *testing.F) {
 		default:
 		}
 	})
+}
+
+func (s *Server) connections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
+// FuzzServer_conn sends arbitrary bytes on a runtime connection: the
+// server answers or closes it, and goes on serving other connections.
+func FuzzServer_conn(f *testing.F) {
+	f.Add([]byte("GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n"))
+	f.Add([]byte("POST /2018-06-01/runtime/invocation/x/response HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"))
+	f.Add([]byte("POST /2018-06-01/runtime/init/error HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"))
+	f.Add([]byte("POST /2018-06-01/runtime/init/error HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n{}"))
+	f.Add([]byte("GET / HTTP/1.0\r\n\r\n"))
+	f.Add([]byte("\x00\xff garbage\r\n\r\n"))
+	s, err := Listen()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { _ = s.Close() })
+	var n int
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		nc, err := net.Dial("tcp", s.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = nc.Write(raw)
+		_ = nc.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+		_, _ = io.Copy(io.Discard, nc)
+		_ = nc.Close()
+		// An invocation handed to a connection the server has not yet
+		// seen closed is lost with it, as it would be with a runtime that
+		// hung up; wait until the server let go of it.
+		for start := time.Now(); s.connections() > 0; time.Sleep(time.Millisecond) {
+			if time.Since(start) > waitMax {
+				t.Fatal("the server kept the connection after it closed")
+			}
+		}
+		// The server still serves a runtime.
+		n++
+		rc := newRuntimeClient(t, s)
+		inv := submit(t, s, NewInvocation("conn-"+strconv.Itoa(n), []byte(`{}`), time.Now().Add(time.Minute)))
+		if r := rc.mustNext(); r.header.Get(HeaderRequestID) != inv.RequestID {
+			t.Fatalf("next: got %q, want %s", r.header.Get(HeaderRequestID), inv.RequestID)
+		}
+		wantStatus(t, "response", rc.respond(inv.RequestID, []byte("ok"), nil), http.StatusAccepted)
+		if got := result(t, inv); string(got.Payload) != "ok" {
+			t.Fatalf("Result: got %q, want ok", got.Payload)
+		}
+	})
+}
+
+// rawConn is a runtime connection driven byte by byte.
+type rawConn struct {
+	t  *testing.T
+	nc net.Conn
+	br *bufio.Reader
+}
+
+func dialRaw(t *testing.T, s *Server) *rawConn {
+	t.Helper()
+	nc, err := net.Dial("tcp", s.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = nc.Close() })
+	_ = nc.SetDeadline(time.Now().Add(waitMax))
+	return &rawConn{t: t, nc: nc, br: bufio.NewReader(nc)}
+}
+
+func (c *rawConn) send(s string) {
+	c.t.Helper()
+	if _, err := c.nc.Write([]byte(s)); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+func (c *rawConn) read() *http.Response {
+	c.t.Helper()
+	resp, err := http.ReadResponse(c.br, nil)
+	if err != nil {
+		c.t.Fatalf("read response: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	return resp
+}
+
+// closed reports whether the server closed the connection.
+func (c *rawConn) closed() bool {
+	_, err := c.br.ReadByte()
+	return err == io.EOF
+}
+
+func waitConnections(t *testing.T, s *Server, n int) {
+	t.Helper()
+	for start := time.Now(); s.connections() != n; time.Sleep(time.Millisecond) {
+		if time.Since(start) > waitMax {
+			t.Fatalf("server holds %d connections, want %d", s.connections(), n)
+		}
+	}
+}
+
+func TestServer_protocol(t *testing.T) {
+	const base = "/" + Version + "/runtime/"
+	t.Run("100-continue", func(t *testing.T) {
+		s := listen(t)
+		c := dialRaw(t, s)
+		c.send("POST " + base + "init/error HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n")
+		if r := c.read(); r.StatusCode != http.StatusContinue {
+			t.Fatalf("before the body: got %d, want 100", r.StatusCode)
+		}
+		c.send("{}")
+		if r := c.read(); r.StatusCode != http.StatusAccepted {
+			t.Fatalf("after the body: got %d, want 202", r.StatusCode)
+		}
+		if got := <-s.InitErrors(); string(got.Payload) != "{}" {
+			t.Errorf("InitError: got %q, want {}", got.Payload)
+		}
+		// An answer without reading the body closes the connection: the
+		// client never sent it.
+		c.send("POST " + base + "invocation/nope/response HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n")
+		if r := c.read(); r.StatusCode != http.StatusBadRequest {
+			t.Fatalf("unknown id: got %d, want 400", r.StatusCode)
+		}
+		if !c.closed() {
+			t.Error("connection kept after a body that was never sent")
+		}
+	})
+	t.Run("routes", func(t *testing.T) {
+		s := listen(t)
+		c := dialRaw(t, s)
+		for _, tt := range []struct {
+			req   string
+			code  int
+			allow string
+		}{
+			{"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n", http.StatusNotFound, ""},
+			{"GET " + base + "invocation/x/other HTTP/1.1\r\nHost: x\r\n\r\n", http.StatusNotFound, ""},
+			{"GET " + base + "invocation/x/response HTTP/1.1\r\nHost: x\r\n\r\n", http.StatusMethodNotAllowed, "POST"},
+			{"POST " + base + "invocation/next HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", http.StatusMethodNotAllowed, "GET"},
+			{"PUT " + base + "init/error HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nx", http.StatusMethodNotAllowed, "POST"},
+		} {
+			c.send(tt.req)
+			r := c.read()
+			if r.StatusCode != tt.code || r.Header.Get("Allow") != tt.allow {
+				t.Errorf("%q: got %d Allow %q, want %d Allow %q", tt.req, r.StatusCode, r.Header.Get("Allow"), tt.code, tt.allow)
+			}
+		}
+	})
+	t.Run("bad requests", func(t *testing.T) {
+		s := listen(t)
+		c := dialRaw(t, s)
+		c.send("GARBAGE\r\n\r\n")
+		if r := c.read(); r.StatusCode != http.StatusBadRequest || !c.closed() {
+			t.Errorf("garbage: got %d, want 400 and the connection closed", r.StatusCode)
+		}
+		c = dialRaw(t, s)
+		c.send("GET " + base + "invocation/next HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 2<<20) + "\r\n\r\n")
+		if r := c.read(); r.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+			t.Errorf("huge header: got %d, want 431", r.StatusCode)
+		}
+		c = dialRaw(t, s)
+		c.send("GET " + base + "invocation/next HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+		submit(t, s, NewInvocation("closing", nil, time.Now().Add(time.Minute)))
+		if r := c.read(); r.StatusCode != http.StatusOK || !c.closed() {
+			t.Errorf("Connection: close: got %d, want 200 and the connection closed", r.StatusCode)
+		}
+	})
+	t.Run("hang up while waiting", func(t *testing.T) {
+		s := listen(t)
+		c := dialRaw(t, s)
+		c.send("GET " + base + "invocation/next HTTP/1.1\r\nHost: x\r\n\r\n")
+		<-s.Ready()
+		waitParked(t, s, 1)
+		_ = c.nc.Close()
+		waitConnections(t, s, 0)
+		inv := submit(t, s, NewInvocation("after-hangup", nil, time.Now().Add(time.Minute)))
+		rc := newRuntimeClient(t, s)
+		if r := rc.mustNext(); r.header.Get(HeaderRequestID) != inv.RequestID {
+			t.Errorf("next: got %q, want %s", r.header.Get(HeaderRequestID), inv.RequestID)
+		}
+	})
+	t.Run("request before next answered", func(t *testing.T) {
+		s := listen(t)
+		c := dialRaw(t, s)
+		c.send("GET " + base + "invocation/next HTTP/1.1\r\nHost: x\r\n\r\n")
+		waitParked(t, s, 1)
+		c.send("GET " + base + "invocation/next HTTP/1.1\r\nHost: x\r\n\r\n")
+		if !c.closed() {
+			t.Fatal("connection kept after a request sent while next waited")
+		}
+		waitParked(t, s, 0)
+		inv := submit(t, s, NewInvocation("after-pipeline", nil, time.Now().Add(time.Minute)))
+		rc := newRuntimeClient(t, s)
+		if r := rc.mustNext(); r.header.Get(HeaderRequestID) != inv.RequestID {
+			t.Errorf("next: got %q, want %s", r.header.Get(HeaderRequestID), inv.RequestID)
+		}
+	})
+	t.Run("line breaks in header values", func(t *testing.T) {
+		s := listen(t)
+		rc := newRuntimeClient(t, s)
+		inv := NewInvocation("req-nl", nil, time.Now().Add(time.Minute))
+		inv.ClientContext = "{\"a\":\r\n\"b\"}"
+		inv.TraceID = "Root=1\nInjected: yes"
+		submit(t, s, inv)
+		r := rc.mustNext()
+		if got := r.header.Get(HeaderClientContext); got != `{"a": "b"}` {
+			t.Errorf("client context: got %q", got)
+		}
+		if got := r.header.Get(HeaderTraceID); got != "Root=1 Injected: yes" || r.header.Get("Injected") != "" {
+			t.Errorf("trace id: got %q, Injected %q", got, r.header.Get("Injected"))
+		}
+	})
+}
+
+func waitParked(t *testing.T, s *Server, n int) {
+	t.Helper()
+	for start := time.Now(); ; time.Sleep(time.Millisecond) {
+		s.mu.Lock()
+		got := len(s.waiting)
+		s.mu.Unlock()
+		if got == n {
+			return
+		}
+		if time.Since(start) > waitMax {
+			t.Fatalf("%d next calls waiting, want %d", got, n)
+		}
+	}
 }
