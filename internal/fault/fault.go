@@ -27,6 +27,7 @@ const (
 	TooLarge                       // a payload exceeds its limit
 	Throttled                      // a concurrency or rate limit was reached
 	Unsupported                    // the media type or operation is not supported
+	AccessDenied                   // the resource belongs to another account
 )
 
 // Error is a request rejection with a client-safe message.

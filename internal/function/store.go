@@ -204,9 +204,9 @@ func (s *Store) Region() string { return s.cfg.Region }
 // Account is the account ARNs name.
 func (s *Store) Account() string { return s.cfg.Account }
 
-// Locate is the package function Locate in the store's region.
+// Locate is the package function Locate in the store's region and account.
 func (s *Store) Locate(fn, qualifier string) (string, string, error) {
-	return Locate(fn, qualifier, s.cfg.Region)
+	return Locate(fn, qualifier, s.cfg.Region, s.cfg.Account)
 }
 
 func (s *Store) notFound(name, qualifier string) error {
@@ -313,6 +313,9 @@ func (s *Store) Create(ctx context.Context, in CreateInput) (*Record, error) {
 	}
 	if _, _, region, _ := parseName(c.FunctionName); region != "" && region != s.cfg.Region {
 		return nil, errOtherRegion(region, s.cfg.Region)
+	}
+	if err := CheckAccount(c.FunctionName, s.cfg.Account); err != nil {
+		return nil, err
 	}
 	c.FunctionName = name
 	defaults(&c)

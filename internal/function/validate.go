@@ -153,7 +153,7 @@ const (
 )
 
 var (
-	pathNamePattern   = newLazyRegexp(`^(arn:(?P<partition>aws[a-zA-Z-]*)?:lambda:)?((?P<region>(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}):)?(\d{12}:)?(function:)?(?P<name>[a-zA-Z0-9-_\.]+)(:(?P<qualifier>\$LATEST(\.PUBLISHED)?|[a-zA-Z0-9-_]+))?$`)
+	pathNamePattern   = newLazyRegexp(`^(arn:(?P<partition>aws[a-zA-Z-]*)?:lambda:)?((?P<region>(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}):)?((?P<account>\d{12}):)?(function:)?(?P<name>[a-zA-Z0-9-_\.]+)(:(?P<qualifier>\$LATEST(\.PUBLISHED)?|[a-zA-Z0-9-_]+))?$`)
 	createNamePattern = newLazyRegexp(`^(arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?$`)
 	qualifierPattern  = newLazyRegexp(`^(\$(LATEST(\.PUBLISHED)?)|[a-zA-Z0-9-_$]+)$`)
 )
@@ -187,6 +187,28 @@ func ParseName(s string) (name, qualifier string, err error) {
 	return name, qualifier, err
 }
 
+// ARNAccount is the account a FunctionName parameter names (a full or
+// partial ARN), "" for a bare name or one that does not parse.
+func ARNAccount(s string) string {
+	if isPlainName(s) {
+		return ""
+	}
+	m := pathNamePattern.FindStringSubmatch(s)
+	if m == nil {
+		return ""
+	}
+	return m[pathNamePattern.SubexpIndex("account")]
+}
+
+// CheckAccount refuses a FunctionName parameter that names an account
+// other than account, as Lambda does (AccessDeniedException, 403).
+func CheckAccount(fn, account string) error {
+	if a := ARNAccount(fn); a != "" && a != account {
+		return &fault.Error{Kind: fault.AccessDenied, Untyped: true}
+	}
+	return nil
+}
+
 // ParseNameQualifier is ParseName and CheckQualifier together, reporting
 // both violations at once as Lambda does. qualifier may be "".
 func ParseNameQualifier(s, qualifier string) (name, nameQualifier string, err error) {
@@ -209,9 +231,10 @@ func ParseNameQualifier(s, qualifier string) (name, nameQualifier string, err er
 // Locate parses a FunctionName parameter with its Qualifier parameter
 // (may be "") as Lambda does: violations of both reported at once, a
 // qualifier in the name that disagrees with the parameter refused, and an
-// ARN of a region other than region not found. It returns the function
-// name and the qualifier that applies ("" for none).
-func Locate(fn, qualifier, region string) (string, string, error) {
+// ARN of a region other than region not found, and one of an account
+// other than account refused. It returns the function name and the
+// qualifier that applies ("" for none).
+func Locate(fn, qualifier, region, account string) (string, string, error) {
 	name, q, err := ParseNameQualifier(fn, qualifier)
 	if err != nil {
 		return "", "", err
@@ -224,6 +247,9 @@ func Locate(fn, qualifier, region string) (string, string, error) {
 	}
 	if _, _, r, _ := parseName(fn); r != "" && r != region {
 		return "", "", errOtherRegion(r, region)
+	}
+	if err := CheckAccount(fn, account); err != nil {
+		return "", "", err
 	}
 	return name, q, nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -65,6 +66,11 @@ func TestLambdaErrors_CreateFunction(t *testing.T) {
 		{"ARN of another region", func(in *lambda.CreateFunctionInput) {
 			in.FunctionName = aws.String("arn:aws:lambda:sa-east-1:000000000000:function:elsewhere")
 		}, "ResourceNotFoundException", "Functions from 'sa-east-1' are not reachable in this region ('us-east-1')"},
+		// Lambda's recorded answer: 403 and no message (checked on the wire
+		// in TestLambdaErrors_OtherAccount).
+		{"ARN of another account", func(in *lambda.CreateFunctionInput) {
+			in.FunctionName = aws.String("arn:aws:lambda:us-east-1:123456789012:function:theirs")
+		}, "AccessDeniedException", ""},
 		{"ARN too long", func(in *lambda.CreateFunctionInput) {
 			in.FunctionName = aws.String("arn:aws:lambda:us-east-1:000000000000:function:" + strings.Repeat("b", 95))
 		}, "ValidationException", "at 'functionName' failed to satisfy constraint: Member must have length less than or equal to 140"},
@@ -326,11 +332,49 @@ func TestLambdaErrors_Names(t *testing.T) {
 			"Functions from 'eu-west-1' are not reachable in this region ('us-east-1')"},
 		{"other region, invoke", invoke("arn:aws:lambda:eu-west-1:000000000000:function:fn"), "ResourceNotFoundException",
 			"Functions from 'eu-west-1' are not reachable in this region ('us-east-1')"},
+		{"other account", get("arn:aws:lambda:us-east-1:123456789012:function:fn", ""), "AccessDeniedException", ""},
+		{"other account, partial ARN", get("123456789012:function:fn", ""), "AccessDeniedException", ""},
+		{"other account, invoke", invoke("arn:aws:lambda:us-east-1:123456789012:function:fn:live"), "AccessDeniedException", ""},
 		{"delete an alias", del("ghost", "live"), "InvalidParameterValueException", "Deletion of aliases is not currently supported."},
 		{"delete $LATEST", del("ghost", "$LATEST"), "InvalidParameterValueException", "$LATEST version cannot be deleted without deleting the function."},
 		{"delete a version of a missing function", del("ghost", "3"), "ResourceNotFoundException", "Function not found: " + arn + "ghost"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { apiErr(t, tt.err, tt.code, tt.want) })
+	}
+}
+
+// TestLambdaErrors_OtherAccount checks the wire answer to an ARN of
+// another account against Lambda's recorded one: 403, the type in
+// x-amzn-ErrorType, and a body whose message is null.
+func TestLambdaErrors_OtherAccount(t *testing.T) {
+	n := startNode(t, nil)
+	n.create("mine", nil)
+	for _, tt := range []struct{ method, path, body string }{
+		{http.MethodPost, "/2015-03-31/functions", `{"FunctionName":"arn:aws:lambda:us-east-1:123456789012:function:theirs","Runtime":"provided.al2023","Handler":"bootstrap","Role":"arn:aws:iam::000000000000:role/x","Code":{"ZipFile":"UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA=="}}`},
+		{http.MethodGet, "/2015-03-31/functions/123456789012:function:mine", ""},
+		{http.MethodPost, "/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:mine/invocations", "{}"},
+	} {
+		req, err := http.NewRequest(tt.method, n.url+tt.path, strings.NewReader(tt.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden || resp.Header.Get("x-amzn-ErrorType") != "AccessDeniedException" || strings.TrimSpace(string(body)) != `{"Message":null}` {
+			t.Errorf("%s %s: got %d %q %s, want 403 AccessDeniedException {\"Message\":null}", tt.method, tt.path, resp.StatusCode, resp.Header.Get("x-amzn-ErrorType"), body)
+		}
+	}
+	// Nothing was created, and the node's own function is untouched.
+	list, err := n.lambda.ListFunctions(context.Background(), &lambda.ListFunctionsInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Functions) != 1 || aws.ToString(list.Functions[0].FunctionName) != "mine" {
+		t.Errorf("got %d functions, want only 'mine'", len(list.Functions))
 	}
 }

@@ -124,6 +124,11 @@ func lambdaError(err error) *states.Error {
 		fault.InvalidParameter: "Lambda.InvalidParameterValueException",
 		fault.Validation:       "Lambda.ValidationException",
 	}[f.Kind]
+	if f.Kind == fault.AccessDenied {
+		// A function of another account: Step Functions names the denial
+		// by the SDK exception, the Lambda error in its cause.
+		return &states.Error{Name: "Lambda.AWSLambdaException", Cause: "(Service: AWSLambda; Status Code: 403; Error Code: AccessDeniedException)"}
+	}
 	if name == "" {
 		name = "Lambda.ServiceException"
 	}

@@ -30,6 +30,7 @@ var errorTable = map[fault.Kind]wireError{
 	fault.Throttled:          {"TooManyRequestsException", http.StatusTooManyRequests},
 	fault.Unsupported:        {"UnsupportedMediaTypeException", http.StatusUnsupportedMediaType},
 	fault.Internal:           {"ServiceException", http.StatusInternalServerError},
+	fault.AccessDenied:       {"AccessDeniedException", http.StatusForbidden},
 }
 
 // capitalMessage lists the errors whose body names the message "Message",
@@ -82,5 +83,11 @@ func writeError(ctx context.Context, log *slog.Logger, w http.ResponseWriter, er
 		}
 	}
 	w.WriteHeader(row.status)
+	if f.Kind == fault.AccessDenied {
+		// Lambda's recorded answer names no message (AWS SDKs read it
+		// as null); the error type is all it says.
+		_, _ = w.Write([]byte(`{"Message":null}` + "\n"))
+		return
+	}
 	_ = json.NewEncoder(w).Encode(body)
 }

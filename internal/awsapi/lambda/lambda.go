@@ -148,12 +148,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // pathName parses the {name} path parameter and the Qualifier query.
 func (a *API) pathName(r *http.Request) (name, qualifier string, err error) {
-	return locate(r, a.store.Region())
+	return locate(r, a.store.Region(), a.store.Account())
 }
 
-// locate is pathName for a node of region.
-func locate(r *http.Request, region string) (name, qualifier string, err error) {
-	return function.Locate(r.PathValue("name"), r.URL.Query().Get("Qualifier"), region)
+// locate is pathName for a node of region and account.
+func locate(r *http.Request, region, account string) (name, qualifier string, err error) {
+	return function.Locate(r.PathValue("name"), r.URL.Query().Get("Qualifier"), region, account)
 }
 
 type createRequest struct {

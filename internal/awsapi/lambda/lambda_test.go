@@ -94,9 +94,14 @@ func TestWriteError(t *testing.T) {
 			}
 		})
 	}
+	// An ARN of another account: Lambda's recorded answer has only the type.
+	w, _, _ := recordError(t, context.Background(), &fault.Error{Kind: fault.AccessDenied, Untyped: true})
+	if w.Code != http.StatusForbidden || w.Header().Get("x-amzn-ErrorType") != "AccessDeniedException" || strings.TrimSpace(w.Body.String()) != `{"Message":null}` {
+		t.Errorf("AccessDenied: got %d %q %s, want 403 AccessDeniedException {\"Message\":null}", w.Code, w.Header().Get("x-amzn-ErrorType"), w.Body)
+	}
 	// Every kind has a row, and no two kinds share a name.
 	names := map[string]fault.Kind{}
-	for k := fault.Internal; k <= fault.Unsupported; k++ {
+	for k := fault.Internal; k <= fault.AccessDenied; k++ {
 		row, ok := errorTable[k]
 		if !ok || row.name == "" || row.status < 400 {
 			t.Errorf("errorTable[%d]: got %+v, %v, want a row", k, row, ok)
@@ -387,7 +392,7 @@ func TestPathName(t *testing.T) {
 		{strings.Repeat("f", 65), "", strings.Repeat("f", 65), ""},
 	}
 	for _, tt := range tests {
-		name, qualifier, err := locate(pathRequest(tt.name, tt.query), "us-east-1")
+		name, qualifier, err := locate(pathRequest(tt.name, tt.query), "us-east-1", "123456789012")
 		if err != nil || name != tt.wantName || qualifier != tt.wantQuali {
 			t.Errorf("pathName(%q, Qualifier=%q): got %q, %q, %v, want %q, %q", tt.name, tt.query, name, qualifier, err, tt.wantName, tt.wantQuali)
 		}
@@ -411,9 +416,12 @@ func TestPathName_invalid(t *testing.T) {
 		{"bad name", "bad!", fault.Validation, "2 validation errors detected: Value 'bad name' at 'functionName'"},
 		// An ARN of another region is not found, as on Lambda.
 		{"arn:aws:lambda:eu-west-1:123456789012:function:fn", "", fault.NotFound, "Functions from 'eu-west-1' are not reachable in this region ('us-east-1')"},
+		// An ARN of another account is refused, as on Lambda.
+		{"arn:aws:lambda:us-east-1:000000000000:function:fn", "", fault.AccessDenied, ""},
+		{"000000000000:function:fn:live", "", fault.AccessDenied, ""},
 	}
 	for _, tt := range tests {
-		name, qualifier, err := locate(pathRequest(tt.name, tt.query), "us-east-1")
+		name, qualifier, err := locate(pathRequest(tt.name, tt.query), "us-east-1", "123456789012")
 		if err == nil {
 			t.Errorf("pathName(%q, Qualifier=%q): got %q, %q, want an error", tt.name, tt.query, name, qualifier)
 			continue
@@ -426,7 +434,7 @@ func TestPathName_qualifierPattern(t *testing.T) {
 	// Lambda's Qualifier is 1-128 of [a-zA-Z0-9$_-]; anything else is a
 	// ValidationException before the function is looked up.
 	for _, q := range []string{"bad qualifier!", "v.1", strings.Repeat("q", 129)} {
-		_, _, err := locate(pathRequest("fn", q), "us-east-1")
+		_, _, err := locate(pathRequest("fn", q), "us-east-1", "123456789012")
 		wantFault(t, fmt.Sprintf("pathName(fn, Qualifier=%.20q)", q), err, fault.Validation, "qualifier")
 	}
 }

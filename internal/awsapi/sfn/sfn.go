@@ -68,6 +68,7 @@ var errorTable = map[fault.Kind]string{
 	fault.TooLarge:         "ValidationException",
 	fault.Throttled:        "ThrottlingException",
 	fault.Unsupported:      "UnknownOperationException",
+	fault.AccessDenied:     "AccessDeniedException",
 }
 
 // ServeHTTP dispatches on X-Amz-Target.
