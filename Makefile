@@ -24,8 +24,8 @@ test-short:
 vet:
 	$(GO) vet ./...
 
-## deps: the aws CLI (Debian's awscli), python3 and node are used by the
-## integration tests; on an x86-64 host that mounts cgroup v1, so are QEMU,
+## deps: the aws CLI (Debian's awscli), python3, node and curl (a shell
+## bootstrap's Runtime API client) are used by the integration tests; on an x86-64 host that mounts cgroup v1, so are QEMU,
 ## a Debian kernel and a static busybox, to run the linux sandbox's tests
 ## on cgroup v2 in a VM (TestSandbox_CgroupV2). Install whichever is missing.
 deps:
@@ -33,6 +33,7 @@ deps:
 	command -v aws >/dev/null 2>&1 || missing="$$missing awscli"; \
 	command -v python3 >/dev/null 2>&1 || missing="$$missing python3"; \
 	command -v node >/dev/null 2>&1 || missing="$$missing nodejs"; \
+	command -v curl >/dev/null 2>&1 || missing="$$missing curl"; \
 	if [ "$$(uname -m)" = x86_64 ] && [ "$$(stat -fc %T /sys/fs/cgroup 2>/dev/null)" = tmpfs ]; then \
 		command -v qemu-system-x86_64 >/dev/null 2>&1 || missing="$$missing qemu-system-x86"; \
 		ls /lib/modules/*/kernel/fs/9p/9p.ko >/dev/null 2>&1 || missing="$$missing linux-image-amd64"; \
