@@ -968,11 +968,7 @@ func TestServer_protocol(t *testing.T) {
 		waitParked(t, s, 1)
 		_ = c.nc.Close()
 		waitConnections(t, s, 0)
-		inv := submit(t, s, NewInvocation("after-hangup", nil, time.Now().Add(time.Minute)))
-		rc := newRuntimeClient(t, s)
-		if r := rc.mustNext(); r.header.Get(HeaderRequestID) != inv.RequestID {
-			t.Errorf("next: got %q, want %s", r.header.Get(HeaderRequestID), inv.RequestID)
-		}
+		nextGets(t, s, "after-hangup")
 	})
 	t.Run("request before next answered", func(t *testing.T) {
 		s := listen(t)
@@ -984,11 +980,7 @@ func TestServer_protocol(t *testing.T) {
 			t.Fatal("connection kept after a request sent while next waited")
 		}
 		waitParked(t, s, 0)
-		inv := submit(t, s, NewInvocation("after-pipeline", nil, time.Now().Add(time.Minute)))
-		rc := newRuntimeClient(t, s)
-		if r := rc.mustNext(); r.header.Get(HeaderRequestID) != inv.RequestID {
-			t.Errorf("next: got %q, want %s", r.header.Get(HeaderRequestID), inv.RequestID)
-		}
+		nextGets(t, s, "after-pipeline")
 	})
 	t.Run("line breaks in header values", func(t *testing.T) {
 		s := listen(t)
@@ -1005,6 +997,17 @@ func TestServer_protocol(t *testing.T) {
 			t.Errorf("trace id: got %q, Injected %q", got, r.header.Get("Injected"))
 		}
 	})
+}
+
+// nextGets submits an invocation and checks that a new runtime
+// connection's next gets it: nothing was handed to a connection gone.
+func nextGets(t *testing.T, s *Server, requestID string) {
+	t.Helper()
+	inv := submit(t, s, NewInvocation(requestID, nil, time.Now().Add(time.Minute)))
+	rc := newRuntimeClient(t, s)
+	if r := rc.mustNext(); r.header.Get(HeaderRequestID) != inv.RequestID {
+		t.Errorf("next: got %q, want %s", r.header.Get(HeaderRequestID), inv.RequestID)
+	}
 }
 
 func waitParked(t *testing.T, s *Server, n int) {
