@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/updraft/updraft/internal/fault"
+	"github.com/updraft/updraft/internal/sandbox"
 )
 
 // TenancyConfig is a function's tenant isolation mode (Lambda's
@@ -82,8 +83,8 @@ func (c *Config) MaxConcurrency() int {
 }
 
 // MemoryPerVCPU is the memory, in MB, that comes with one vCPU of
-// Lambda's: "at 1,769 MB, a function has the equivalent of one vCPU".
-const MemoryPerVCPU = 1769
+// Lambda's; the linux sandbox limits CPU by the same ratio.
+const MemoryPerVCPU = sandbox.MemoryPerVCPU
 
 // VCPUs is how many vCPUs one environment of c is entitled to: with Lambda
 // Managed Instances settings, its memory over

@@ -20,6 +20,10 @@ import (
 // Lambda does.
 const TaskRootDefault = "/var/task"
 
+// MemoryPerVCPU is the memory, in MB, that comes with one vCPU, as on
+// Lambda: "at 1,769 MB, a function has the equivalent of one vCPU".
+const MemoryPerVCPU = 1769
+
 // Spec describes one execution environment to start.
 type Spec struct {
 	// ID names the environment in logs and process titles.
@@ -34,7 +38,8 @@ type Spec struct {
 	Env []string
 	// Stdout and Stderr receive the function's output. Either may be nil.
 	Stdout, Stderr io.Writer
-	// MemoryMB is the function's memory size; drivers that can enforce it do.
+	// MemoryMB is the function's memory size; drivers that can enforce it
+	// do, and those that limit CPU give it MemoryMB/MemoryPerVCPU of one.
 	MemoryMB int
 	// CPUs is how many CPUs the environment runs on (its scheduling
 	// affinity), so that runtimes sizing themselves by the CPU count

@@ -13,17 +13,16 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/updraft/updraft/internal/sandbox"
 )
 
 // cpuPeriod is the CFS period CPU quotas are expressed in.
 const cpuPeriod = 100 * time.Millisecond
 
-// mbPerCPU is how much memory buys one vCPU, as on Lambda.
-const mbPerCPU = 1769
-
 // cpuQuota is the CFS quota per cpuPeriod for memoryMB of memory.
 func cpuQuota(memoryMB int) time.Duration {
-	q := time.Duration(int64(cpuPeriod) * int64(memoryMB) / mbPerCPU)
+	q := time.Duration(int64(cpuPeriod) * int64(memoryMB) / sandbox.MemoryPerVCPU)
 	return max(q, time.Millisecond)
 }
 
