@@ -93,7 +93,7 @@ type InitError struct {
 // written to that runtime's connection by Submit's goroutine, with no
 // hand-off to another, and no request costs a goroutine of its own. On a
 // warm invocation that is the difference between one goroutine wake-up in
-// the node and several (docs/design.md, "The Runtime API").
+// the node and several (docs/design.md, "Execution environments").
 type Server struct {
 	ln net.Listener
 
@@ -107,7 +107,6 @@ type Server struct {
 
 	ready    chan struct{} // closed at the first invocation/next
 	initErr  chan InitError
-	closed   chan struct{}
 	closeOne sync.Once
 	serving  sync.WaitGroup
 }
@@ -130,7 +129,6 @@ func ListenQueue(concurrency int) (*Server, error) {
 		inflight: make(map[string]*Invocation, concurrency),
 		ready:    make(chan struct{}),
 		initErr:  make(chan InitError, 1),
-		closed:   make(chan struct{}),
 	}
 	s.serving.Add(1)
 	go s.accept()
@@ -191,7 +189,6 @@ func (s *Server) Forget(requestID string) {
 // every connection is closed.
 func (s *Server) Close() error {
 	s.closeOne.Do(func() {
-		close(s.closed)
 		_ = s.ln.Close()
 		s.mu.Lock()
 		s.shut = true
